@@ -1,0 +1,217 @@
+"""The one place that builds boto3 clients.
+
+It reads the Chaos Toolkit ``configuration`` and ``secrets`` with the keys of
+chaostoolkit-aws, so an experiment written for that extension works here:
+
+==============================  ============  ==========================================
+key                             block         meaning
+==============================  ============  ==========================================
+``aws_region``                  configuration default region (an activity's ``region`` wins)
+``aws_regions``                 configuration regions that "all regions" operations visit
+``aws_profile_name``            configuration named profile from ~/.aws/config
+``aws_assume_role_arn``         configuration role to assume for every call
+``aws_assume_role_session_name`` configuration session name of that role (default below)
+``aws_endpoint_url``            configuration endpoint for every service (the lab, moto);
+                                              boto3's own ``AWS_ENDPOINT_URL`` works too
+``aws_access_key_id``           secrets       static credentials
+``aws_secret_access_key``       secrets
+``aws_session_token``           secrets
+==============================  ============  ==========================================
+
+Clients are cached per (service, region, endpoint, credentials) and built
+under a lock: botocore clients are thread-safe, sessions are not. An assumed
+role is held in botocore ``RefreshableCredentials``, so it is assumed once and
+refreshed only shortly before it expires, however many clients share it.
+"""
+
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Optional
+
+import boto3
+from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
+from botocore.exceptions import ProfileNotFound
+from botocore.session import get_session
+from chaoslib.exceptions import ActivityFailed
+from chaoslib.types import Configuration, Secrets
+
+from chaosaws_serverless.errors import aws_errors
+
+__all__ = [
+    "DEFAULT_SESSION_NAME",
+    "clear_client_cache",
+    "client",
+    "configured_regions",
+    "resolve_region",
+]
+
+DEFAULT_SESSION_NAME = "chaosaws-serverless"
+
+# Adaptive mode adds client-side rate limiting on top of exponential backoff:
+# what keeps concurrent background activities from throttling each other.
+_CLIENT_CONFIG = Config(
+    retries={"mode": "adaptive", "max_attempts": 8},
+    connect_timeout=5,
+    read_timeout=30,
+    user_agent_extra="chaosaws-serverless",
+)
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+_lock = threading.Lock()
+_clients: dict[tuple[str, ...], Any] = {}
+_sessions: dict[tuple[str, ...], boto3.session.Session] = {}
+
+
+def resolve_region(region: Optional[str], configuration: Optional[Configuration]) -> str:
+    """Return the region of a call: the activity's argument, then the configuration.
+
+    The environment (``AWS_REGION``, ``AWS_DEFAULT_REGION``) comes last, as in
+    chaostoolkit-aws.
+    """
+    chosen = (
+        region
+        or (configuration or {}).get("aws_region")
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+    )
+    if not chosen:
+        raise ActivityFailed(
+            "no AWS region given: pass the activity's 'region' argument or set "
+            "'aws_region' in the experiment's configuration"
+        )
+    if not _REGION.match(str(chosen)):
+        raise ActivityFailed(
+            f"region {chosen!r} is not an AWS region name; use a name such as 'us-east-1'"
+        )
+    return str(chosen)
+
+
+def configured_regions(configuration: Optional[Configuration]) -> list[str]:
+    """Return the regions an "every region" operation visits.
+
+    ``aws_regions`` (a list) in the configuration, else the single
+    ``aws_region``, else the keys of ``chaos_layer_arns``.
+    """
+    configuration = configuration or {}
+    regions = configuration.get("aws_regions")
+    if isinstance(regions, str):
+        regions = [r.strip() for r in regions.split(",") if r.strip()]
+    if not regions and isinstance(configuration.get("chaos_layer_arns"), Mapping):
+        regions = sorted(configuration["chaos_layer_arns"])
+    if not regions:
+        regions = [resolve_region(None, configuration)]
+    return [resolve_region(r, None) for r in regions]
+
+
+def client(
+    service: str,
+    region: Optional[str] = None,
+    configuration: Optional[Configuration] = None,
+    secrets: Optional[Secrets] = None,
+) -> Any:
+    """Return a cached, thread-safe boto3 client for ``service`` in the resolved region."""
+    configuration = configuration or {}
+    secrets = secrets or {}
+    region_name = resolve_region(region, configuration)
+    endpoint_url = configuration.get("aws_endpoint_url") or None
+    session_key = _session_key(configuration, secrets)
+    key = (service, region_name, str(endpoint_url), *session_key)
+    with _lock:
+        cached = _clients.get(key)
+        if cached is None:
+            session = _session(session_key, configuration, secrets)
+            cached = session.client(
+                service, region_name=region_name, endpoint_url=endpoint_url, config=_CLIENT_CONFIG
+            )
+            _clients[key] = cached
+        return cached
+
+
+def clear_client_cache() -> None:
+    """Forget every cached client and session (tests, or after changing credentials)."""
+    with _lock:
+        _clients.clear()
+        _sessions.clear()
+
+
+def _session_key(configuration: Configuration, secrets: Secrets) -> tuple[str, ...]:
+    # The secret key never sits in the cache key in clear: only a digest of it.
+    secret = str(secrets.get("aws_secret_access_key", ""))
+    return (
+        str(configuration.get("aws_profile_name", "")),
+        str(configuration.get("aws_assume_role_arn", "")),
+        str(configuration.get("aws_assume_role_session_name", "")),
+        str(secrets.get("aws_access_key_id", "")),
+        hashlib.sha256(secret.encode()).hexdigest()[:16] if secret else "",
+        hashlib.sha256(str(secrets.get("aws_session_token", "")).encode()).hexdigest()[:16],
+        str(configuration.get("aws_endpoint_url", "")),
+    )
+
+
+def _session(
+    key: tuple[str, ...], configuration: Configuration, secrets: Secrets
+) -> boto3.session.Session:
+    """Build (under the caller's lock) or reuse the session for these credentials."""
+    session = _sessions.get(key)
+    if session is not None:
+        return session
+    profile = configuration.get("aws_profile_name") or None
+    try:
+        session = boto3.session.Session(
+            profile_name=profile,
+            aws_access_key_id=secrets.get("aws_access_key_id") or None,
+            aws_secret_access_key=secrets.get("aws_secret_access_key") or None,
+            aws_session_token=secrets.get("aws_session_token") or None,
+        )
+    except ProfileNotFound as error:
+        raise ActivityFailed(
+            f"AWS profile {profile!r} (configuration 'aws_profile_name') was not found in "
+            "~/.aws/config or ~/.aws/credentials; fix the name or create the profile"
+        ) from error
+    role_arn = configuration.get("aws_assume_role_arn")
+    if role_arn:
+        session = _assumed_role_session(session, str(role_arn), configuration)
+    _sessions[key] = session
+    return session
+
+
+def _assumed_role_session(
+    base: boto3.session.Session, role_arn: str, configuration: Configuration
+) -> boto3.session.Session:
+    if not _ROLE_ARN.match(role_arn):
+        raise ActivityFailed(
+            f"'aws_assume_role_arn' {role_arn!r} is not an IAM role ARN; expected "
+            "arn:aws:iam::<12-digit account>:role/<name>"
+        )
+    session_name = str(configuration.get("aws_assume_role_session_name") or DEFAULT_SESSION_NAME)
+    region = resolve_region(None, configuration) if configuration.get("aws_region") else None
+    sts = base.client(
+        "sts",
+        region_name=region or "us-east-1",
+        endpoint_url=configuration.get("aws_endpoint_url") or None,
+        config=_CLIENT_CONFIG,
+    )
+
+    def fetch() -> dict[str, str]:
+        with aws_errors("sts:AssumeRole", f"role {role_arn!r}"):
+            creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+        expiry: datetime = creds["Expiration"]
+        return {
+            "access_key": creds["AccessKeyId"],
+            "secret_key": creds["SecretAccessKey"],
+            "token": creds["SessionToken"],
+            "expiry_time": expiry.isoformat(),
+        }
+
+    credentials = RefreshableCredentials.create_from_metadata(
+        metadata=fetch(), refresh_using=fetch, method="sts-assume-role"
+    )
+    botocore_session = get_session()
+    botocore_session._credentials = credentials  # no public setter; botocore's own pattern
+    return boto3.session.Session(botocore_session=botocore_session)

@@ -1,0 +1,116 @@
+"""Turn AWS and configuration errors into one clear ``ActivityFailed`` sentence.
+
+Exception tree a user can meet from any activity::
+
+    chaoslib.exceptions.ActivityFailed
+    └── raised by `aws_errors` for every botocore error, naming the operation,
+        the resource, the AWS error code and a hint for the fix
+
+Activities wrap each AWS call (or a short group of calls on one resource)::
+
+    with aws_errors("lambda:GetFunction", f"function {name!r} in {region}"):
+        fn = client.get_function(FunctionName=name)
+"""
+
+import contextlib
+from collections.abc import Iterator
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
+from chaoslib.exceptions import ActivityFailed
+
+__all__ = ["activity_failed", "aws_errors", "error_code"]
+
+_ACCESS_DENIED = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "AuthorizationError",
+    "UnrecognizedClientException",
+}
+_NOT_FOUND_SUFFIXES = ("NotFound", "NotFoundException", "NoSuchHealthCheck", "NoSuchHostedZone")
+_THROTTLED = {
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "PriorRequestNotComplete",
+}
+
+
+def error_code(error: Exception) -> str:
+    """Return the AWS error code of a botocore ``ClientError`` (or ``""``)."""
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def _hint(code: str, iam_action: str) -> str:
+    if code in _ACCESS_DENIED:
+        return f"grant the caller the IAM permission {iam_action!r} on this resource"
+    if code.endswith(_NOT_FOUND_SUFFIXES) or code.startswith("NoSuch"):
+        return "check the name or id and that the region is the one the resource lives in"
+    if code in _THROTTLED:
+        return (
+            "AWS kept throttling after the adaptive retries; run fewer activities at once "
+            "or ask for a higher quota"
+        )
+    if code in {"ResourceConflictException", "PreconditionFailedException"}:
+        return "another update to this resource is in progress; wait for it and run again"
+    if code in {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId"}:
+        return "the credentials are invalid or expired; refresh them (aws sso login, new keys)"
+    if code in {"InvalidParameterValueException", "ValidationError", "ValidationException"}:
+        return "AWS rejected a value; the message above names it"
+    return "see the AWS message above"
+
+
+def activity_failed(error: Exception, iam_action: str, resource: str) -> ActivityFailed:
+    """Return an ``ActivityFailed`` that names the operation, resource, code and fix."""
+    if isinstance(error, ClientError):
+        code = error_code(error)
+        message = error.response.get("Error", {}).get("Message", "") or str(error)
+        return ActivityFailed(
+            f"{iam_action} on {resource} failed with {code}: {message}. "
+            f"Fix: {_hint(code, iam_action)}."
+        )
+    if isinstance(error, EndpointConnectionError | ConnectTimeoutError):
+        return ActivityFailed(
+            f"{iam_action} on {resource} could not reach the AWS endpoint "
+            f"({getattr(error, 'kwargs', {}).get('endpoint_url', error)}). Fix: check "
+            "'aws_endpoint_url' / AWS_ENDPOINT_URL, the region name and the network."
+        )
+    if isinstance(error, ReadTimeoutError):
+        return ActivityFailed(
+            f"{iam_action} on {resource} timed out waiting for AWS to answer. "
+            "Fix: run again; if it persists, check the endpoint's health."
+        )
+    if isinstance(error, NoCredentialsError):
+        return ActivityFailed(
+            f"{iam_action} on {resource} found no AWS credentials. Fix: set the secrets "
+            "'aws_access_key_id'/'aws_secret_access_key', 'aws_profile_name' in the "
+            "configuration, or the usual AWS environment variables."
+        )
+    if isinstance(error, ParamValidationError):
+        return ActivityFailed(f"{iam_action} on {resource} was given invalid parameters: {error}")
+    return ActivityFailed(f"{iam_action} on {resource} failed: {error}")
+
+
+@contextlib.contextmanager
+def aws_errors(iam_action: str, resource: str) -> Iterator[None]:
+    """Re-raise any botocore error inside the block as a clear ``ActivityFailed``.
+
+    ``iam_action`` is the IAM action of the call (``"lambda:GetFunction"``): it is
+    what a user must grant when the call is denied. ``resource`` reads as a noun
+    phrase (``"function 'api-hello' in us-east-1"``).
+    """
+    try:
+        yield
+    except (ClientError, BotoCoreError) as error:
+        raise activity_failed(error, iam_action, resource) from error

@@ -1,0 +1,37 @@
+"""Names of the custom metrics the load generator publishes and the probes read.
+
+One module, so the publisher (``loadgen``) and the readers
+(``cloudwatch.probes``, the lab's dashboard) can never disagree. The load
+generator publishes *counts* per interval, never percentages: ratios are
+computed from raw sums by the readers.
+"""
+
+DEFAULT_NAMESPACE = "ChaosServerless"
+
+STATUS_2XX = "status_2xx"
+STATUS_4XX = "status_4xx"
+STATUS_5XX = "status_5xx"
+# Requests that got no HTTP answer at all: they count as failures for customers.
+STATUS_TIMEOUT = "status_timeout"
+STATUS_CONNECT_ERROR = "status_connect_error"
+STATUS_METRICS = (STATUS_2XX, STATUS_4XX, STATUS_5XX, STATUS_TIMEOUT, STATUS_CONNECT_ERROR)
+
+# Dimension names: the API URL the customers called, and where those customers are.
+DIMENSION_URL = "Url"
+DIMENSION_CLIENT_REGION = "ClientRegion"
+
+# Route 53 publishes health-check status only in us-east-1.
+ROUTE53_NAMESPACE = "AWS/Route53"
+HEALTH_CHECK_STATUS = "HealthCheckStatus"
+ROUTE53_METRICS_REGION = "us-east-1"
+
+
+def region_metric(region: str) -> str:
+    """Return the metric name counting answers served by ``region`` (``region_us-east-1``)."""
+    return f"region_{region}"
+
+
+def region_of_metric(metric_name: str) -> str | None:
+    """Return the region a ``region_<region>`` metric counts, or None for other metrics."""
+    prefix = "region_"
+    return metric_name[len(prefix) :] if metric_name.startswith(prefix) else None
