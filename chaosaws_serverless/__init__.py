@@ -18,7 +18,13 @@ from chaoslib.types import DiscoveredActivities, Discovery
 from logzero import logger
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "activity_modules", "discover", "load_exported_activities"]
+__all__ = [
+    "__version__",
+    "activity_modules",
+    "activity_table",
+    "discover",
+    "load_exported_activities",
+]
 
 _ACTIVITY_MODULES = {"actions": discover_actions, "probes": discover_probes}
 
@@ -48,3 +54,12 @@ def load_exported_activities() -> List[DiscoveredActivities]:
         kind = name.rsplit(".", 1)[-1]
         activities.extend(_ACTIVITY_MODULES[kind](name))
     return activities
+
+
+def activity_table() -> str:
+    """Return a Markdown table of every activity: name, type, first docstring line."""
+    rows = ["| activity | type | what it does |", "|---|---|---|"]
+    for activity in load_exported_activities():
+        summary = (activity["doc"] or "").splitlines()[0] if activity["doc"] else ""
+        rows.append(f"| `{activity['mod']}.{activity['name']}` | {activity['type']} | {summary} |")
+    return "\n".join(rows)

@@ -4,9 +4,11 @@ Each feature keeps its commands in its own ``cli`` module and imports heavy
 dependencies inside the command, so ``chaosaws-serverless --help`` stays fast.
 """
 
+from pathlib import Path
+
 import click
 
-from chaosaws_serverless import __version__, activity_modules
+from chaosaws_serverless import __version__, activity_table
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,10 +18,22 @@ def main() -> None:
 
 
 @main.command("activities")
-def list_activities() -> None:
-    """List every activity module of the package (what `chaos discover` reads)."""
-    for name in activity_modules():
-        click.echo(name)
+@click.option(
+    "--write-readme",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Replace the table between the README's activities markers instead of printing it.",
+)
+def list_activities(write_readme: str | None) -> None:
+    """Print the Markdown table of every activity (the README's table)."""
+    table = activity_table()
+    if not write_readme:
+        click.echo(table)
+        return
+    start, end = "<!-- activities:start -->", "<!-- activities:end -->"
+    readme = Path(write_readme)
+    head, rest = readme.read_text(encoding="utf-8").split(start, 1)
+    tail = rest.split(end, 1)[1]
+    readme.write_text(f"{head}{start}\n{table}\n{end}{tail}", encoding="utf-8")
 
 
 if __name__ == "__main__":  # pragma: no cover
