@@ -1,0 +1,1 @@
+"""Lambda fault injection through a chaos extension layer."""
