@@ -1,0 +1,240 @@
+"""Deploy the stack description into the emulator, through the package's one client layer.
+
+What it creates, per region: the chaos extension layer, one function per path
+(code: :mod:`chaosaws_serverless.lab.functions`, zipped), and a Route 53 health
+check on the regional domain (or, misconfigured, on the other region's); once:
+the IAM role, the hosted zone, a CNAME per regional domain, one latency record
+per region under the entry name, and the experiment's dashboard. It returns a
+:class:`Deployment` whose :meth:`Deployment.values` is the ``--var-file`` of
+``experiments/region-failure.json`` for this stack.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import uuid
+import zipfile
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from chaosaws_serverless import aws
+from chaosaws_serverless.lab.emulator import FAKE_CREDENTIALS, configuration
+from chaosaws_serverless.lab.stack import Stack
+
+_TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+@dataclass
+class Deployment:
+    """What :func:`deploy` created: the ids the experiment and the data plane need."""
+
+    endpoint_url: str
+    misconfigured: bool
+    regions: list[str]
+    api_url: str
+    record_name: str
+    hosted_zone_id: str
+    health_check_ids: dict[str, str]
+    functions: dict[str, dict[str, str]]  # region -> path -> function name
+    layer_arns: dict[str, str]
+    dashboard_name: str
+    experiment: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def configuration(self) -> dict[str, Any]:
+        return configuration(self.endpoint_url, self.regions)
+
+    def values(self) -> dict[str, Any]:
+        """Return the var file of the reference experiment for this stack."""
+        us, eu = self.regions[0], self.regions[1]
+        return {
+            "configuration": {
+                "aws_region": us,
+                "aws_regions": list(self.regions),
+                "aws_endpoint_url": self.endpoint_url,
+                "api_url": self.api_url,
+                "hosted_zone_id": self.hosted_zone_id,
+                "record_name": self.record_name,
+                "us_health_check_id": self.health_check_ids[us],
+                "eu_health_check_id": self.health_check_ids[eu],
+                "us_hello_function": self.functions[us]["/api/hello"],
+                "us_health_function": self.functions[us]["/api/health"],
+                "chaos_layer_arns": dict(self.layer_arns),
+                **self.experiment,
+            }
+        }
+
+    def write_values(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.values(), indent=2) + "\n", encoding="utf-8")
+        return path
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Deployment:
+        return cls(**data)
+
+
+def function_code_zip() -> bytes:
+    """Return the deployment package of the API's functions (the handlers module)."""
+    source = resources.files(__package__).joinpath("functions.py").read_bytes()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("functions.py", source)
+    return buffer.getvalue()
+
+
+def _layer_zip() -> bytes:
+    # The extension's wrapper script: the gateways emulate what it does.
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("bootstrap", "#!/bin/sh\n# chaos-lambda-extension (lab stand-in)\n")
+    return buffer.getvalue()
+
+
+def deploy(stack: Stack, endpoint_url: str) -> Deployment:
+    """Create ``stack`` in the emulator at ``endpoint_url`` and return what was created."""
+    regions = list(stack.regions)
+    config = configuration(endpoint_url, regions)
+
+    def client(service: str, region: str) -> Any:
+        return aws.client(service, region, config, FAKE_CREDENTIALS)
+
+    iam = client("iam", regions[0])
+    role_arn = iam.create_role(
+        RoleName=stack.role_name, AssumeRolePolicyDocument=json.dumps(_TRUST_POLICY)
+    )["Role"]["Arn"]
+
+    code = function_code_zip()
+    layer_arns: dict[str, str] = {}
+    functions: dict[str, dict[str, str]] = {}
+    for region in regions:
+        lam = client("lambda", region)
+        layer_arns[region] = lam.publish_layer_version(
+            LayerName=stack.layer_name,
+            Description="chaos-lambda-extension (lab stand-in: the gateways emulate it)",
+            Content={"ZipFile": _layer_zip()},
+            CompatibleRuntimes=list(stack.layer_runtimes),
+            CompatibleArchitectures=list(stack.layer_architectures),
+        )["LayerVersionArn"]
+        functions[region] = {}
+        for spec in stack.functions:
+            name = spec.name(region)
+            lam.create_function(
+                FunctionName=name,
+                Runtime=spec.runtime,
+                Role=role_arn,
+                Handler=spec.handler,
+                Code={"ZipFile": code},
+                Timeout=spec.timeout_seconds,
+                MemorySize=spec.memory_mb,
+                Architectures=list(stack.layer_architectures[:1]),
+                Environment={"Variables": {"API_PATH": spec.path}},
+                Tags={"chaos-lab": stack.name},
+            )
+            functions[region][spec.path] = name
+
+    r53 = client("route53", "us-east-1")
+    zone_id = r53.create_hosted_zone(Name=stack.zone_name, CallerReference=str(uuid.uuid4()))[
+        "HostedZone"
+    ]["Id"].rsplit("/", 1)[-1]
+    hc = stack.health_check
+    health_check_ids: dict[str, str] = {}
+    for region in regions:
+        health_check_ids[region] = r53.create_health_check(
+            CallerReference=str(uuid.uuid4()),
+            HealthCheckConfig={
+                "Type": hc.type,
+                "FullyQualifiedDomainName": stack.health_check_domains[region],
+                "ResourcePath": hc.path,
+                "Port": hc.port,
+                "RequestInterval": hc.request_interval_seconds,
+                "FailureThreshold": hc.failure_threshold,
+            },
+        )["HealthCheck"]["Id"]
+        r53.change_tags_for_resource(
+            ResourceType="healthcheck",
+            ResourceId=health_check_ids[region],
+            AddTags=[{"Key": "Name", "Value": f"api-{region}"}],
+        )
+
+    changes = []
+    for region, domain in stack.regions.items():
+        changes.append(
+            {
+                "Action": "CREATE",
+                "ResourceRecordSet": {
+                    "Name": domain,
+                    "Type": "CNAME",
+                    "TTL": 300,
+                    "ResourceRecords": [
+                        {"Value": f"d-{region.replace('-', '')}.execute-api.{region}.amazonaws.com"}
+                    ],
+                },
+            }
+        )
+        changes.append(
+            {
+                "Action": "CREATE",
+                "ResourceRecordSet": {
+                    "Name": stack.record_name,
+                    "Type": stack.record_type,
+                    "SetIdentifier": region,
+                    "Region": region,
+                    "TTL": stack.ttl_seconds,
+                    "HealthCheckId": health_check_ids[region],
+                    "ResourceRecords": [{"Value": domain}],
+                },
+            }
+        )
+    r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
+
+    deployment = Deployment(
+        endpoint_url=endpoint_url,
+        misconfigured=stack.misconfigured,
+        regions=regions,
+        api_url=stack.api_url,
+        record_name=stack.record_name,
+        hosted_zone_id=zone_id,
+        health_check_ids=health_check_ids,
+        functions=functions,
+        layer_arns=layer_arns,
+        dashboard_name=stack.dashboard_name,
+        experiment=dict(stack.experiment),
+    )
+    _put_dashboard(deployment, config)
+    return deployment
+
+
+def _put_dashboard(deployment: Deployment, config: dict[str, Any]) -> None:
+    """Write the experiment's dashboard with the package's own action, like a user would."""
+    try:
+        cloudwatch_actions = importlib.import_module("chaosaws_serverless.cloudwatch.actions")
+    except ImportError:  # the observe feature is not in this tree yet
+        return
+    put = getattr(cloudwatch_actions, "put_experiment_dashboard", None)
+    if put is None:
+        return
+    put(
+        dashboard_name=deployment.dashboard_name,
+        url=deployment.api_url,
+        health_check_ids=list(deployment.health_check_ids.values()),
+        regions=deployment.regions,
+        configuration=config,
+        secrets=FAKE_CREDENTIALS,
+    )

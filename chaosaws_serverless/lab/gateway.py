@@ -1,0 +1,271 @@
+"""A regional API gateway: API Gateway + Lambda + the chaos extension, on 127.0.0.1.
+
+For each request it reads the function's *live* configuration from the
+emulator (cached for ``config_ttl_seconds``, like a warm Lambda environment
+picks a new configuration up on its next cold start), then behaves the way the
+real stack does:
+
+- the chaos extension acts only when its layer is attached AND the function's
+  ``AWS_LAMBDA_EXEC_WRAPPER`` names its wrapper; the variables are read with
+  the package's fault contract (:meth:`FaultContract.read`), so the lab honours
+  exactly what the extension would: latency (whole seconds, with probability)
+  and response change (with probability);
+- the wrapper set without the layer attached fails every invocation, as on
+  Lambda (the wrapper script does not exist): 502;
+- the function's ``Timeout`` ends the invocation (Lambda error → 502), and the
+  gateway's integration timeout answers 504 first when it is the shorter one;
+- unknown paths answer 403 ``Missing Authentication Token`` and unknown hosts
+  403 ``Forbidden``, as API Gateway does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import random
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from chaosaws_serverless import aws
+from chaosaws_serverless.awslambda.contracts import (
+    DEFAULT_CONTRACT,
+    EXEC_WRAPPER,
+    ExtensionFault,
+    FaultContract,
+)
+
+# Handlers named in a function's configuration ("functions.hello") are looked up
+# in the module the lab deployed as that file: nothing else is importable.
+HANDLER_MODULES = {"functions": "chaosaws_serverless.lab.functions"}
+
+ConfigReader = Callable[[str, str], Awaitable[dict[str, Any]]]
+
+
+class FunctionConfigs:
+    """Live function configurations from the emulator, cached for a short TTL."""
+
+    def __init__(
+        self,
+        configuration: dict[str, Any],
+        secrets: dict[str, Any],
+        *,
+        ttl_seconds: float = 1.0,
+        executor: Executor | None = None,
+    ) -> None:
+        self._configuration = configuration
+        self._secrets = secrets
+        self._ttl = ttl_seconds
+        self._executor = executor
+        self._cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        self._pending: dict[tuple[str, str], asyncio.Future[dict[str, Any]]] = {}
+
+    async def __call__(self, region: str, function_name: str) -> dict[str, Any]:
+        key = (region, function_name)
+        cached = self._cache.get(key)
+        if cached and time.monotonic() - cached[0] < self._ttl:
+            return cached[1]
+        pending = self._pending.get(key)
+        if pending is None:
+            # One GetFunction per function per TTL, however many requests wait for it.
+            loop = asyncio.get_running_loop()
+            pending = asyncio.ensure_future(
+                loop.run_in_executor(self._executor, self._fetch, region, function_name)
+            )
+            self._pending[key] = pending
+            pending.add_done_callback(lambda _: self._pending.pop(key, None))
+        config = await asyncio.shield(pending)
+        self._cache[key] = (time.monotonic(), config)
+        return config
+
+    def _fetch(self, region: str, function_name: str) -> dict[str, Any]:
+        client = aws.client("lambda", region, self._configuration, self._secrets)
+        return dict(client.get_function(FunctionName=function_name)["Configuration"])
+
+
+@dataclass
+class LambdaContext:
+    """The parts of Lambda's context object the handlers may use."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    deadline: float
+    function_version: str = "$LATEST"
+    aws_request_id: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+def layer_attached(config: dict[str, Any], layer_name: str) -> bool:
+    """Return whether any version of layer ``layer_name`` is attached to the function."""
+    for layer in config.get("Layers") or []:
+        parts = str(layer.get("Arn", "")).split(":")
+        if len(parts) >= 7 and parts[5] == "layer" and parts[6] == layer_name:
+            return True
+    return False
+
+
+class RegionalGateway:
+    """API Gateway with Lambda proxy integrations for one region, served by aiohttp."""
+
+    def __init__(
+        self,
+        region: str,
+        routes: dict[str, str],
+        hosts: set[str],
+        configs: ConfigReader,
+        *,
+        layer_name: str,
+        integration_timeout_seconds: float,
+        contract: FaultContract = DEFAULT_CONTRACT,
+        random_source: Callable[[], float] = random.random,
+    ) -> None:
+        self.region = region
+        self.routes = dict(routes)  # path -> function name
+        self.hosts = {h.lower() for h in hosts}
+        self.configs = configs
+        self.layer_name = layer_name
+        self.integration_timeout_seconds = integration_timeout_seconds
+        self.contract = contract
+        self.random = random_source
+        self.status_counts: Counter[int] = Counter()
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Serve on ``host:port`` (0: a free port) and return the port."""
+        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port, shutdown_timeout=0.5)
+        await site.start()
+        server = site._server  # aiohttp exposes the bound port only here
+        assert server is not None
+        self.port = int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+        return self.port
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def handle(self, request: web.Request) -> web.Response:
+        response = await self._respond(request)
+        self.status_counts[response.status] += 1
+        return response
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        host = (request.host or "").rsplit(":", 1)[0].lower()
+        if self.hosts and host not in self.hosts:
+            return _json(403, {"message": "Forbidden"})
+        function_name = self.routes.get(request.path)
+        if function_name is None:
+            return _json(403, {"message": "Missing Authentication Token"})
+        try:
+            config = await self.configs(self.region, function_name)
+        except Exception:  # the emulator is the control plane: no config, no invocation
+            return _json(500, {"message": "Internal server error"})
+        event = await _proxy_event(request, host)
+        return await self.invoke(config, event)
+
+    def fault(self, config: dict[str, Any]) -> ExtensionFault | None:
+        """Return what the extension does for ``config``; None when the invocation cannot start."""
+        environment = dict((config.get("Environment") or {}).get("Variables") or {})
+        attached = layer_attached(config, self.layer_name)
+        if environment.get(EXEC_WRAPPER) and not attached:
+            return None  # the wrapper script lives in the layer: Lambda cannot start the runtime
+        if not attached:
+            return ExtensionFault(wrapped=False)
+        return self.contract.read(environment)
+
+    async def invoke(self, config: dict[str, Any], event: dict[str, Any]) -> web.Response:
+        """Invoke the function ``config`` describes behind the gateway's integration timeout."""
+        fault = self.fault(config)
+        if fault is None:
+            return _json(502, {"message": "Internal server error"})
+        function_timeout = float(config.get("Timeout") or 3)
+        budget = min(function_timeout, self.integration_timeout_seconds)
+        context = LambdaContext(
+            function_name=str(config["FunctionName"]),
+            invoked_function_arn=str(config["FunctionArn"]),
+            memory_limit_in_mb=int(config.get("MemorySize") or 128),
+            deadline=time.monotonic() + function_timeout,
+            aws_request_id=str(uuid.uuid4()),
+        )
+        try:
+            result = await asyncio.wait_for(self._run(config, fault, event, context), budget)
+        except TimeoutError:
+            if self.integration_timeout_seconds <= function_timeout:
+                return _json(504, {"message": "Endpoint request timed out"})
+            return _json(502, {"message": "Internal server error"})  # Task timed out
+        except Exception:  # the handler raised: Lambda reports an error, the gateway a 502
+            return _json(502, {"message": "Internal server error"})
+        return _proxy_response(result)
+
+    async def _run(
+        self,
+        config: dict[str, Any],
+        fault: ExtensionFault,
+        event: dict[str, Any],
+        context: LambdaContext,
+    ) -> Any:
+        if fault.active and fault.latency_enabled and self.random() < fault.latency_probability:
+            await asyncio.sleep(fault.latency_seconds)
+        result = _handler(str(config.get("Handler", "")))(event, context)
+        if fault.active and fault.response_enabled and self.random() < fault.response_probability:
+            result = dict(fault.response)
+        return result
+
+
+def _handler(name: str) -> Callable[[dict[str, Any], Any], Any]:
+    module_name, _, attribute = name.rpartition(".")
+    if module_name not in HANDLER_MODULES:
+        raise LookupError(f"Runtime.ImportModuleError: no module {module_name!r}")
+    return getattr(importlib.import_module(HANDLER_MODULES[module_name]), attribute)
+
+
+async def _proxy_event(request: web.Request, host: str) -> dict[str, Any]:
+    body = await request.text() if request.can_read_body else None
+    return {
+        "resource": request.path,
+        "path": request.path,
+        "httpMethod": request.method,
+        "headers": dict(request.headers),
+        "queryStringParameters": dict(request.query) or None,
+        "requestContext": {"domainName": host, "requestId": str(uuid.uuid4()), "stage": "prod"},
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def _proxy_response(result: Any) -> web.Response:
+    if not isinstance(result, dict) or "statusCode" not in result:
+        return _json(502, {"message": "Internal server error"})  # malformed proxy response
+    try:
+        status = int(result["statusCode"])
+    except (TypeError, ValueError):
+        return _json(502, {"message": "Internal server error"})
+    body = result.get("body", "")
+    if not isinstance(body, str):
+        body = json.dumps(body)
+    headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
+    return web.Response(status=status, text=body, headers=headers)
+
+
+def _json(status: int, payload: dict[str, Any]) -> web.Response:
+    return web.Response(
+        status=status, text=json.dumps(payload), headers={"Content-Type": "application/json"}
+    )
