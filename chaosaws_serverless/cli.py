@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from chaosaws_serverless import __version__, activity_table
+from chaosaws_serverless.catalog.cli import catalog_command, compose_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,6 +36,9 @@ def list_activities(write_readme: str | None) -> None:
     tail = rest.split(end, 1)[1]
     readme.write_text(f"{head}{start}\n{table}\n{end}{tail}", encoding="utf-8")
 
+
+main.add_command(compose_command)
+main.add_command(catalog_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
