@@ -35,3 +35,10 @@ def region_of_metric(metric_name: str) -> str | None:
     """Return the region a ``region_<region>`` metric counts, or None for other metrics."""
     prefix = "region_"
     return metric_name[len(prefix) :] if metric_name.startswith(prefix) else None
+
+
+# The load generator publishes high-resolution metrics (1 s storage), so readers may
+# query 1/5/10/30 s periods; AWS-published metrics (AWS/...) are standard resolution.
+STORAGE_RESOLUTION_SECONDS = 1
+# The no-answer outcomes count as failures for customers, next to 5xx.
+ERROR_METRICS = (STATUS_5XX, STATUS_TIMEOUT, STATUS_CONNECT_ERROR)

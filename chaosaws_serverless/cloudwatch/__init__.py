@@ -1,0 +1,1 @@
+"""CloudWatch: customer-facing metric probes, tolerances, the experiment dashboard and alarms."""

@@ -1,0 +1,364 @@
+"""Probes on the customer-facing metrics the load generator publishes to CloudWatch.
+
+Every probe reads raw counts (``status_*``, ``region_<region>``; names in
+``chaosaws_serverless.metric_names``) and computes ratios itself: metric math
+is not portable to every CloudWatch endpoint. No datapoint at all in the window
+is an ``ActivityFailed`` ("no data"), never ``0``: a silent load generator must
+not look like a healthy API. Periods and windows are explained in
+``chaosaws_serverless.cloudwatch.metrics``.
+"""
+
+from collections.abc import Mapping
+from typing import Any, Dict, Optional
+
+from chaoslib.exceptions import ActivityFailed
+from chaoslib.types import Configuration, Secrets
+from logzero import logger
+
+from chaosaws_serverless import metric_names as names
+from chaosaws_serverless.aws import client, configured_regions, resolve_region
+from chaosaws_serverless.cloudwatch import metrics
+from chaosaws_serverless.errors import aws_errors
+
+__all__ = [
+    "get_alarm_state",
+    "get_error_ratio",
+    "get_metric_sum",
+    "get_region_share",
+    "get_requests_by_region",
+]
+
+
+def get_metric_sum(
+    namespace: str,
+    metric_name: str,
+    dimensions: Dict[str, str],
+    window_seconds: float,
+    region: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> float:
+    """Return the Sum of a metric over the last ``window_seconds``.
+
+    ``dimensions`` (mapping, may be empty) filters the series: every series of
+    ``metric_name`` whose dimensions include these values counts, the most
+    aggregated ones when several levels exist. ``region`` (string, optional)
+    defaults to the configuration's ``aws_region``. Raises ``ActivityFailed``
+    when no series has a datapoint in the window (``0.0`` means datapoints that
+    sum to zero).
+
+    ```json
+    {"type": "probe", "name": "us-5xx-last-5-minutes",
+     "provider": {"type": "python", "module": "chaosaws_serverless.cloudwatch.probes",
+                  "func": "get_metric_sum",
+                  "arguments": {"namespace": "ChaosServerless", "metric_name": "status_5xx",
+                                "dimensions": {"Url": "https://example.mydomain.com/api/hello"},
+                                "window_seconds": 300}}}
+    ```
+    """
+    _require_text(namespace, "namespace")
+    _require_text(metric_name, "metric_name")
+    dims = _require_dimensions(dimensions)
+    window = metrics.window_for(window_seconds, metrics.period_for(namespace, configuration))
+    region_name = resolve_region(region, configuration)
+    cloudwatch = client("cloudwatch", region_name, configuration, secrets)
+    found = metrics.find_series(cloudwatch, namespace, metric_name, dims)
+    found.add(metrics.Series.of(namespace, metric_name, dims))
+    totals = _aggregated_sums(cloudwatch, found, window)
+    if metric_name not in totals:
+        raise ActivityFailed(
+            f"no data: metric {namespace}/{metric_name} with dimensions {dims} has no datapoint "
+            f"in {region_name} in the last {window_seconds} s; check the names and that the "
+            "publisher (the load generator) is running"
+        )
+    return totals[metric_name]
+
+
+def get_error_ratio(
+    url: str,
+    window_seconds: float,
+    client_region: Optional[str] = None,
+    region: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> float:
+    """Return the share of customer requests to ``url`` that failed in the last ``window_seconds``.
+
+    Errors are ``status_5xx`` plus the requests that got no answer at all
+    (``status_timeout``, ``status_connect_error``): a customer whose request
+    times out has failed as surely as one who got a 504. The denominator is
+    every outcome (``status_2xx`` + ``status_4xx`` + the errors); 4xx are the
+    client's own mistakes and do not count as errors. ``client_region``
+    (string, optional) keeps only the customers in that region (dimension
+    ``ClientRegion``); ``None`` means all customers. The namespace is the
+    configuration's ``metrics_namespace`` (default ``ChaosServerless``),
+    read in ``region`` (string, optional; default ``aws_region``).
+
+    Returns a float in [0, 1]. Raises ``ActivityFailed`` when there is no
+    datapoint or no request in the window: an unknown ratio is not 0.
+
+    ```json
+    {"type": "probe", "name": "us-customers-error-ratio",
+     "tolerance": {"type": "probe", "name": "at-most-5-percent",
+                   "provider": {"type": "python",
+                                "module": "chaosaws_serverless.cloudwatch.tolerances",
+                                "func": "ratio_at_most", "arguments": {"max_ratio": 0.05}}},
+     "provider": {"type": "python", "module": "chaosaws_serverless.cloudwatch.probes",
+                  "func": "get_error_ratio",
+                  "arguments": {"url": "https://example.mydomain.com/api/hello",
+                                "window_seconds": 300, "client_region": "us-east-1"}}}
+    ```
+    """
+    totals, window_text = _customer_counts(
+        url, window_seconds, client_region, names.STATUS_METRICS, region, configuration, secrets
+    )
+    requests = sum(totals.values())
+    if requests <= 0:
+        raise ActivityFailed(
+            f"no requests to {url!r}{_for_clients(client_region)} {window_text}: "
+            "the error ratio is undefined; check that the load generator is running"
+        )
+    errors = sum(totals.get(name, 0.0) for name in names.ERROR_METRICS)
+    ratio = errors / requests
+    logger.debug(
+        f"error ratio {ratio:.4f} = {errors:g} errors / {requests:g} requests to {url!r}"
+        f"{_for_clients(client_region)} {window_text}"
+    )
+    return ratio
+
+
+def get_requests_by_region(
+    url: str,
+    window_seconds: float,
+    client_region: Optional[str] = None,
+    region: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> Dict[str, int]:
+    """Return how many requests to ``url`` each region answered in the last ``window_seconds``.
+
+    Reads the ``region_<region>`` counts (e.g. ``{"us-east-1": 540,
+    "eu-west-1": 12}``); ``client_region`` (string, optional) keeps only the
+    customers in that region. Regions with no datapoint are absent; raises
+    ``ActivityFailed`` when no region has any datapoint.
+
+    ```json
+    {"type": "probe", "name": "who-answered",
+     "provider": {"type": "python", "module": "chaosaws_serverless.cloudwatch.probes",
+                  "func": "get_requests_by_region",
+                  "arguments": {"url": "https://example.mydomain.com/api/hello",
+                                "window_seconds": 120}}}
+    ```
+    """
+    regions = configured_regions(configuration)
+    totals, _ = _customer_counts(
+        url, window_seconds, client_region, None, region, configuration, secrets, regions
+    )
+    by_region = {}
+    for metric_name, total in totals.items():
+        answered_by = names.region_of_metric(metric_name)
+        if answered_by:
+            by_region[answered_by] = round(total)
+    return dict(sorted(by_region.items()))
+
+
+def get_region_share(
+    url: str,
+    answering_region: str,
+    window_seconds: float,
+    client_region: Optional[str] = None,
+    region: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> float:
+    """Return the share (0..1) of requests to ``url`` that ``answering_region`` answered.
+
+    From the ``region_<region>`` counts of the last ``window_seconds``;
+    ``client_region`` (string, optional) keeps only the customers in that
+    region. After a failover of US customers, the share of ``eu-west-1`` for
+    ``client_region="us-east-1"`` approaches 1. Raises ``ActivityFailed``
+    when no region answered anything in the window.
+
+    ```json
+    {"type": "probe", "name": "us-customers-served-by-eu",
+     "tolerance": {"type": "probe", "name": "mostly",
+                   "provider": {"type": "python",
+                                "module": "chaosaws_serverless.cloudwatch.tolerances",
+                                "func": "ratio_at_least", "arguments": {"min_ratio": 0.9}}},
+     "provider": {"type": "python", "module": "chaosaws_serverless.cloudwatch.probes",
+                  "func": "get_region_share",
+                  "arguments": {"url": "https://example.mydomain.com/api/hello",
+                                "answering_region": "eu-west-1", "window_seconds": 60,
+                                "client_region": "us-east-1"}}}
+    ```
+    """
+    answering = resolve_region(answering_region, None)
+    by_region = get_requests_by_region(
+        url,
+        window_seconds,
+        client_region,
+        region,
+        configuration=configuration,
+        secrets=secrets,
+    )
+    total = sum(by_region.values())
+    if total <= 0:
+        raise ActivityFailed(
+            f"no requests to {url!r}{_for_clients(client_region)} were answered in the last "
+            f"{window_seconds} s: the share of {answering} is undefined"
+        )
+    return by_region.get(answering, 0) / total
+
+
+def get_alarm_state(
+    alarm_name: str,
+    region: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> str:
+    """Return the state of a CloudWatch alarm: ``"OK"``, ``"ALARM"`` or ``"INSUFFICIENT_DATA"``.
+
+    Raises ``ActivityFailed`` when no metric or composite alarm has that name
+    in ``region`` (string, optional; default ``aws_region``).
+
+    ```json
+    {"type": "probe", "name": "stop-alarm-is-quiet", "tolerance": "OK",
+     "provider": {"type": "python", "module": "chaosaws_serverless.cloudwatch.probes",
+                  "func": "get_alarm_state", "arguments": {"alarm_name": "us-error-ratio"}}}
+    ```
+    """
+    _require_text(alarm_name, "alarm_name")
+    region_name = resolve_region(region, configuration)
+    states = alarm_states([alarm_name], region_name, configuration, secrets)
+    return states[alarm_name]
+
+
+def alarm_states(
+    alarm_names: list[str],
+    region: str,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, str]:
+    """Return ``{alarm name: state}``; ``ActivityFailed`` names any alarm that does not exist.
+
+    Shared with the stop-condition control (not an activity: absent from ``__all__``).
+    """
+    cloudwatch = client("cloudwatch", region, configuration, secrets)
+    states: dict[str, str] = {}
+    with aws_errors("cloudwatch:DescribeAlarms", f"alarms {alarm_names} in {region}"):
+        for offset in range(0, len(alarm_names), 100):  # DescribeAlarms takes 100 names
+            pages = cloudwatch.get_paginator("describe_alarms").paginate(
+                AlarmNames=alarm_names[offset : offset + 100],
+                AlarmTypes=["MetricAlarm", "CompositeAlarm"],
+            )
+            for page in pages:
+                for alarm in [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])]:
+                    states[alarm["AlarmName"]] = alarm["StateValue"]
+    missing = [n for n in alarm_names if n not in states]
+    if missing:
+        raise ActivityFailed(
+            f"CloudWatch alarm(s) {missing} not found in {region}; check the names and the "
+            "region, or create them (chaosaws_serverless.cloudwatch.actions.put_error_ratio_alarm)"
+        )
+    return states
+
+
+# Internals ---------------------------------------------------------------------------------
+
+
+def _customer_counts(
+    url: str,
+    window_seconds: float,
+    client_region: Optional[str],
+    metric_names: Optional[tuple[str, ...]],
+    region: Optional[str],
+    configuration: Configuration,
+    secrets: Secrets,
+    answering_regions: Optional[list[str]] = None,
+) -> tuple[dict[str, float], str]:
+    """Return {metric name: sum} of the load generator's counts for ``url``, and a window phrase.
+
+    ``metric_names=None`` reads the ``region_<region>`` counts instead of the
+    status counts. Raises ``ActivityFailed`` when nothing has data.
+    """
+    _require_text(url, "url")
+    namespace = str((configuration or {}).get("metrics_namespace") or names.DEFAULT_NAMESPACE)
+    dims = {names.DIMENSION_URL: url}
+    if client_region is not None:
+        dims[names.DIMENSION_CLIENT_REGION] = resolve_region(client_region, None)
+    window = metrics.window_for(window_seconds, metrics.period_for(namespace, configuration))
+    region_name = resolve_region(region, configuration)
+    cloudwatch = client("cloudwatch", region_name, configuration, secrets)
+
+    listed = metrics.find_series(cloudwatch, namespace, None, dims)
+    if metric_names is None:
+        listed = {s for s in listed if names.region_of_metric(s.name)}
+        wanted = [names.region_metric(r) for r in answering_regions or []]
+    else:
+        listed = {s for s in listed if s.name in metric_names}
+        wanted = list(metric_names)
+    # ListMetrics can lag behind new series on AWS (minutes): also ask for the series the
+    # load generator's contract names directly.
+    client_regions = (
+        [dims[names.DIMENSION_CLIENT_REGION]]
+        if client_region is not None
+        else configured_regions(configuration)
+    )
+    for metric_name in wanted:
+        listed.add(metrics.Series.of(namespace, metric_name, {names.DIMENSION_URL: url}))
+        for where in client_regions:
+            listed.add(
+                metrics.Series.of(
+                    namespace,
+                    metric_name,
+                    {names.DIMENSION_URL: url, names.DIMENSION_CLIENT_REGION: where},
+                )
+            )
+    if client_region is not None:
+        listed = {s for s in listed if s.dimension(names.DIMENSION_CLIENT_REGION) is not None}
+    totals = _aggregated_sums(cloudwatch, listed, window)
+    window_text = f"in the last {window_seconds} s ({namespace} in {region_name})"
+    if not totals:
+        raise ActivityFailed(
+            f"no data: no load generator counts for {url!r}{_for_clients(client_region)} "
+            f"{window_text}; check the URL (dimension {names.DIMENSION_URL!r}), the namespace "
+            "('metrics_namespace') and that the load generator is running"
+        )
+    return totals, window_text
+
+
+def _aggregated_sums(cloudwatch: Any, series: set, window: metrics.Window) -> dict[str, float]:
+    """Return {metric name: sum} over the most aggregated series of each name that has data."""
+    values = metrics.sums(cloudwatch, series, window)
+    by_name: dict[str, list] = {}
+    for s, total in values.items():
+        if total is not None:
+            by_name.setdefault(s.name, []).append(s)
+    return {
+        name: sum(values[s] or 0.0 for s in metrics.most_aggregated(with_data))
+        for name, with_data in by_name.items()
+    }
+
+
+def _for_clients(client_region: Optional[str]) -> str:
+    return f" from customers in {client_region}" if client_region else ""
+
+
+def _require_text(value: Any, name: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ActivityFailed(f"{name} must be a non-empty string, got {value!r}")
+
+
+def _require_dimensions(dimensions: Any) -> dict[str, str]:
+    if dimensions is None:
+        return {}
+    if not isinstance(dimensions, Mapping):
+        raise ActivityFailed(
+            f"dimensions must be a mapping of dimension name to value, got {dimensions!r}"
+        )
+    return {str(k): str(v) for k, v in dimensions.items()}

@@ -1,0 +1,1 @@
+"""Route 53: health-check status, latency routing and failover pre-flight checks."""
