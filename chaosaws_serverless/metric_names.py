@@ -42,3 +42,8 @@ def region_of_metric(metric_name: str) -> str | None:
 STORAGE_RESOLUTION_SECONDS = 1
 # The no-answer outcomes count as failures for customers, next to 5xx.
 ERROR_METRICS = (STATUS_5XX, STATUS_TIMEOUT, STATUS_CONNECT_ERROR)
+# Something answered, but not with HTTP (garbage, a broken proxy): a failure for customers,
+# kept apart from connect errors. Published by loadgen; not (yet) in the tuples above.
+STATUS_INVALID_RESPONSE = "status_invalid_response"
+# Latency distribution per interval (Values/Counts), milliseconds from the intended send time.
+LATENCY_MS = "latency_ms"

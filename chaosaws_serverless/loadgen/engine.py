@@ -1,0 +1,495 @@
+"""The open-loop engine: aiohttp on uvloop (when installed), one event loop per run.
+
+``run_load`` is the coroutine; ``run_load_sync`` runs it on a fresh loop in the
+calling thread; ``LoadGenerator`` runs it in a thread with ``start``/``stop``/
+``join``. See the package docstring for the contract.
+"""
+
+import asyncio
+import concurrent.futures
+import contextlib
+import inspect
+import logging
+import re
+import signal
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Optional, Union
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+from chaosaws_serverless.loadgen.config import LoadConfig
+from chaosaws_serverless.loadgen.publish import NullPublisher, Publisher
+from chaosaws_serverless.loadgen.stats import (
+    IntervalStats,
+    RunTotals,
+    classify_status,
+    parse_region,
+)
+
+__all__ = [
+    "HookResolver",
+    "LoadGenerator",
+    "ResolveHook",
+    "event_loop_name",
+    "run_load",
+    "run_load_sync",
+]
+
+logger = logging.getLogger(__name__)
+
+# Intended and finish times: uvloop's loop.time() has 1 ms resolution, too coarse for latency.
+_clock = time.perf_counter
+
+# resolve(host) -> "ip" | ("ip", port) | None (None: use normal DNS). May be async.
+ResolveHook = Callable[[str], Union[str, tuple[str, int], Awaitable[Any], None]]
+IntervalCallback = Callable[[IntervalStats], None]
+ProgressCallback = Callable[[dict[str, Any]], None]
+
+
+class HookResolver(AbstractResolver):
+    """An aiohttp resolver that asks a ``resolve(host)`` hook first.
+
+    The hook returns an IP, an ``(ip, port)`` pair (the port replaces the URL's:
+    the ``Host`` header and TLS name stay those of the URL), or ``None`` to fall
+    back to the system resolver.
+    """
+
+    def __init__(self, hook: ResolveHook) -> None:
+        self._hook = hook
+        self._fallback: Optional[AbstractResolver] = None
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        answer = self._hook(host)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        if answer is None:
+            if self._fallback is None:
+                self._fallback = aiohttp.ThreadedResolver()
+            return await self._fallback.resolve(host, port, family)
+        ip, ip_port = (answer, port) if isinstance(answer, str) else answer
+        ip_family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+        return [
+            {
+                "hostname": host,
+                "host": ip,
+                "port": int(ip_port),
+                "family": ip_family,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+        ]
+
+    async def close(self) -> None:
+        if self._fallback is not None:
+            await self._fallback.close()
+
+
+def event_loop_name() -> str:
+    """Return "uvloop" when uvloop is installed (the loop runs use), else "asyncio"."""
+    return "uvloop" if _uvloop_factory() is not None else "asyncio"
+
+
+def _uvloop_factory() -> Optional[Callable[[], asyncio.AbstractEventLoop]]:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+class _Run:
+    """State of one run; everything runs on its event loop's thread."""
+
+    def __init__(
+        self,
+        config: LoadConfig,
+        publisher: Publisher,
+        on_interval: Optional[IntervalCallback],
+        on_progress: Optional[ProgressCallback],
+        progress_seconds: float,
+        stop: asyncio.Event,
+    ) -> None:
+        self.config = config
+        self.publisher = publisher
+        self.on_interval = on_interval
+        self.on_progress = on_progress
+        self.progress_seconds = progress_seconds
+        self.stop = stop
+        self.pattern = re.compile(config.region_pattern.encode())
+        self.current = IntervalStats()
+        self.totals = RunTotals()
+        self.in_flight = 0
+        self.scheduled = 0
+        self.started_at = 0.0
+        self.tasks: set[asyncio.Task[None]] = set()
+        # One worker: intervals are published in order and never block the loop.
+        self.executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="loadgen-pub")
+        self.publishing: list[concurrent.futures.Future[None]] = []
+        self.timeout = aiohttp.ClientTimeout(total=config.timeout_seconds)
+
+    async def request(self, session: aiohttp.ClientSession, intended: float) -> None:
+        config = self.config
+        region = None
+        try:
+            async with session.request(
+                config.method,
+                config.url,
+                headers=config.headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+            ) as response:
+                body = await response.content.read(config.max_body_bytes)
+                klass = classify_status(response.status)
+            region = parse_region(self.pattern, body) if body else None
+        except TimeoutError:  # also aiohttp's ServerTimeoutError
+            klass = "timeout"
+        except asyncio.CancelledError:
+            # Still outstanding when the drain deadline passed: the customer got nothing.
+            self.finish("timeout", _clock() - intended, None)
+            raise
+        except (aiohttp.ClientResponseError, aiohttp.ClientPayloadError):
+            klass = "invalid_response"  # something answered, but not valid HTTP
+        except (aiohttp.ClientError, OSError):
+            klass = "connect_error"
+        self.finish(klass, _clock() - intended, region)
+
+    def finish(self, klass: str, latency_s: float, region: Optional[str]) -> None:
+        self.in_flight -= 1
+        self.current.record(klass, latency_s, region)
+
+    async def schedule(self, sessions: "_Sessions") -> None:
+        """Start requests at their intended times until the plan is done or stop is set."""
+        config = self.config
+        loop = asyncio.get_running_loop()
+        rate = float(config.rate_per_second)
+        planned = config.planned_requests
+        cap = config.in_flight_cap
+        max_lag = config.max_send_lag_seconds
+        start = self.started_at
+        i = 0
+        while i < planned and not self.stop.is_set():
+            now = _clock()
+            due = min(planned, int((now - start) * rate) + 1)
+            session = sessions.current
+            while i < due:
+                intended = start + i / rate
+                if self.in_flight >= cap or now - intended > max_lag:
+                    self.current.dropped += 1  # could not be sent on time: counted, not skipped
+                else:
+                    self.in_flight += 1
+                    self.current.sent += 1
+                    task = loop.create_task(self.request(session, intended))
+                    self.tasks.add(task)
+                    task.add_done_callback(self.tasks.discard)
+                i += 1
+            self.scheduled = i
+            if i >= planned:
+                break
+            delay = start + i / rate - _clock()
+            # Wake at least every 50 ms to notice stop; 0 yields to the responses.
+            await asyncio.sleep(min(max(delay, 0.0), 0.05))
+
+    async def drain(self) -> None:
+        """Wait for outstanding requests up to the timeout, then cancel the rest."""
+        if not self.tasks:
+            return
+        _, pending = await asyncio.wait(set(self.tasks), timeout=self.config.timeout_seconds + 1)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    def close_interval(self) -> None:
+        closed, self.current = self.current, IntervalStats()
+        closed.end_epoch = time.time()
+        self.totals.add(closed)
+        if self.on_interval is not None:
+            try:
+                self.on_interval(closed)
+            except Exception:  # a broken callback must not stop the load
+                logger.exception("on_interval callback failed")
+        self.publishing.append(self.executor.submit(self.publisher.publish, closed))
+
+    async def tick_intervals(self) -> None:
+        n = 1
+        while True:
+            due = self.started_at + n * self.config.interval_seconds
+            await asyncio.sleep(max(0.0, due - _clock()))
+            self.close_interval()
+            n += 1
+
+    async def tick_progress(self) -> None:
+        while self.on_progress is not None:
+            await asyncio.sleep(self.progress_seconds)
+            with contextlib.suppress(Exception):
+                self.on_progress(self.snapshot())
+
+    def snapshot(self) -> dict[str, Any]:
+        """Return live counters (totals plus the open interval)."""
+        counts = dict(self.totals.counts)
+        for klass, count in self.current.counts.items():
+            counts[klass] += count
+        elapsed = _clock() - self.started_at
+        return {
+            "elapsed_seconds": round(elapsed, 1),
+            "sent": self.totals.sent + self.current.sent,
+            "dropped": self.totals.dropped + self.current.dropped,
+            "completed": sum(counts.values()),
+            "in_flight": self.in_flight,
+            "counts": counts,
+            "latency_ms": self.current.latency_ms(),
+        }
+
+
+class _Sessions:
+    """The client session new requests use, replaced every ``connection_max_age_seconds``.
+
+    Replacing it closes kept-alive connections, so customers re-resolve the name
+    like real clients do and follow a DNS failover.
+    """
+
+    def __init__(self, config: LoadConfig, resolver: Optional[AbstractResolver]) -> None:
+        self.config = config
+        self.resolver = resolver
+        self.current = self._new()
+        self._old: list[asyncio.Task[None]] = []
+
+    def _new(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self.config.in_flight_cap,
+            ttl_dns_cache=int(self.config.dns_cache_seconds) or None,
+            use_dns_cache=self.config.dns_cache_seconds > 0,
+            resolver=self.resolver,
+            ssl=self.config.verify_tls,
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            connector_owner=True,
+            skip_auto_headers=("User-Agent",),
+            headers={"User-Agent": "chaosaws-serverless-loadgen"},
+            raise_for_status=False,
+        )
+
+    async def rotate_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.connection_max_age_seconds)
+            old, self.current = self.current, self._new()
+            self._old.append(asyncio.get_running_loop().create_task(self._close_later(old)))
+
+    async def _close_later(self, session: aiohttp.ClientSession) -> None:
+        # Its requests finish within the timeout; closing earlier would fail them.
+        await asyncio.sleep(self.config.timeout_seconds + 1)
+        await _close_session(session, resolver_shared=self.resolver is not None)
+
+    async def close(self) -> None:
+        for task in self._old:
+            task.cancel()
+        await asyncio.gather(*self._old, return_exceptions=True)
+        await _close_session(self.current, resolver_shared=self.resolver is not None)
+
+
+async def _close_session(session: aiohttp.ClientSession, resolver_shared: bool) -> None:
+    if resolver_shared:
+        # The connector closes its resolver on close; a shared one must outlive it.
+        connector = session.connector
+        if isinstance(connector, aiohttp.TCPConnector):
+            connector._resolver_owner = False  # aiohttp ≥3.10 attribute; harmless if absent
+    await session.close()
+
+
+async def run_load(
+    config: LoadConfig,
+    *,
+    publisher: Optional[Publisher] = None,
+    on_interval: Optional[IntervalCallback] = None,
+    on_progress: Optional[ProgressCallback] = None,
+    progress_seconds: float = 1.0,
+    resolver: Optional[AbstractResolver] = None,
+    resolve: Optional[ResolveHook] = None,
+    stop: Optional[asyncio.Event] = None,
+) -> dict[str, Any]:
+    """Run one open-loop load and return its summary (see the package docstring)."""
+    if resolver is not None and resolve is not None:
+        raise ValueError("pass either resolver or resolve, not both")
+    if resolve is not None:
+        resolver = HookResolver(resolve)
+    publisher = publisher or NullPublisher()
+    stop = stop or asyncio.Event()
+    run = _Run(config, publisher, on_interval, on_progress, progress_seconds, stop)
+    loop = asyncio.get_running_loop()
+    sessions = _Sessions(config, resolver)
+    run.started_at = _clock()
+    run.current.start_epoch = time.time()
+    helpers = [
+        loop.create_task(run.tick_intervals()),
+        loop.create_task(run.tick_progress()),
+        loop.create_task(sessions.rotate_forever()),
+    ]
+    try:
+        await run.schedule(sessions)
+        send_window = run.scheduled / float(config.rate_per_second)
+        await run.drain()
+    finally:
+        for task in helpers:
+            task.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
+        await sessions.close()
+        if resolver is not None:
+            await resolver.close()
+        run.close_interval()  # the last, partial interval is published too
+        await asyncio.wrap_future(_all_done(run.publishing))
+        run.executor.shutdown(wait=True)
+    summary = run.totals.summary(send_window, config.planned_requests)
+    summary["achieved_rate_per_second"] = (
+        round(summary["sent"] / send_window, 1) if send_window else 0.0
+    )
+    summary["elapsed_seconds"] = round(_clock() - run.started_at, 3)
+    summary["stopped_early"] = run.scheduled < config.planned_requests
+    return {
+        "url": config.url,
+        "client_region": config.client_region,
+        "rate_per_second": config.rate_per_second,
+        "duration_seconds": config.duration_seconds,
+        "max_in_flight": config.in_flight_cap,
+        "event_loop": type(loop).__module__.split(".")[0],
+        **summary,
+        **publisher.stats(),
+    }
+
+
+def _all_done(futures: list[concurrent.futures.Future[None]]) -> "concurrent.futures.Future[None]":
+    done: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+    def wait() -> None:
+        concurrent.futures.wait(futures)
+        done.set_result(None)
+
+    threading.Thread(target=wait, daemon=True).start()
+    return done
+
+
+def run_load_sync(
+    config: LoadConfig, *, handle_signals: bool = True, **kwargs: Any
+) -> dict[str, Any]:
+    """Run ``run_load`` on a fresh (uv)loop in this thread and return the summary.
+
+    With ``handle_signals`` and in the main thread, the first SIGINT/SIGTERM stops
+    sending, waits for in-flight requests up to the timeout and publishes the last
+    interval; a second one goes to the handler that was there before.
+    """
+
+    async def main() -> dict[str, Any]:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        restore = _install_signal_handlers(loop, stop) if handle_signals else {}
+        try:
+            return await run_load(config, stop=stop, **kwargs)
+        finally:
+            for signum, previous in restore.items():
+                signal.signal(signum, previous)
+
+    with asyncio.Runner(loop_factory=_uvloop_factory()) as runner:
+        return runner.run(main())
+
+
+def _install_signal_handlers(
+    loop: asyncio.AbstractEventLoop, stop: asyncio.Event
+) -> dict[int, Any]:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():  # second signal: behave as before
+            signal.signal(signum, previous[signum])
+            signal.raise_signal(signum)
+            return
+        logger.warning("signal %d: stopping the load after in-flight requests", signum)
+        loop.call_soon_threadsafe(stop.set)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, handler)
+    return previous
+
+
+class LoadGenerator:
+    """Run a load in a background thread: ``start()``, ``stop()``, ``join()``.
+
+    Thread-friendly front for a caller without an event loop (the lab, a test,
+    a background Chaos Toolkit activity). ``join`` returns the summary dict, or
+    re-raises what the run raised.
+    """
+
+    def __init__(self, config: LoadConfig, **kwargs: Any) -> None:
+        self.config = config
+        self._kwargs = kwargs
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._stop: Optional[asyncio.Event] = None
+        self._stop_requested = threading.Event()
+        self._ready = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._summary: Optional[dict[str, Any]] = None
+        self._error: Optional[BaseException] = None
+
+    def start(self) -> "LoadGenerator":
+        """Start sending in a daemon thread; return self."""
+        if self._thread is not None:
+            raise RuntimeError("this LoadGenerator was already started; create a new one")
+        self._thread = threading.Thread(target=self._main, name="loadgen", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def _main(self) -> None:
+        async def main() -> dict[str, Any]:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            if self._stop_requested.is_set():
+                self._stop.set()
+            self._ready.set()
+            return await run_load(self.config, stop=self._stop, **self._kwargs)
+
+        try:
+            with asyncio.Runner(loop_factory=_uvloop_factory()) as runner:
+                self._summary = runner.run(main())
+        except BaseException as error:  # handed to join()
+            self._error = error
+        finally:
+            self._ready.set()
+
+    def stop(self) -> None:
+        """Ask the run to stop sending (thread-safe); in-flight requests still finish."""
+        self._stop_requested.set()
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(stop.set)
+
+    @property
+    def running(self) -> bool:
+        """Return whether the run's thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def join(self, timeout: Optional[float] = None) -> Optional[dict[str, Any]]:
+        """Wait for the run; return its summary (None if still running after timeout)."""
+        if self._thread is None:
+            raise RuntimeError("LoadGenerator.join() before start()")
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            return None
+        if self._error is not None:
+            raise self._error
+        return self._summary
+
+    def __enter__(self) -> "LoadGenerator":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        self.join()

@@ -1,0 +1,161 @@
+"""Classification of answers and per-interval statistics.
+
+Every request ends in exactly one class: ``2xx``, ``4xx``, ``5xx`` (any other
+HTTP status is counted with its hundred: 1xx/3xx land in ``other``),
+``timeout``, ``connect_error`` (the host could not be reached or dropped the
+connection) or ``invalid_response`` (something answered, but not HTTP). Latency
+goes into an HdrHistogram in microseconds (1 µs .. 1 h, 3 significant digits).
+"""
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hdrh.histogram import HdrHistogram
+
+from chaosaws_serverless import metric_names
+
+__all__ = [
+    "CLASSES",
+    "IntervalStats",
+    "RunTotals",
+    "classify_status",
+    "new_histogram",
+    "parse_region",
+]
+
+CLASSES = ("2xx", "4xx", "5xx", "timeout", "connect_error", "invalid_response", "other")
+# Class -> published metric name ("other" has none: 1xx/3xx are not customer outcomes here).
+METRIC_OF_CLASS = {
+    "2xx": metric_names.STATUS_2XX,
+    "4xx": metric_names.STATUS_4XX,
+    "5xx": metric_names.STATUS_5XX,
+    "timeout": metric_names.STATUS_TIMEOUT,
+    "connect_error": metric_names.STATUS_CONNECT_ERROR,
+    "invalid_response": metric_names.STATUS_INVALID_RESPONSE,
+}
+
+_LOWEST_US, _HIGHEST_US, _DIGITS = 1, 3_600_000_000, 3
+
+
+def new_histogram() -> HdrHistogram:
+    """Return an empty latency histogram in microseconds."""
+    return HdrHistogram(_LOWEST_US, _HIGHEST_US, _DIGITS)
+
+
+def classify_status(status: int) -> str:
+    """Return the class of an HTTP status code (``503`` -> ``"5xx"``)."""
+    if 200 <= status < 300:
+        return "2xx"
+    if 400 <= status < 500:
+        return "4xx"
+    if 500 <= status < 600:
+        return "5xx"
+    return "other"
+
+
+def parse_region(pattern: "re.Pattern[bytes]", body: bytes) -> Optional[str]:
+    """Return the region an answer names (group ``region`` or the only group), or None."""
+    match = pattern.search(body)
+    if match is None:
+        return None
+    group = match.group("region") if "region" in pattern.groupindex else match.group(1)
+    return group.decode("ascii", "replace") if group else None
+
+
+@dataclass
+class IntervalStats:
+    """Counts and latencies of the requests that finished in one interval."""
+
+    start_epoch: float = field(default_factory=time.time)
+    end_epoch: float = 0.0
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CLASSES, 0))
+    regions: dict[str, int] = field(default_factory=dict)
+    region_unparsed: int = 0
+    dropped: int = 0
+    sent: int = 0
+    histogram: HdrHistogram = field(default_factory=new_histogram)
+
+    def record(self, klass: str, latency_s: float, region: Optional[str] = None) -> None:
+        """Count one finished request."""
+        self.counts[klass] += 1
+        self.histogram.record_value(min(_HIGHEST_US, max(_LOWEST_US, int(latency_s * 1e6))))
+        if region is not None:
+            self.regions[region] = self.regions.get(region, 0) + 1
+        elif klass == "2xx":
+            self.region_unparsed += 1
+
+    @property
+    def completed(self) -> int:
+        """Return how many requests finished (any class)."""
+        return sum(self.counts.values())
+
+    def latency_ms(self) -> dict[str, Optional[float]]:
+        """Return p50/p90/p99/max latency in milliseconds (None when nothing finished)."""
+        return latency_summary_ms(self.histogram)
+
+
+def latency_summary_ms(histogram: HdrHistogram) -> dict[str, Optional[float]]:
+    """Return p50/p90/p99/max of a microsecond histogram, in milliseconds."""
+    if histogram.get_total_count() == 0:
+        return {"p50": None, "p90": None, "p99": None, "max": None}
+    values = histogram.get_percentile_to_value_dict([50, 90, 99])
+    return {
+        "p50": round(values[50] / 1000, 3),
+        "p90": round(values[90] / 1000, 3),
+        "p99": round(values[99] / 1000, 3),
+        "max": round(histogram.get_max_value() / 1000, 3),
+    }
+
+
+@dataclass
+class RunTotals:
+    """The sum of every interval of a run."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CLASSES, 0))
+    regions: dict[str, int] = field(default_factory=dict)
+    region_unparsed: int = 0
+    dropped: int = 0
+    sent: int = 0
+    intervals: int = 0
+    histogram: HdrHistogram = field(default_factory=new_histogram)
+
+    def add(self, interval: IntervalStats) -> None:
+        """Fold one closed interval into the totals."""
+        for klass, count in interval.counts.items():
+            self.counts[klass] += count
+        for region, count in interval.regions.items():
+            self.regions[region] = self.regions.get(region, 0) + count
+        self.region_unparsed += interval.region_unparsed
+        self.dropped += interval.dropped
+        self.sent += interval.sent
+        self.intervals += 1
+        if interval.histogram.get_total_count():
+            self.histogram.add(interval.histogram)
+
+    @property
+    def completed(self) -> int:
+        """Return how many requests finished (any class)."""
+        return sum(self.counts.values())
+
+    def summary(self, elapsed_s: float, planned: int) -> dict[str, Any]:
+        """Return the JSON-friendly summary of the run."""
+        return {
+            "planned": planned,
+            "sent": self.sent,
+            "dropped": self.dropped,
+            "completed": self.completed,
+            **{metric_names_of(k): v for k, v in self.counts.items()},
+            "regions": dict(sorted(self.regions.items())),
+            "region_unparsed": self.region_unparsed,
+            "latency_ms": latency_summary_ms(self.histogram),
+            "elapsed_seconds": round(elapsed_s, 3),
+            "achieved_rate_per_second": round(self.completed / elapsed_s, 1) if elapsed_s else 0.0,
+            "intervals": self.intervals,
+        }
+
+
+def metric_names_of(klass: str) -> str:
+    """Return the summary key of a class: the metric name, or ``status_other``."""
+    return METRIC_OF_CLASS.get(klass, "status_other")

@@ -1,0 +1,151 @@
+"""The open-loop engine against a local aiohttp API: exact counts and classification."""
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from loadgen_server import (
+    LocalApi,
+    fixture_local_api,  # noqa: F401  # registers the `local_api` fixture
+)
+
+from chaosaws_serverless.loadgen.config import LoadConfig
+from chaosaws_serverless.loadgen.engine import LoadGenerator, run_load_sync
+from chaosaws_serverless.loadgen.publish import CallbackPublisher, CloudWatchPublisher
+from chaosaws_serverless.loadgen.stats import IntervalStats
+
+
+def run(url: str, rate: float = 40, duration: float = 0.5, **kwargs: Any) -> dict[str, Any]:
+    options = {k: kwargs.pop(k) for k in list(kwargs) if k in LoadConfig.__dataclass_fields__}
+    config = LoadConfig(url=url, rate_per_second=rate, duration_seconds=duration, **options)
+    return run_load_sync(config, handle_signals=False, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [
+        ("/us", "status_2xx"),
+        ("/status/404", "status_4xx"),
+        ("/status/503", "status_5xx"),
+        ("/status/302", "status_other"),
+    ],
+)
+def test_every_answer_is_counted_in_its_class(local_api: LocalApi, path: str, key: str) -> None:
+    summary = run(local_api.base_url + path, rate=40, duration=0.5)
+    assert summary["planned"] == summary["sent"] == summary["completed"] == 20
+    assert summary[key] == 20
+    assert summary["dropped"] == 0
+    classes = [k for k in summary if k.startswith("status_")]
+    assert sum(summary[k] for k in classes) == 20
+
+
+def test_answering_region_is_parsed_from_the_body(local_api: LocalApi) -> None:
+    assert run(local_api.base_url + "/eu")["regions"] == {"eu-west-1": 20}
+    summary = run(local_api.base_url + "/noregion")
+    assert summary["regions"] == {} and summary["region_unparsed"] == 20
+
+
+def test_region_pattern_is_configurable(local_api: LocalApi) -> None:
+    summary = run(local_api.base_url + "/us", region_pattern=r"region (\S+)-east")
+    assert summary["regions"] == {"us": 20}
+
+
+def test_slow_answers_are_timeouts_with_latency_from_the_intended_time(local_api: LocalApi) -> None:
+    summary = run(local_api.base_url + "/slow", rate=20, duration=0.5, timeout_seconds=0.3)
+    assert summary["status_timeout"] == 10
+    assert 300 <= summary["latency_ms"]["p50"] < 1000
+
+
+def test_unreachable_host_counts_connect_errors(local_api: LocalApi) -> None:
+    summary = run("http://127.0.0.1:9/", rate=20, duration=0.5)
+    assert summary["status_connect_error"] == 10
+    assert summary["completed"] == 10
+
+
+def test_garbage_answers_are_invalid_responses_not_crashes(local_api: LocalApi) -> None:
+    summary = run(local_api.garbage_url, rate=20, duration=0.5)
+    assert summary["completed"] == summary["status_invalid_response"] == 10
+
+
+def test_resolve_hook_sends_a_name_to_a_local_port(local_api: LocalApi) -> None:
+    port = int(local_api.base_url.rsplit(":", 1)[1])
+    asked: list[str] = []
+
+    def resolve(host: str) -> tuple[str, int]:
+        asked.append(host)
+        return ("127.0.0.1", port)
+
+    summary = run("http://example.mydomain.com/us", resolve=resolve)
+    assert summary["status_2xx"] == 20
+    assert asked and set(asked) == {"example.mydomain.com"}
+
+
+def test_in_flight_cap_drops_instead_of_queueing(local_api: LocalApi) -> None:
+    summary = run(
+        local_api.base_url + "/slow", rate=40, duration=0.5, timeout_seconds=0.5, max_in_flight=5
+    )
+    assert summary["sent"] == 5
+    assert summary["dropped"] == 15
+    assert summary["sent"] + summary["dropped"] == summary["planned"]
+
+
+def test_one_publish_per_interval_whatever_the_rate(local_api: LocalApi) -> None:
+    calls = []
+    for rate in (10, 200):
+        intervals: list[IntervalStats] = []
+        summary = run(
+            local_api.base_url + "/us",
+            rate=rate,
+            duration=1.0,
+            interval_seconds=0.25,
+            publisher=CallbackPublisher(intervals.append),
+        )
+        assert sum(i.completed for i in intervals) == summary["completed"] == rate
+        calls.append(len(intervals))
+    # 4 full intervals plus the closing one (possibly empty): the same at 10 and 200 req/s.
+    assert calls[0] == calls[1]
+    assert 4 <= calls[0] <= 5
+
+
+def test_load_generator_runs_in_a_thread_and_stops_cleanly(local_api: LocalApi) -> None:
+    seen: list[int] = []
+    config = LoadConfig(
+        url=local_api.base_url + "/us",
+        rate_per_second=50,
+        duration_seconds=30,
+        interval_seconds=0.2,
+    )
+    generator = LoadGenerator(config, on_interval=lambda i: seen.append(i.completed)).start()
+    time.sleep(0.5)
+    assert generator.running
+    started = time.monotonic()
+    generator.stop()
+    summary = generator.join(timeout=10)
+    assert summary is not None and time.monotonic() - started < 3
+    assert summary["stopped_early"] is True
+    assert summary["sent"] == summary["completed"] == summary["status_2xx"] > 0
+    assert sum(seen) == summary["completed"]
+    assert threading.active_count() < 50
+
+
+class ThrottledCloudWatch:
+    """A CloudWatch client that always fails (what adaptive retries gave up on)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def put_metric_data(self, **kwargs: Any) -> None:
+        self.calls += 1
+        raise RuntimeError("Throttling: Rate exceeded")
+
+
+def test_a_failing_publish_is_retried_and_never_stops_the_load(local_api: LocalApi) -> None:
+    cw = ThrottledCloudWatch()
+    publisher = CloudWatchPublisher(
+        cw, "ChaosServerless", "u", "us-east-1", attempts=3, sleep=lambda s: None
+    )
+    summary = run(local_api.base_url + "/us", rate=20, duration=0.5, publisher=publisher)
+    assert summary["status_2xx"] == 10
+    assert cw.calls == 3  # one interval, three attempts
+    assert summary["failed_calls"] == 1 and "Throttling" in summary["last_error"]
