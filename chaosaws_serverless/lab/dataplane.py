@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import signal
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,6 +30,7 @@ from chaosaws_serverless.lab.health import HealthCheckers, HealthState
 from chaosaws_serverless.lab.processes import watch_parent
 from chaosaws_serverless.lab.resolver import Answer, LatencyResolver, NoSuchName, normalize
 from chaosaws_serverless.lab.stack import Stack, load_stack
+from chaosaws_serverless.lab.tls import server_context
 
 LOOPBACK = "127.0.0.1"
 EVENTS_FILE = "events.jsonl"
@@ -83,10 +85,13 @@ class DataPlane:
         self.customers: list[Any] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._events = (output / EVENTS_FILE).open("a", encoding="utf-8") if output else None
+        self._tls_dir: tempfile.TemporaryDirectory[str] | None = None
 
     # -- the lab's network: names → gateways on 127.0.0.1 ----------------------------
 
-    def address_of(self, domain: str, port: int, client_region: str = "us-east-1") -> Any:
+    def address_of(
+        self, domain: str, port: int, client_region: str = "us-east-1"
+    ) -> tuple[str, int] | None:
         """Return (host, port) serving ``domain:port``, or None when nothing listens there."""
         if port not in (80, 443):
             return None
@@ -97,14 +102,16 @@ class DataPlane:
             except NoSuchName:
                 return None
         region = self.domains.get(name)
-        if region is None or not self.gateways[region].port:
+        if region is None:
             return None
-        return (LOOPBACK, self.gateways[region].port)
+        gateway = self.gateways[region]
+        real_port = gateway.tls_port if port == 443 else gateway.port
+        return (LOOPBACK, real_port) if real_port else None
 
-    def resolve_for(self, client_region: str) -> Any:
-        """Return the name resolution a customer in ``client_region`` uses."""
+    def resolve_for(self, client_region: str, port: int) -> Any:
+        """Return the name resolution a customer in ``client_region`` uses for ``port``."""
 
-        def resolve(host: str, port: int) -> tuple[str, int]:
+        def resolve(host: str) -> tuple[str, int]:
             address = self.address_of(host, port, client_region)
             if address is None:
                 raise OSError(f"lab DNS: no answer for {host}:{port}")
@@ -114,9 +121,18 @@ class DataPlane:
 
     # -- lifecycle -------------------------------------------------------------------
 
-    async def start(self) -> dict[str, int]:
+    async def start(self) -> dict[str, dict[str, int]]:
         """Start everything; return the gateways' ports by region."""
-        ports = {region: await gw.start(LOOPBACK) for region, gw in self.gateways.items()}
+        names = sorted({*self.stack.regions.values(), self.stack.record_name})
+        if self.output is None:
+            self._tls_dir = tempfile.TemporaryDirectory(prefix="chaos-lab-tls-")
+            tls = server_context(names, Path(self._tls_dir.name))
+        else:
+            tls = server_context(names, self.output)
+        ports = {}
+        for region, gateway in self.gateways.items():
+            await gateway.start(LOOPBACK, tls=tls)
+            ports[region] = {"http": gateway.port, "https": gateway.tls_port}
         await self._refresh_records()
         await self.checkers.start()
         self._tasks.append(asyncio.create_task(self._records_loop(), name="zone-refresh"))
@@ -150,6 +166,8 @@ class DataPlane:
         if self._events is not None:
             self._events.close()
             self._events = None
+        if self._tls_dir is not None:
+            self._tls_dir.cleanup()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
     # -- zone records ------------------------------------------------------------------

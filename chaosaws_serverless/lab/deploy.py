@@ -11,7 +11,6 @@ per region under the entry name, and the experiment's dashboard. It returns a
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import uuid
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from chaosaws_serverless import aws
+from chaosaws_serverless.cloudwatch.actions import put_experiment_dashboard
 from chaosaws_serverless.lab.emulator import FAKE_CREDENTIALS, configuration
 from chaosaws_serverless.lab.stack import Stack
 
@@ -165,6 +165,7 @@ def deploy(stack: Stack, endpoint_url: str) -> Deployment:
                 "Port": hc.port,
                 "RequestInterval": hc.request_interval_seconds,
                 "FailureThreshold": hc.failure_threshold,
+                "EnableSNI": hc.type.startswith("HTTPS"),
             },
         )["HealthCheck"]["Id"]
         r53.change_tags_for_resource(
@@ -223,18 +224,12 @@ def deploy(stack: Stack, endpoint_url: str) -> Deployment:
 
 def _put_dashboard(deployment: Deployment, config: dict[str, Any]) -> None:
     """Write the experiment's dashboard with the package's own action, like a user would."""
-    try:
-        cloudwatch_actions = importlib.import_module("chaosaws_serverless.cloudwatch.actions")
-    except ImportError:  # the observe feature is not in this tree yet
-        return
-    put = getattr(cloudwatch_actions, "put_experiment_dashboard", None)
-    if put is None:
-        return
-    put(
+    put_experiment_dashboard(
         dashboard_name=deployment.dashboard_name,
         url=deployment.api_url,
-        health_check_ids=list(deployment.health_check_ids.values()),
-        regions=deployment.regions,
+        health_check_ids=dict(deployment.health_check_ids),
+        regions=list(deployment.regions),
+        period_seconds=1,
         configuration=config,
         secrets=FAKE_CREDENTIALS,
     )

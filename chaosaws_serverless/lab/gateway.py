@@ -24,6 +24,7 @@ import asyncio
 import importlib
 import json
 import random
+import ssl
 import time
 import uuid
 from collections import Counter
@@ -138,7 +139,8 @@ class RegionalGateway:
         self.contract = contract
         self.random = random_source
         self.status_counts: Counter[int] = Counter()
-        self.port = 0
+        self.port = 0  # plain HTTP
+        self.tls_port = 0  # HTTPS, when started with a TLS context
         self._runner: web.AppRunner | None = None
 
     def app(self) -> web.Application:
@@ -146,16 +148,27 @@ class RegionalGateway:
         app.router.add_route("*", "/{tail:.*}", self.handle)
         return app
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        """Serve on ``host:port`` (0: a free port) and return the port."""
+    async def start(
+        self, host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None
+    ) -> int:
+        """Serve HTTP on ``host:port`` (0: a free port), and HTTPS too with ``tls``.
+
+        Return the HTTP port (the HTTPS one is ``tls_port``).
+        """
         self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, shutdown_timeout=0.5)
+        self.port = await self._site(host, port, None)
+        if tls is not None:
+            self.tls_port = await self._site(host, 0, tls)
+        return self.port
+
+    async def _site(self, host: str, port: int, tls: ssl.SSLContext | None) -> int:
+        assert self._runner is not None
+        site = web.TCPSite(self._runner, host, port, shutdown_timeout=0.5, ssl_context=tls)
         await site.start()
         server = site._server  # aiohttp exposes the bound port only here
         assert server is not None
-        self.port = int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
-        return self.port
+        return int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
 
     async def stop(self) -> None:
         if self._runner is not None:

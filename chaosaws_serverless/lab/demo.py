@@ -1,0 +1,535 @@
+"""``chaosaws-serverless lab demo``: the reference experiment, misconfigured stack then fixed.
+
+Each run: deploy the stack into the emulator, start its data plane (customers
+in both regions included), let traffic settle, run
+``chaos run experiments/region-failure.json --var-file <the stack's values>``
+as any user would, then stop the data plane and explain the outcome from the
+journal, the data plane's events and the emulator's metrics. Outputs per run
+in ``<output>/<variant>/``: ``journal.json``, ``report.html`` (``chaos
+report``), ``timeline.png``, ``values.json``, logs; ``<output>/summary.json``
+holds the figures. The exit code is 0 only when both outcomes are the
+expected ones: the misconfigured stack deviates, its US health check never
+turns unhealthy and the misconfiguration finder names the bug; the fixed stack
+holds and fails over.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from chaosaws_serverless import metric_names
+from chaosaws_serverless.lab.emulator import FAKE_CREDENTIALS, FAKE_CREDENTIALS_ENV
+from chaosaws_serverless.lab.processes import Child, stop_pid
+from chaosaws_serverless.lab.session import Lab, start_emulator, start_lab
+from chaosaws_serverless.lab.stack import load_stack
+from chaosaws_serverless.lab.timeline import Marker, TimelineData, draw_timeline, read_timeline
+
+VARIANTS = ("misconfigured", "fixed")
+FAILURE_METRICS = (
+    metric_names.STATUS_5XX,
+    metric_names.STATUS_TIMEOUT,
+    metric_names.STATUS_CONNECT_ERROR,
+)
+ALL_STATUS_METRICS = (metric_names.STATUS_2XX, metric_names.STATUS_4XX, *FAILURE_METRICS)
+
+
+@dataclass
+class RunResult:
+    """The figures and the verdict of one run."""
+
+    variant: str
+    command: list[str]
+    chaos_exit_code: int
+    run_seconds: float
+    status: str = ""
+    deviated: bool | None = None
+    fault_start: float | None = None
+    rollback_start: float | None = None
+    failover_probe_seconds: float | None = None
+    failover_probe_error: str = ""
+    failover_measured_seconds: float | None = None
+    us_unhealthy_after_seconds: float | None = None
+    us_health_target: str = ""
+    us_failure_ratio_during_fault: float | None = None
+    eu_failure_ratio_during_fault: float | None = None
+    failed_probes: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def as_expected(self) -> bool:
+        return not self.problems
+
+
+def default_experiment() -> Path:
+    """Return ``experiments/region-failure.json`` of the working directory or of the checkout."""
+    for root in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        candidate = root / "experiments" / "region-failure.json"
+        if candidate.exists():
+            return candidate
+    return Path("experiments/region-failure.json")
+
+
+def run_demo(
+    output: Path,
+    *,
+    experiment: Path,
+    endpoint_url: str | None = None,
+    variants: tuple[str, ...] = VARIANTS,
+    echo: Any = click.echo,
+) -> tuple[int, list[RunResult]]:
+    """Run the demo; return (exit code, results). Every process started is stopped."""
+    if not experiment.exists():
+        raise click.ClickException(
+            f"experiment {experiment} not found; run from the repository root or pass --experiment"
+        )
+    output.mkdir(parents=True, exist_ok=True)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    emulator_child: Child | None = None
+    results: list[RunResult] = []
+    started = time.monotonic()
+    try:
+        emulator_child = start_emulator(output, endpoint_url=endpoint_url, parent_pid=os.getpid())
+        url = emulator_child.ready["url"] if emulator_child else str(endpoint_url)
+        echo(f"AWS control plane: moto server at {url} (127.0.0.1 only)")
+        for variant in variants:
+            results.append(
+                run_variant(
+                    variant,
+                    output / variant,
+                    experiment=experiment,
+                    emulator_child=emulator_child,
+                    endpoint_url=url,
+                    echo=echo,
+                )
+            )
+    finally:
+        if emulator_child is not None:
+            stop_pid(emulator_child.pid)
+        signal.signal(signal.SIGTERM, previous)
+    total = time.monotonic() - started
+    summary = {
+        "total_seconds": round(total, 1),
+        "experiment": str(experiment),
+        "runs": [asdict(r) | {"as_expected": r.as_expected} for r in results],
+    }
+    (output / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    echo(_verdict(results, total, output, len(variants)))
+    ok = len(results) == len(variants) and all(r.as_expected for r in results)
+    return (0 if ok else 1), results
+
+
+def _raise_interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def run_variant(
+    variant: str,
+    directory: Path,
+    *,
+    experiment: Path,
+    emulator_child: Child | None,
+    endpoint_url: str,
+    echo: Any = click.echo,
+) -> RunResult:
+    """Deploy one variant, run the experiment against it and explain the outcome."""
+    misconfigured = variant == "misconfigured"
+    if directory.exists():
+        shutil.rmtree(directory)
+    stack = load_stack(misconfigured=misconfigured)
+    echo("")
+    echo(_rule(f"{variant} stack"))
+    if misconfigured:
+        echo("The US health check watches the EU domain (the reference run's bug).")
+    else:
+        echo("Each health check watches its own region's domain.")
+    lab = start_lab(
+        stack,
+        directory,
+        endpoint_url=None if emulator_child else endpoint_url,
+        emulator_child=emulator_child,
+        reset=True,
+    )
+    try:
+        warm_up = float(stack.experiment["observation_window_seconds"]) + 3
+        echo(
+            f"Deployed into the emulator; gateways on 127.0.0.1:{lab.state()['gateways']}; "
+            f"customers in both regions call {stack.api_url}. Letting traffic settle "
+            f"for {warm_up:.0f} s..."
+        )
+        time.sleep(warm_up)
+        result = _chaos_run(variant, lab, experiment, echo)
+    finally:
+        lab.stop_dataplane()
+    _analyse(result, lab)
+    _outputs(result, lab, echo)
+    echo(_explain(result, lab))
+    return result
+
+
+def _chaos_run(variant: str, lab: Lab, experiment: Path, echo: Any) -> RunResult:
+    chaos = shutil.which("chaos", path=str(Path(sys.executable).parent)) or "chaos"
+    journal = lab.output / "journal.json"
+    command = [
+        chaos,
+        "--log-file",
+        str(lab.output / "chaostoolkit.log"),
+        "run",
+        "--journal-path",
+        str(journal),
+        "--var-file",
+        str(lab.values_path),
+        str(experiment),
+    ]
+    env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_ROLE_ARN")}
+    env.update(FAKE_CREDENTIALS_ENV)
+    env["AWS_ENDPOINT_URL"] = lab.endpoint_url
+    env.setdefault("AWS_DEFAULT_REGION", lab.deployment.regions[0])
+    shown = ["chaos", "run", "--var-file", _relative(lab.values_path), _relative(experiment)]
+    echo(f"$ {' '.join(shown)}")
+    started = time.monotonic()
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            echo(f"  | {line.rstrip()}")
+        code = process.wait()
+    except BaseException:
+        # Ctrl-C reached chaos too (same process group): give its rollbacks time.
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            stop_pid(process.pid)
+        raise
+    return RunResult(
+        variant=variant,
+        command=shown,
+        chaos_exit_code=code,
+        run_seconds=round(time.monotonic() - started, 1),
+    )
+
+
+def _epoch(text: str | None) -> float | None:
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _analyse(result: RunResult, lab: Lab) -> None:
+    """Fill ``result`` from the journal, the data plane's events and the metrics."""
+    deployment = lab.deployment
+    us, eu = deployment.regions[0], deployment.regions[1]
+    journal_path = lab.output / "journal.json"
+    journal: dict[str, Any] = {}
+    if journal_path.exists():
+        journal = json.loads(journal_path.read_text(encoding="utf-8"))
+    result.status = str(journal.get("status", "no journal"))
+    result.deviated = journal.get("deviated")
+    for run in journal.get("run", []):
+        activity = run.get("activity", {})
+        func = activity.get("provider", {}).get("func", "")
+        if func.startswith("inject_") and result.fault_start is None:
+            result.fault_start = _epoch(run.get("start"))
+        if func == "wait_for_failover":
+            if run.get("status") == "succeeded" and run.get("output") is not None:
+                result.failover_probe_seconds = float(run["output"])
+            else:
+                result.failover_probe_error = _first_line(run.get("exception"))
+    rollbacks = journal.get("rollbacks", [])
+    if rollbacks:
+        result.rollback_start = _epoch(rollbacks[0].get("start"))
+    after = (journal.get("steady_states") or {}).get("after") or {}
+    for probe in after.get("probes", []):
+        if not probe.get("tolerance_met", True):
+            output = probe.get("output")
+            shown = f"{output:.2f}" if isinstance(output, float) else repr(output)
+            result.failed_probes.append(f"{probe['activity']['name']} (got {shown})")
+
+    events = lab.events()
+    if result.fault_start is not None:
+        for event in events:
+            if event["event"] != "health" or event.get("region") != us or event["healthy"]:
+                continue
+            if event["time"] >= result.fault_start:
+                result.us_unhealthy_after_seconds = round(event["time"] - result.fault_start, 1)
+                break
+        for event in events:
+            if (
+                event["event"] == "route"
+                and event["client_region"] == us
+                and event.get("region") != us
+                and event["time"] >= result.fault_start
+            ):
+                result.failover_measured_seconds = round(event["time"] - result.fault_start, 1)
+                break
+    result.us_health_target = lab.stack.health_check_domains[us]
+
+    try:
+        from chaosaws_serverless.route53.probes import find_failover_misconfigurations
+
+        result.findings = list(
+            find_failover_misconfigurations(
+                deployment.hosted_zone_id,
+                deployment.record_name,
+                configuration=deployment.configuration,
+                secrets=dict(FAKE_CREDENTIALS),
+            )
+        )
+    except Exception as error:  # reported, and it makes the run unexpected below
+        result.problems.append(f"the misconfiguration finder failed: {_first_line(error)}")
+
+    data = _timeline_data(result, lab)
+    if data is not None and result.fault_start is not None:
+        end = result.rollback_start or data.end
+        for client, attr in (
+            (us, "us_failure_ratio_during_fault"),
+            (eu, "eu_failure_ratio_during_fault"),
+        ):
+            total = data.total(client, ALL_STATUS_METRICS, result.fault_start, end)
+            failed = data.total(client, FAILURE_METRICS, result.fault_start, end)
+            setattr(result, attr, round(failed / total, 3) if total else None)
+        _draw(result, lab, data)
+
+    _judge(result)
+
+
+def _timeline_data(result: RunResult, lab: Lab) -> TimelineData | None:
+    events = lab.events()
+    start = next((e["time"] for e in events if e["event"] == "started"), None)
+    end = next((e["time"] for e in reversed(events) if e["event"] == "stopped"), time.time())
+    if start is None:
+        result.problems.append("the data plane recorded no start: no timeline")
+        return None
+    try:
+        return read_timeline(
+            lab.deployment.configuration,
+            url=lab.deployment.api_url,
+            health_check_ids=lab.deployment.health_check_ids,
+            start=start,
+            end=end,
+        )
+    except Exception as error:
+        result.problems.append(f"could not read the metrics for the timeline: {error}")
+        return None
+
+
+def _draw(result: RunResult, lab: Lab, data: TimelineData) -> None:
+    if result.fault_start is not None:
+        data.markers.append(Marker("fault injected", result.fault_start, "black"))
+    if result.failover_measured_seconds is not None and result.fault_start is not None:
+        data.markers.append(
+            Marker(
+                f"failover (+{result.failover_measured_seconds:.1f} s)",
+                result.fault_start + result.failover_measured_seconds,
+                "tab:blue",
+            )
+        )
+    if result.rollback_start is not None:
+        data.markers.append(Marker("rollback", result.rollback_start, "grey"))
+    title = (
+        f"region-failure on the {result.variant} stack: "
+        f"{'deviated' if result.deviated else 'hypothesis held'} ({result.status})"
+    )
+    path = draw_timeline(data, lab.output / "timeline.png", title=title)
+    result.outputs["timeline"] = _relative(path)
+
+
+def _judge(result: RunResult) -> None:
+    if result.variant == "misconfigured":
+        if result.deviated is not True:
+            result.problems.append(
+                f"expected the hypothesis to deviate, got status {result.status!r} "
+                f"deviated={result.deviated}"
+            )
+        if result.us_unhealthy_after_seconds is not None:
+            result.problems.append("the US health check turned unhealthy: the bug did not show")
+        if not result.findings:
+            result.problems.append("the misconfiguration finder found nothing")
+    else:
+        if result.status != "completed" or result.deviated:
+            result.problems.append(
+                f"expected the hypothesis to hold, got status {result.status!r} "
+                f"deviated={result.deviated} (failed: {', '.join(result.failed_probes) or '-'})"
+            )
+        if result.failover_probe_seconds is None and result.failover_measured_seconds is None:
+            result.problems.append("no failover was measured")
+        if result.findings:
+            result.problems.append(f"the finder reported findings: {result.findings}")
+
+
+def _outputs(result: RunResult, lab: Lab, echo: Any) -> None:
+    journal = lab.output / "journal.json"
+    if journal.exists():
+        result.outputs["journal"] = _relative(journal)
+        report = lab.output / "report.html"
+        message = chaos_report(journal, report)
+        if message:
+            echo(f"(chaos report failed: {message})")
+        else:
+            result.outputs["report"] = _relative(report)
+    result.outputs["values"] = _relative(lab.values_path)
+
+
+def chaos_report(journal: Path, report: Path) -> str:
+    """Write the HTML report of ``journal``; return an error message, or "" on success."""
+    chaos = shutil.which("chaos", path=str(Path(sys.executable).parent)) or "chaos"
+    command = [
+        chaos,
+        "--log-file",
+        str(report.with_name("chaos-report.log")),
+        "report",
+        "--export-format=html5",
+        str(journal),
+        str(report),
+    ]
+    try:
+        completed = subprocess.run(
+            command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return str(error)
+    if completed.returncode != 0 or not report.exists():
+        tail = (completed.stderr or completed.stdout).strip().splitlines()[-3:]
+        return " / ".join(tail) or f"exit code {completed.returncode}"
+    return ""
+
+
+def _explain(result: RunResult, lab: Lab) -> str:
+    us = lab.deployment.regions[0]
+    lines = [""]
+    ratio = _ratio_text(result.us_failure_ratio_during_fault)
+    eu_ratio = _ratio_text(result.eu_failure_ratio_during_fault)
+    if result.variant == "misconfigured":
+        lines.append(
+            f"Outcome: the hypothesis {'DEVIATED' if result.deviated else 'did not deviate'} "
+            f"(chaos run: {result.status}, {result.run_seconds:.0f} s)."
+        )
+        lines.append(
+            f"- US customers kept failing: {ratio} of their requests got 5xx or no answer "
+            f"while the fault was on (EU customers: {eu_ratio})."
+        )
+        if result.us_unhealthy_after_seconds is None:
+            lines.append(
+                f"- The US health check never went unhealthy: it watches "
+                f"{result.us_health_target}, which is healthy. Route 53 kept sending US "
+                "customers to the broken us-east-1."
+            )
+        else:
+            lines.append(
+                f"- The US health check went unhealthy after {result.us_unhealthy_after_seconds} s."
+            )
+        if result.failover_probe_error:
+            lines.append(f"- wait_for_failover: {result.failover_probe_error}")
+        if result.failed_probes:
+            lines.append(f"- Failed after the fault: {'; '.join(result.failed_probes)}")
+        lines.append(
+            "- The misconfiguration finder (route53.probes.find_failover_misconfigurations):"
+        )
+        lines.extend(f"    * {finding}" for finding in result.findings or ["(nothing found)"])
+    else:
+        lines.append(
+            f"Outcome: the hypothesis {'HELD' if not result.deviated else 'DEVIATED'} "
+            f"(chaos run: {result.status}, {result.run_seconds:.0f} s)."
+        )
+        if result.us_unhealthy_after_seconds is not None:
+            lines.append(
+                f"- The US health check went unhealthy {result.us_unhealthy_after_seconds:.1f} s "
+                "after the fault was injected."
+            )
+        if result.failover_measured_seconds is not None:
+            lines.append(
+                f"- US customers were routed to "
+                f"{_other(lab, us)} {result.failover_measured_seconds:.1f} s after the fault "
+                "(measured by the lab's resolver)."
+            )
+        if result.failover_probe_seconds is not None:
+            lines.append(
+                f"- wait_for_failover (the experiment's probe, through CloudWatch) saw the "
+                f"failover after {result.failover_probe_seconds:.1f} s of polling."
+            )
+        elif result.failover_probe_error:
+            lines.append(f"- wait_for_failover: {result.failover_probe_error}")
+        lines.append(
+            f"- While the fault was on, {ratio} of US customers' requests failed (the ones "
+            f"sent before the failover); EU customers: {eu_ratio}."
+        )
+        lines.append(
+            "- The misconfiguration finder: "
+            + ("nothing to report." if not result.findings else "; ".join(result.findings))
+        )
+    lines.append("Outputs: " + ", ".join(f"{k} {v}" for k, v in result.outputs.items()))
+    if result.problems:
+        lines.append("NOT AS EXPECTED: " + "; ".join(result.problems))
+    return "\n".join(lines)
+
+
+def _verdict(results: list[RunResult], total: float, output: Path, expected: int) -> str:
+    lines = ["", _rule("summary")]
+    for result in results:
+        mark = "as expected" if result.as_expected else "NOT as expected"
+        figures = f"chaos run {result.run_seconds:.0f} s"
+        if result.failover_measured_seconds is not None:
+            figures += f", failover {result.failover_measured_seconds:.1f} s after the fault"
+        lines.append(
+            f"{result.variant:>13}: {result.status}, deviated={result.deviated} ({figures}): {mark}"
+        )
+    lines.append(f"Whole demo: {total:.0f} s. Outputs in {_relative(output)}/ (summary.json).")
+    ok = all(r.as_expected for r in results) and len(results) == expected
+    lines.append(
+        "The experiment caught the misconfiguration and confirmed the fix."
+        if ok
+        else "The demo did not show the expected outcomes (see above)."
+    )
+    return "\n".join(lines)
+
+
+def _other(lab: Lab, region: str) -> str:
+    return next(r for r in lab.deployment.regions if r != region)
+
+
+def _ratio_text(ratio: float | None) -> str:
+    return "n/a" if ratio is None else f"{ratio:.0%}"
+
+
+def _first_line(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = "".join(value)
+    text = str(value).strip().splitlines()
+    # chaoslib stores the traceback; its last line carries the message.
+    return text[-1] if text else ""
+
+
+def _rule(title: str) -> str:
+    return f"== {title} " + "=" * max(0, 70 - len(title))
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
