@@ -235,7 +235,7 @@ def get_alarm_state(
     _require_text(alarm_name, "alarm_name")
     region_name = resolve_region(region, configuration)
     states = alarm_states([alarm_name], region_name, configuration, secrets)
-    return states[alarm_name]
+    return states[alarm_name][0]
 
 
 def alarm_states(
@@ -243,13 +243,13 @@ def alarm_states(
     region: str,
     configuration: Configuration = None,
     secrets: Secrets = None,
-) -> dict[str, str]:
-    """Return ``{alarm name: state}``; ``ActivityFailed`` names any alarm that does not exist.
+) -> dict[str, tuple[str, str]]:
+    """Return ``{alarm name: (state, state reason)}``; ``ActivityFailed`` names missing alarms.
 
     Shared with the stop-condition control (not an activity: absent from ``__all__``).
     """
     cloudwatch = client("cloudwatch", region, configuration, secrets)
-    states: dict[str, str] = {}
+    states: dict[str, tuple[str, str]] = {}
     with aws_errors("cloudwatch:DescribeAlarms", f"alarms {alarm_names} in {region}"):
         for offset in range(0, len(alarm_names), 100):  # DescribeAlarms takes 100 names
             pages = cloudwatch.get_paginator("describe_alarms").paginate(
@@ -258,7 +258,10 @@ def alarm_states(
             )
             for page in pages:
                 for alarm in [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])]:
-                    states[alarm["AlarmName"]] = alarm["StateValue"]
+                    states[alarm["AlarmName"]] = (
+                        alarm["StateValue"],
+                        str(alarm.get("StateReason", "")),
+                    )
     missing = [n for n in alarm_names if n not in states]
     if missing:
         raise ActivityFailed(

@@ -1,0 +1,1 @@
+"""Chaos Toolkit controls (``configure_control``/``before_*``/``after_*`` hook modules)."""
