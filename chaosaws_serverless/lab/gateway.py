@@ -155,7 +155,9 @@ class RegionalGateway:
 
         Return the HTTP port (the HTTPS one is ``tls_port``).
         """
-        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            self.app(), access_log=None, handle_signals=False, shutdown_timeout=0.5
+        )
         await self._runner.setup()
         self.port = await self._site(host, port, None)
         if tls is not None:
@@ -164,7 +166,7 @@ class RegionalGateway:
 
     async def _site(self, host: str, port: int, tls: ssl.SSLContext | None) -> int:
         assert self._runner is not None
-        site = web.TCPSite(self._runner, host, port, shutdown_timeout=0.5, ssl_context=tls)
+        site = web.TCPSite(self._runner, host, port, ssl_context=tls)
         await site.start()
         server = site._server  # aiohttp exposes the bound port only here
         assert server is not None
@@ -198,7 +200,7 @@ class RegionalGateway:
         """Return what the extension does for ``config``; None when the invocation cannot start."""
         environment = dict((config.get("Environment") or {}).get("Variables") or {})
         attached = layer_attached(config, self.layer_name)
-        if environment.get(EXEC_WRAPPER) and not attached:
+        if environment.get(EXEC_WRAPPER) == self.contract.wrapper and not attached:
             return None  # the wrapper script lives in the layer: Lambda cannot start the runtime
         if not attached:
             return ExtensionFault(wrapped=False)
