@@ -59,9 +59,7 @@ async def get(plane: DataPlane, client_region: str) -> tuple[int, str]:
         return response.status, await response.text()
 
 
-def run(
-    stack: Stack, configuration: dict[str, Any], tmp_path: Path, scenario: Any
-) -> Any:
+def run(stack: Stack, configuration: dict[str, Any], tmp_path: Path, scenario: Any) -> Any:
     deployment = deploy(stack, configuration["aws_endpoint_url"])
 
     async def main() -> Any:

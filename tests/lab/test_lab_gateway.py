@@ -117,8 +117,12 @@ def test_unparsable_latency_value_sleeps_the_extension_default() -> None:
     env = CONTRACT.latency_environment(latency_ms=5000, probability=1.0)
     env[CONTRACT.latency_value] = "5.5"  # the extension's parser wants an integer
     gateway = RegionalGateway(
-        "us-east-1", {}, set(), configs=None,  # type: ignore[arg-type]
-        layer_name="chaos-lambda-extension", integration_timeout_seconds=2,
+        "us-east-1",
+        {},
+        set(),
+        configs=None,  # type: ignore[arg-type]
+        layer_name="chaos-lambda-extension",
+        integration_timeout_seconds=2,
     )
     fault = gateway.fault(function(env))
     assert fault is not None and fault.latency_seconds == 900
