@@ -24,6 +24,7 @@ Series selection
     per-client-region copy is not counted twice.
 """
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,7 @@ __all__ = [
     "MAX_WINDOW_SECONDS",
     "Series",
     "Window",
+    "as_seconds",
     "find_series",
     "most_aggregated",
     "newest_values",
@@ -106,20 +108,29 @@ def period_for(namespace: str, configuration: Optional[Configuration]) -> int:
     return period
 
 
+def as_seconds(value: Any, label: str) -> float:
+    """Return ``value`` as seconds (a number, or a numeric string from ``--var``)."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise ActivityFailed(f"{label} must be a number of seconds, got {value!r}")
+    return float(value)
+
+
 def window_for(window_seconds: Any, period_seconds: int, now: Optional[datetime] = None) -> Window:
     """Return the query window ending one second ago; validate ``window_seconds``."""
-    if isinstance(window_seconds, bool) or not isinstance(window_seconds, int | float):
-        raise ActivityFailed(f"window_seconds must be a number of seconds, got {window_seconds!r}")
+    window_seconds = as_seconds(window_seconds, "window_seconds")
     if window_seconds < period_seconds:
         raise ActivityFailed(
-            f"window_seconds {window_seconds} is shorter than the metric period of "
+            f"window_seconds {window_seconds:g} is shorter than the metric period of "
             f"{period_seconds} s; use at least {period_seconds} (or set a shorter "
             "'metric_period_seconds' for high-resolution metrics)"
         )
     if window_seconds > MAX_WINDOW_SECONDS:
         raise ActivityFailed(
             f"window_seconds must be at most {MAX_WINDOW_SECONDS} (3 hours of high-resolution "
-            f"data), got {window_seconds}"
+            f"data), got {window_seconds:g}"
         )
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     end = now - timedelta(seconds=1)

@@ -9,6 +9,8 @@ as the argument ``value`` (``chaoslib.hypothesis.within_tolerance`` sets
                                "module": "chaosaws_serverless.cloudwatch.tolerances",
                                "func": "ratio_at_most", "arguments": {"max_ratio": 0.05}}}
 
+Give the tolerance an ``arguments`` block even when it needs no argument
+(``"arguments": {}`` for ``is_empty``): chaoslib adds ``value`` to it.
 Each returns a bool and logs the comparison, so a failed hypothesis says why.
 A value of the wrong type (say a probe error text) is ``False``, never a pass.
 These are tolerances, not activities: this module has no ``__all__`` entry in

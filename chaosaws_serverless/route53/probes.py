@@ -16,6 +16,7 @@ from logzero import logger
 
 from chaosaws_serverless import metric_names as names
 from chaosaws_serverless.aws import client, resolve_region
+from chaosaws_serverless.cloudwatch.metrics import as_seconds
 from chaosaws_serverless.errors import aws_errors, error_code
 from chaosaws_serverless.route53 import health, records, routing
 
@@ -110,7 +111,7 @@ def find_failover_misconfigurations(
      "tolerance": {"type": "probe", "name": "no-findings",
                    "provider": {"type": "python",
                                 "module": "chaosaws_serverless.cloudwatch.tolerances",
-                                "func": "is_empty"}},
+                                "func": "is_empty", "arguments": {}}},
      "provider": {"type": "python", "module": "chaosaws_serverless.route53.probes",
                   "func": "find_failover_misconfigurations",
                   "arguments": {"hosted_zone_id": "Z0123456789EXAMPLE",
@@ -210,9 +211,11 @@ def wait_for_failover(
     ```
     """
     health.validate_source(source)
+    timeout_seconds = as_seconds(timeout_seconds, "timeout_seconds")
+    poll_seconds = as_seconds(poll_seconds, "poll_seconds")
     for value, label in ((timeout_seconds, "timeout_seconds"), (poll_seconds, "poll_seconds")):
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ActivityFailed(f"{label} must be a positive number of seconds, got {value!r}")
+        if value <= 0:
+            raise ActivityFailed(f"{label} must be a positive number of seconds, got {value:g}")
     route53 = client("route53", names.ROUTE53_METRICS_REGION, configuration, secrets)
     latency_records = _latency_records(route53, hosted_zone_id, record_name)
     client_region = _client_region(client_region, latency_records, configuration)
@@ -227,6 +230,7 @@ def wait_for_failover(
     next_progress = started + _PROGRESS_EVERY_SECONDS
     last_route: Optional[str] = None
     last_error: Optional[str] = None
+    polled = False
     while True:
         try:
             last_route = _route(
@@ -238,6 +242,12 @@ def wait_for_failover(
             last_error = str(error)
         elapsed = time.monotonic() - started
         if last_route is not None and last_error is None and last_route != from_region:
+            if not polled:
+                logger.warning(
+                    f"Route 53 already answers {last_route} (not {from_region}) for clients in "
+                    f"{client_region} at the first look: did the fault start earlier?"
+                )
+                return 0.0
             logger.info(
                 f"Route 53 answers {last_route} for clients in {client_region} after "
                 f"{elapsed:.1f} s (was {from_region})"
@@ -248,15 +258,16 @@ def wait_for_failover(
             reason = f"; last error: {last_error}" if last_error else ""
             raise ActivityFailed(
                 f"Route 53 did not fail clients in {client_region} over from {from_region} "
-                f"within {timeout_seconds} s ({seen}{reason})"
+                f"within {timeout_seconds:g} s ({seen}{reason})"
             )
         if time.monotonic() >= next_progress:
             logger.info(
                 f"waiting for failover of {client_region} clients away from {from_region}: "
-                f"{elapsed:.0f}/{timeout_seconds} s, route still {last_route or 'unknown'}"
+                f"{elapsed:.0f}/{timeout_seconds:g} s, route still {last_route or 'unknown'}"
                 + (f" ({last_error})" if last_error else "")
             )
             next_progress += _PROGRESS_EVERY_SECONDS
+        polled = True
         time.sleep(min(float(poll_seconds), max(0.0, timeout_seconds - elapsed)))
 
 

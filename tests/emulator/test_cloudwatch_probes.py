@@ -146,6 +146,7 @@ def test_only_zero_requests_make_the_ratio_undefined(
     [
         ({"window_seconds": 5}, "window_seconds 5 is shorter than the metric period of 10 s"),
         ({"window_seconds": "a minute"}, "window_seconds must be a number"),
+        ({"window_seconds": "4"}, "window_seconds 4 is shorter"),
         ({"window_seconds": 60, "client_region": "Europe"}, "'Europe' is not an AWS region"),
         ({"window_seconds": 60, "url": ""}, "url must be a non-empty string"),
     ],

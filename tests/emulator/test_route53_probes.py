@@ -273,6 +273,8 @@ def test_wait_for_failover_measures_seconds_until_the_route_moves(
     finally:
         fail_us.cancel()
     assert 1.0 <= seconds <= 5.0
+    # Already routed away at the first look: zero seconds, not a wait.
+    assert probes.wait_for_failover(zone_id, NAME, US, US, 5, configuration=configuration) == 0.0
 
 
 def test_wait_for_failover_times_out_with_the_last_route(
