@@ -11,6 +11,7 @@ import click
 from chaosaws_serverless import __version__, activity_table
 from chaosaws_serverless.catalog.cli import catalog_command, compose_command
 from chaosaws_serverless.lab.cli import lab as lab_command
+from chaosaws_serverless.loadgen.cli import load as load_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,6 +42,7 @@ def list_activities(write_readme: str | None) -> None:
 main.add_command(compose_command)
 main.add_command(catalog_command)
 main.add_command(lab_command)
+main.add_command(load_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

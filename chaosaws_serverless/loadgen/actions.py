@@ -5,13 +5,16 @@
 AWS Lambda in a region, so load at scale comes from each customer region.
 """
 
+import json
 import logging
-from typing import Any, Dict, Optional
+import re
+from typing import Any, Dict, List, Optional
 
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from chaosaws_serverless.aws import client, resolve_region
+from chaosaws_serverless.errors import aws_errors, error_code
 from chaosaws_serverless.loadgen.config import (
     DEFAULT_REGION_PATTERN,
     PUBLISH_MODES,
@@ -20,7 +23,21 @@ from chaosaws_serverless.loadgen.config import (
 )
 from chaosaws_serverless.metric_names import DEFAULT_NAMESPACE
 
-__all__ = ["generate_load"]
+__all__ = [
+    "delete_load_generator",
+    "deploy_load_generator",
+    "generate_load",
+    "start_load_generator",
+]
+
+DEFAULT_FUNCTION_NAME = "chaosaws-serverless-loadgen"
+HANDLER = "chaosaws_serverless.loadgen.handler.lambda_handler"
+MAX_ZIP_BYTES = 50 * 1024 * 1024  # Lambda's limit for a zip uploaded in the request
+# Kept free at the end of an invocation for draining and the last publish.
+DEADLINE_MARGIN_SECONDS = 5
+_FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_LAYER_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[\w-]+:\d+$")
 
 logger = logging.getLogger(__name__)
 
@@ -190,3 +207,312 @@ def make_publisher(
             config.namespace, config.url, config.client_region, config.storage_resolution
         )
     return NullPublisher()
+
+
+def deploy_load_generator(
+    role_arn: str,
+    function_name: str = DEFAULT_FUNCTION_NAME,
+    memory_mb: int = 1769,
+    function_timeout_seconds: int = 900,
+    dependencies_layer_arn: Optional[str] = None,
+    region: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> Dict[str, Any]:
+    """Create or update the load generator's Lambda function in a region.
+
+    Uploads a zip of the load generator (handler
+    ``chaosaws_serverless.loadgen.handler.lambda_handler``, runtime matching
+    this Python) to ``function_name`` in ``region`` (optional string; the
+    configuration's ``aws_region`` when omitted), executed by ``role_arn``
+    (needs the AWSLambdaBasicExecutionRole policy; add
+    ``cloudwatch:PutMetricData`` to publish with ``"cloudwatch"`` instead of
+    EMF). ``memory_mb`` (128..10240; 1769 gives one full vCPU) and
+    ``function_timeout_seconds`` (1..900) bound what one invocation can send.
+    Dependencies (aiohttp, hdrhistogram) are copied from this environment when
+    it matches the runtime (Linux x86_64, same Python, old enough glibc);
+    otherwise pass ``dependencies_layer_arn``, a layer built with
+    ``pip install --target python/ --platform manylinux2014_x86_64
+    --only-binary=:all: aiohttp hdrhistogram``. Deploying again updates code and
+    configuration in place. Rollback: ``delete_load_generator``.
+
+    Returns ``function_name``, ``function_arn``, ``region``, ``runtime``,
+    ``code_sha256``, ``code_size``, ``created`` (bool) and ``dependencies``.
+
+    ```json
+    {
+      "type": "action",
+      "name": "deploy-customers-in-us-east-1",
+      "provider": {
+        "type": "python",
+        "module": "chaosaws_serverless.loadgen.actions",
+        "func": "deploy_load_generator",
+        "arguments": {
+          "role_arn": "arn:aws:iam::123456789012:role/loadgen",
+          "region": "us-east-1"
+        }
+      }
+    }
+    ```
+    """
+    from chaosaws_serverless.loadgen.bundle import build_zip, lambda_runtime, vendor_problems
+
+    _check_function_name(function_name)
+    if not _ROLE_ARN.match(str(role_arn)):
+        raise ActivityFailed(
+            f"role_arn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), "
+            f"got {role_arn!r}"
+        )
+    if not isinstance(memory_mb, int) or not 128 <= memory_mb <= 10240:
+        raise ActivityFailed(f"memory_mb must be an integer 128..10240, got {memory_mb!r}")
+    if not isinstance(function_timeout_seconds, int) or not 1 <= function_timeout_seconds <= 900:
+        raise ActivityFailed(
+            f"function_timeout_seconds must be an integer 1..900, got {function_timeout_seconds!r}"
+        )
+    if dependencies_layer_arn is not None and not _LAYER_ARN.match(str(dependencies_layer_arn)):
+        raise ActivityFailed(
+            "dependencies_layer_arn must be a layer version ARN "
+            f"(arn:aws:lambda:<region>:<account>:layer:<name>:<version>), "
+            f"got {dependencies_layer_arn!r}"
+        )
+    runtime = lambda_runtime()
+    if dependencies_layer_arn is None:
+        problems = vendor_problems(runtime)
+        if problems:
+            raise ActivityFailed(
+                "cannot copy this environment's dependencies into the Lambda bundle: "
+                + "; ".join(problems)
+                + ". Fix: build a layer with pip install --target python/ --platform "
+                "manylinux2014_x86_64 --only-binary=:all: aiohttp hdrhistogram, publish it and "
+                "pass its ARN as dependencies_layer_arn"
+            )
+    zipped, vendored = build_zip(vendor=dependencies_layer_arn is None)
+    if len(zipped) > MAX_ZIP_BYTES:
+        raise ActivityFailed(
+            f"the bundle is {len(zipped)} bytes, over Lambda's {MAX_ZIP_BYTES} for a direct "
+            "upload; pass dependencies_layer_arn to leave the dependencies out"
+        )
+    region_name = resolve_region(region, configuration)
+    lam = client("lambda", region_name, configuration, secrets)
+    resource = f"function {function_name!r} in {region_name}"
+    settings: Dict[str, Any] = {
+        "Role": role_arn,
+        "Handler": HANDLER,
+        "Runtime": runtime,
+        "Timeout": function_timeout_seconds,
+        "MemorySize": memory_mb,
+        "Layers": [dependencies_layer_arn] if dependencies_layer_arn else [],
+        "Description": "chaosaws-serverless customer-behaviour load generator",
+    }
+    waiter_config = {"Delay": 2, "MaxAttempts": 150}
+    created = not _function_exists(lam, function_name, resource)
+    if created:
+        with aws_errors("lambda:CreateFunction", resource):
+            answer = lam.create_function(
+                FunctionName=function_name,
+                Code={"ZipFile": zipped},
+                Architectures=["x86_64"],
+                Tags={"chaosaws-serverless": "loadgen"},
+                **settings,
+            )
+            lam.get_waiter("function_active_v2").wait(
+                FunctionName=function_name, WaiterConfig=waiter_config
+            )
+    else:
+        with aws_errors("lambda:UpdateFunctionCode", resource):
+            lam.update_function_code(FunctionName=function_name, ZipFile=zipped)
+            lam.get_waiter("function_updated_v2").wait(
+                FunctionName=function_name, WaiterConfig=waiter_config
+            )
+        with aws_errors("lambda:UpdateFunctionConfiguration", resource):
+            answer = lam.update_function_configuration(FunctionName=function_name, **settings)
+            lam.get_waiter("function_updated_v2").wait(
+                FunctionName=function_name, WaiterConfig=waiter_config
+            )
+    return {
+        "function_name": function_name,
+        "function_arn": answer["FunctionArn"],
+        "region": region_name,
+        "runtime": runtime,
+        "code_sha256": answer.get("CodeSha256"),
+        "code_size": answer.get("CodeSize", len(zipped)),
+        "created": created,
+        "dependencies": vendored if dependencies_layer_arn is None else [dependencies_layer_arn],
+    }
+
+
+def start_load_generator(
+    url: str,
+    rate_per_second: float,
+    duration_seconds: float,
+    client_region: Optional[str] = None,
+    publish: str = "emf",
+    namespace: Optional[str] = None,
+    timeout_seconds: float = 5,
+    invocations: int = 1,
+    interval_seconds: float = 10,
+    function_name: str = DEFAULT_FUNCTION_NAME,
+    region: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> Dict[str, Any]:
+    """Start the deployed load generator asynchronously in a region.
+
+    Invokes ``function_name`` in ``region`` (optional string; the
+    configuration's ``aws_region`` when omitted) ``invocations`` times
+    (1..1000) with ``InvocationType=Event`` and returns at once: each invocation
+    sends ``rate_per_second / invocations`` requests per second to ``url`` for
+    ``duration_seconds``, which must fit in the function's timeout with
+    ``timeout_seconds`` + 5 s to spare. ``client_region`` (optional string)
+    defaults to the function's region; ``publish`` defaults to ``"emf"``
+    (metrics from the function's logs, no API calls). Other arguments as in
+    ``generate_load``. Nothing to roll back: the invocations end by themselves.
+
+    Returns ``function_name``, ``region``, ``invocations``,
+    ``rate_per_invocation``, ``status_codes`` (202 each) and ``request_ids``.
+
+    ```json
+    {
+      "type": "action",
+      "name": "start-customers-in-eu-west-1",
+      "provider": {
+        "type": "python",
+        "module": "chaosaws_serverless.loadgen.actions",
+        "func": "start_load_generator",
+        "arguments": {
+          "url": "https://example.mydomain.com/api/hello",
+          "rate_per_second": 200,
+          "duration_seconds": 600,
+          "invocations": 4,
+          "region": "eu-west-1"
+        }
+      }
+    }
+    ```
+    """
+    _check_function_name(function_name)
+    if (
+        isinstance(invocations, bool)
+        or not isinstance(invocations, int)
+        or not (1 <= invocations <= 1000)
+    ):
+        raise ActivityFailed(f"invocations must be an integer 1..1000, got {invocations!r}")
+    if isinstance(rate_per_second, int | float) and not isinstance(rate_per_second, bool):
+        per_invocation = rate_per_second / invocations
+    else:
+        per_invocation = rate_per_second
+    region_name = resolve_region(region, configuration)
+    config = load_config(
+        url,
+        per_invocation,
+        duration_seconds,
+        client_region=client_region or region_name,
+        publish=publish,
+        namespace=namespace,
+        timeout_seconds=timeout_seconds,
+        interval_seconds=interval_seconds,
+        storage_resolution=1,
+        region_pattern=DEFAULT_REGION_PATTERN,
+        region=region_name,
+        configuration=configuration,
+    )
+    lam = client("lambda", region_name, configuration, secrets)
+    resource = f"function {function_name!r} in {region_name}"
+    with aws_errors("lambda:GetFunctionConfiguration", resource):
+        function_timeout = lam.get_function_configuration(FunctionName=function_name)["Timeout"]
+    needed = config.duration_seconds + config.timeout_seconds + DEADLINE_MARGIN_SECONDS
+    if needed > function_timeout:
+        raise ActivityFailed(
+            f"duration_seconds {config.duration_seconds} + timeout_seconds "
+            f"{config.timeout_seconds} + {DEADLINE_MARGIN_SECONDS} s exceed the function's "
+            f"timeout of {function_timeout} s; shorten the run or redeploy with a longer "
+            "function_timeout_seconds (at most 900)"
+        )
+    event = {
+        "url": config.url,
+        "rate_per_second": config.rate_per_second,
+        "duration_seconds": config.duration_seconds,
+        "client_region": config.client_region,
+        "publish": publish,
+        "namespace": config.namespace,
+        "timeout_seconds": config.timeout_seconds,
+        "interval_seconds": config.interval_seconds,
+    }
+    payload = json.dumps(event).encode()
+    status_codes: List[int] = []
+    request_ids: List[str] = []
+    with aws_errors("lambda:InvokeFunction", resource):
+        for _ in range(invocations):
+            answer = lam.invoke(FunctionName=function_name, InvocationType="Event", Payload=payload)
+            status_codes.append(answer["StatusCode"])
+            request_ids.append(answer.get("ResponseMetadata", {}).get("RequestId", ""))
+    return {
+        "function_name": function_name,
+        "region": region_name,
+        "invocations": invocations,
+        "rate_per_invocation": config.rate_per_second,
+        "duration_seconds": config.duration_seconds,
+        "status_codes": status_codes,
+        "request_ids": request_ids,
+    }
+
+
+def delete_load_generator(
+    function_name: str = DEFAULT_FUNCTION_NAME,
+    region: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> Dict[str, Any]:
+    """Delete the load generator's Lambda function (rollback of ``deploy_load_generator``).
+
+    Deletes ``function_name`` in ``region`` (optional string; the
+    configuration's ``aws_region`` when omitted); a function that is already
+    gone is not an error. Running invocations finish on their own.
+
+    Returns ``{"function_name": ..., "region": ..., "deleted": bool}``.
+
+    ```json
+    {
+      "type": "action",
+      "name": "delete-customers-in-us-east-1",
+      "provider": {
+        "type": "python",
+        "module": "chaosaws_serverless.loadgen.actions",
+        "func": "delete_load_generator",
+        "arguments": {"region": "us-east-1"}
+      }
+    }
+    ```
+    """
+    _check_function_name(function_name)
+    region_name = resolve_region(region, configuration)
+    lam = client("lambda", region_name, configuration, secrets)
+    resource = f"function {function_name!r} in {region_name}"
+    if not _function_exists(lam, function_name, resource):
+        return {"function_name": function_name, "region": region_name, "deleted": False}
+    with aws_errors("lambda:DeleteFunction", resource):
+        lam.delete_function(FunctionName=function_name)
+    return {"function_name": function_name, "region": region_name, "deleted": True}
+
+
+def _check_function_name(function_name: str) -> None:
+    if not _FUNCTION_NAME.match(str(function_name)):
+        raise ActivityFailed(
+            f"function_name must be 1..64 letters, digits, '-' or '_', got {function_name!r}"
+        )
+
+
+def _function_exists(lam: Any, function_name: str, resource: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        lam.get_function_configuration(FunctionName=function_name)
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            return False
+        with aws_errors("lambda:GetFunctionConfiguration", resource):
+            raise
+    return True

@@ -1,0 +1,71 @@
+"""`chaosaws-serverless load`: table, JSON, --resolve, CloudWatch through --endpoint-url."""
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from click.testing import CliRunner
+from loadgen_server import (
+    LocalApi,
+    fixture_local_api,  # noqa: F401  # registers the `local_api` fixture
+)
+
+from chaosaws_serverless.cli import main
+
+
+def test_load_prints_a_table_and_follows_resolve(local_api: LocalApi) -> None:
+    port = local_api.base_url.rsplit(":", 1)[1]
+    result = CliRunner().invoke(
+        main,
+        [
+            "load",
+            "--url", "http://example.mydomain.com/eu",
+            "--rate", "20",
+            "--duration", "0.5",
+            "--resolve", f"example.mydomain.com:127.0.0.1:{port}",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "planned / sent / dropped    10 / 10 / 0" in result.output
+    assert "answered by eu-west-1" in result.output
+
+
+def test_load_publishes_to_cloudwatch_and_prints_json(
+    local_api: LocalApi, configuration: dict[str, Any], aws: Callable[..., Any]
+) -> None:
+    result = CliRunner().invoke(
+        main,
+        [
+            "load",
+            "--url", local_api.base_url + "/status/503",
+            "--rate", "20",
+            "--duration", "0.5",
+            "--publish", "cloudwatch",
+            "--region", "eu-west-1",
+            "--endpoint-url", configuration["aws_endpoint_url"],
+            "--json",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["status_5xx"] == 10 and summary["client_region"] == "eu-west-1"
+    assert summary["put_metric_data_calls"] == 1 and summary["failed_calls"] == 0
+    time.sleep(1.1)  # moto hides the current second
+    names = {m["MetricName"] for m in aws("cloudwatch", "eu-west-1").list_metrics()["Metrics"]}
+    assert "status_5xx" in names
+
+
+def test_load_refuses_bad_input_with_the_value() -> None:
+    result = CliRunner().invoke(
+        main, ["load", "--url", "ftp://x", "--rate", "1", "--duration", "1"]
+    )
+    assert result.exit_code == 2 and "got 'ftp://x'" in result.output
+    result = CliRunner().invoke(
+        main, ["load", "--url", "http://x", "--rate", "0", "--duration", "1"]
+    )
+    assert "rate_per_second must be a number > 0" in result.output
+    result = CliRunner().invoke(
+        main, ["load", "--url", "http://x", "--rate", "1", "--duration", "1", "--resolve", "x"]
+    )
+    assert "HOST:IP" in result.output
