@@ -78,7 +78,7 @@ def read_timeline(
 ) -> TimelineData:
     """Read the run's metrics from the emulator's CloudWatch (per-second sums)."""
     start_dt = datetime.fromtimestamp(start, UTC).replace(microsecond=0)
-    end_dt = datetime.fromtimestamp(end, UTC).replace(microsecond=0) + timedelta(seconds=2)
+    end_dt = datetime.fromtimestamp(end, UTC).replace(microsecond=0) + timedelta(seconds=1)
     queries: list[tuple[str, str, dict[str, Any], str]] = []
     for region, hc_id in health_check_ids.items():
         queries.append(
@@ -109,7 +109,10 @@ def read_timeline(
         if name in STATUS_COLOURS or metric_names.region_of_metric(name):
             queries.append((f"{name}|{client}", region, metric, "Sum"))
 
-    values = _get(cloudwatch, queries, start_dt, end_dt)
+    values = {
+        key: {t: v for t, v in points.items() if start - 1 <= t < end}
+        for key, points in _get(cloudwatch, queries, start_dt, end_dt).items()
+    }
     health = {r: Series(r, values.get(f"health|{r}", {})) for r in health_check_ids}
     served: dict[str, Series] = {}
     statuses: dict[str, dict[str, Series]] = defaultdict(dict)
@@ -209,6 +212,7 @@ def draw_timeline(data: TimelineData, path: Path, *, title: str) -> Path:
             x, y, where="post", label=f"answered by {region}", color=REGION_COLOURS[i], lw=1.5
         )
     served_axis.set_ylabel("requests / s")
+    served_axis.set_ylim(bottom=0)
     served_axis.set_title("Requests answered per region (all customers)")
 
     for axis, client in zip(axes[2:], clients or ["(no customers)"], strict=False):
@@ -219,6 +223,7 @@ def draw_timeline(data: TimelineData, path: Path, *, title: str) -> Path:
             x, y = xs(counts.points)
             axis.step(x, y, where="post", label=name.replace("status_", ""), color=colour, lw=1.5)
         axis.set_ylabel("requests / s")
+        axis.set_ylim(bottom=0)
         axis.set_title(f"Status codes seen by customers in {client}")
 
     for axis in axes:
