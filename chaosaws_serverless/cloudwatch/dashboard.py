@@ -3,7 +3,9 @@
 Widgets, as in the reference scenario's console view:
 
 1. Route 53 health, one line per region: ``AWS/Route53`` ``HealthCheckStatus``
-   (Minimum, 0..1) of that region's health check, always read in us-east-1.
+   (Minimum, 0..1) of that region's health check, always read in us-east-1
+   (AWS publishes it once a minute; the console draws it at that resolution
+   whatever the widget's period).
 2. Requests answered per region: the load generator's ``region_<region>``
    counts, one line per (customer region, answering region).
 3. One status-code widget per customer region: ``status_2xx``, ``status_4xx``,
@@ -85,7 +87,7 @@ def experiment_dashboard_body(
             health,
             names.ROUTE53_METRICS_REGION,
             "Minimum",
-            60 if period_seconds < 60 else period_seconds,
+            period_seconds,
             yAxis={"left": {"min": 0, "max": 1}},
         )
     ]

@@ -130,12 +130,21 @@ def finish(process: subprocess.Popen, tmp_path: Path, timeout: float) -> dict[st
     return json.loads(journal_path.read_text())
 
 
-@pytest.mark.parametrize("strategy", [None, "deviated"])
+@pytest.mark.parametrize(
+    ("strategy", "rolled_back_by"),
+    [
+        (None, "stop_condition control"),  # chaoslib's default skips rollbacks when interrupted
+        ("deviated", "stop_condition control"),
+        ("always", "chaoslib"),
+        ("never", None),  # an explicit choice is respected
+    ],
+)
 def test_alarm_interrupts_the_run_and_the_rollbacks_still_run(
     tmp_path: Path,
     configuration: dict[str, Any],
     alarm: Callable[[str], None],
     strategy: str | None,
+    rolled_back_by: str | None,
 ) -> None:
     process = start_run(
         tmp_path, experiment(tmp_path, configuration["aws_endpoint_url"], 60, strategy)
@@ -153,14 +162,18 @@ def test_alarm_interrupts_the_run_and_the_rollbacks_still_run(
     assert stopped_after < 15, "the 60 s hold and its 60 s pause were not cut short"
     assert journal["status"] == "interrupted"
     assert [r["activity"]["name"] for r in journal["run"]] == ["inject-fault", "hold-the-fault"]
+    stop = journal["stop_condition"]
+    assert stop["alarm"] == "customers-errors"
+    assert stop["reason"] == "test set ALARM"
+    assert stop.get("rollbacks_run_by") == rolled_back_by
+    if rolled_back_by is None:
+        assert journal["rollbacks"] == []
+        assert (tmp_path / "fault").exists()
+        return
     assert [(r["activity"]["name"], r["status"]) for r in journal["rollbacks"]] == [
         ("remove-fault", "succeeded")
     ]
     assert not (tmp_path / "fault").exists(), "the fault was left in place"
-    stop = journal["stop_condition"]
-    assert stop["alarm"] == "customers-errors"
-    assert stop["reason"] == "test set ALARM"
-    assert stop["rollbacks_run_by"] == "stop_condition control"
 
 
 def test_quiet_alarm_changes_nothing(
