@@ -363,10 +363,10 @@ def _draw(result: RunResult, lab: Lab, data: TimelineData) -> None:
         )
     if result.rollback_start is not None:
         data.markers.append(Marker("rollback", result.rollback_start, "grey"))
-    title = (
-        f"region-failure on the {result.variant} stack: "
-        f"{'deviated' if result.deviated else 'hypothesis held'} ({result.status})"
-    )
+    verdict = "hypothesis deviated" if result.deviated else "hypothesis held"
+    if not result.deviated and result.status != "completed":
+        verdict = f"run {result.status}"
+    title = f"region-failure on the {result.variant} stack: {verdict}"
     path = draw_timeline(data, lab.output / "timeline.png", title=title)
     result.outputs["timeline"] = _relative(path)
 
@@ -507,9 +507,7 @@ def _verdict(results: list[RunResult], total: float, output: Path, expected: int
         figures = f"chaos run {result.run_seconds:.0f} s"
         if result.failover_measured_seconds is not None:
             figures += f", failover {result.failover_measured_seconds:.1f} s after the fault"
-        lines.append(
-            f"{result.variant:>13}: {result.status}, deviated={result.deviated} ({figures}): {mark}"
-        )
+        lines.append(f"{result.variant:>13}: {result.status} ({figures}): {mark}")
     lines.append(f"Whole demo: {total:.0f} s. Outputs in {_relative(output)}/ (summary.json).")
     ok = all(r.as_expected for r in results) and len(results) == expected
     lines.append(
