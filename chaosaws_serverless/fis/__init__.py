@@ -1,0 +1,1 @@
+"""AWS FIS: compile Lambda faults into experiment templates and run them on AWS's own engine."""

@@ -1,0 +1,352 @@
+"""Actions on AWS FIS: create a template, run an experiment to its end, stop it.
+
+Rollback partners: ``stop_experiment`` for ``start_experiment`` (with no
+argument it stops every experiment this package started in the region, so a
+rollback needs no id from the method), ``delete_experiment_template`` for
+``create_experiment_template``. Templates come from
+``chaosaws_serverless.fis.templates`` or ``chaosaws-serverless fis-template``.
+
+A template is found by its id or by its ``Name`` tag, so an experiment can
+create a template and start it by name in the next activity.
+"""
+
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from chaoslib.exceptions import ActivityFailed
+from chaoslib.types import Configuration, Secrets
+from logzero import logger
+
+from chaosaws_serverless.aws import client, resolve_region
+from chaosaws_serverless.errors import aws_errors, error_code
+from chaosaws_serverless.fis.templates import MANAGED_BY_TAG, validate_template
+
+__all__ = [
+    "create_experiment_template",
+    "delete_experiment_template",
+    "start_experiment",
+    "stop_experiment",
+]
+
+FINAL_STATES = ("completed", "stopped", "failed", "cancelled")
+_FAILED_STATES = ("stopped", "failed", "cancelled")
+# Nothing left to ask of an experiment in these states.
+_NO_STOP_NEEDED = (*FINAL_STATES, "stopping")
+_UPDATABLE = ("description", "stopConditions", "targets", "actions", "roleArn")
+
+
+def create_experiment_template(
+    template: Dict[str, Any],
+    region: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> Dict[str, Any]:
+    """Create (or update in place) an FIS experiment template.
+
+    ``template`` (object) is a ``CreateExperimentTemplate`` request without
+    ``clientToken``, as ``chaosaws-serverless fis-template`` prints it; a string
+    is read as the path of such a JSON file. It is validated against botocore's
+    model of FIS before any call. When its ``Name`` tag matches an existing
+    template, that template is updated instead, so running an experiment twice
+    does not pile up templates. Rollback: ``delete_experiment_template``.
+
+    Returns ``{"template_id", "name", "region", "created"}``.
+
+    ```json
+    {"type": "action", "name": "fis-template",
+     "provider": {"type": "python", "module": "chaosaws_serverless.fis.actions",
+                  "func": "create_experiment_template",
+                  "arguments": {"template": "fis/region-failure.json",
+                                "region": "us-east-1"}}}
+    ```
+    """
+    if isinstance(template, str):
+        template = _read_template(template)
+    if not isinstance(template, dict):
+        raise ActivityFailed(
+            f"template must be an FIS template object or the path of its JSON file, got "
+            f"{type(template).__name__}"
+        )
+    template = {k: v for k, v in template.items() if k != "clientToken"}
+    validate_template(template)
+    region_name = resolve_region(region, configuration)
+    fis = client("fis", region_name, configuration, secrets)
+    name = str(template.get("tags", {}).get("Name", ""))
+    existing = _templates_named(fis, name, region_name) if name else []
+    if len(existing) > 1:
+        raise ActivityFailed(
+            f"several FIS templates in {region_name} carry the Name tag {name!r} "
+            f"({', '.join(existing)}); delete the extra ones or rename this template"
+        )
+    if existing:
+        template_id = existing[0]
+        update = {k: template[k] for k in _UPDATABLE if k in template}
+        with aws_errors("fis:UpdateExperimentTemplate", f"FIS template {template_id!r}"):
+            answer = fis.update_experiment_template(id=template_id, **update)
+        logger.info(f"FIS template {name!r} ({template_id}) updated in {region_name}")
+        created = False
+    else:
+        with aws_errors("fis:CreateExperimentTemplate", f"FIS template in {region_name}"):
+            answer = fis.create_experiment_template(clientToken=str(uuid.uuid4()), **template)
+        template_id = answer["experimentTemplate"]["id"]
+        logger.info(f"FIS template {name or template_id!r} created in {region_name}")
+        created = True
+    return {
+        "template_id": answer["experimentTemplate"]["id"],
+        "name": name,
+        "region": region_name,
+        "created": created,
+    }
+
+
+def delete_experiment_template(
+    template_id: str,
+    region: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> bool:
+    """Delete an FIS experiment template (rollback of ``create_experiment_template``).
+
+    ``template_id`` is the template's id or its ``Name`` tag. Returns ``True``
+    when a template was deleted, ``False`` when none was there (so the rollback
+    can always run).
+
+    ```json
+    {"type": "action", "name": "delete-fis-template",
+     "provider": {"type": "python", "module": "chaosaws_serverless.fis.actions",
+                  "func": "delete_experiment_template",
+                  "arguments": {"template_id": "region-failure", "region": "us-east-1"}}}
+    ```
+    """
+    region_name = resolve_region(region, configuration)
+    fis = client("fis", region_name, configuration, secrets)
+    try:
+        resolved = _resolve_template(fis, template_id, region_name)
+    except ActivityFailed:
+        logger.info(f"no FIS template {template_id!r} in {region_name}: nothing to delete")
+        return False
+    with aws_errors("fis:DeleteExperimentTemplate", f"FIS template {resolved!r}"):
+        fis.delete_experiment_template(id=resolved)
+    logger.info(f"FIS template {template_id!r} ({resolved}) deleted in {region_name}")
+    return True
+
+
+def start_experiment(
+    template_id: str,
+    wait: bool = True,
+    timeout_seconds: int = 3600,
+    poll_interval_seconds: float = 10.0,
+    region: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> Dict[str, Any]:
+    """Start an FIS experiment from a template and, by default, wait for its end.
+
+    ``template_id`` is the template's id or its ``Name`` tag. With ``wait``
+    (default true) the activity polls GetExperiment every
+    ``poll_interval_seconds`` until a final state and fails when the experiment
+    ends ``stopped`` (a stop condition fired or someone stopped it), ``failed``
+    or ``cancelled``, naming FIS's reason. After ``timeout_seconds`` it stops the
+    experiment and fails. Rollback: ``stop_experiment``.
+
+    Returns ``{"experiment_id", "template_id", "state", "reason", "region"}``.
+
+    ```json
+    {"type": "action", "name": "run-fis-experiment",
+     "provider": {"type": "python", "module": "chaosaws_serverless.fis.actions",
+                  "func": "start_experiment",
+                  "arguments": {"template_id": "region-failure", "timeout_seconds": 1200,
+                                "region": "us-east-1"}}}
+    ```
+    """
+    if not isinstance(timeout_seconds, int | float) or timeout_seconds <= 0:
+        raise ActivityFailed(f"timeout_seconds must be a positive number, got {timeout_seconds!r}")
+    if not isinstance(poll_interval_seconds, int | float) or poll_interval_seconds < 0:
+        raise ActivityFailed(
+            f"poll_interval_seconds must be 0 or more, got {poll_interval_seconds!r}"
+        )
+    region_name = resolve_region(region, configuration)
+    fis = client("fis", region_name, configuration, secrets)
+    resolved = _resolve_template(fis, template_id, region_name)
+    with aws_errors("fis:StartExperiment", f"FIS template {resolved!r} in {region_name}"):
+        experiment = fis.start_experiment(
+            clientToken=str(uuid.uuid4()),
+            experimentTemplateId=resolved,
+            tags=dict(MANAGED_BY_TAG),
+        )["experiment"]
+    experiment_id = experiment["id"]
+    logger.info(f"FIS experiment {experiment_id} started from template {resolved}")
+    if not wait:
+        return _result(experiment, region_name)
+
+    deadline = time.monotonic() + float(timeout_seconds)
+    while True:
+        experiment = _get_experiment(fis, experiment_id, region_name)
+        state = experiment["state"]["status"]
+        if state in FINAL_STATES:
+            break
+        if time.monotonic() >= deadline:
+            with aws_errors("fis:StopExperiment", f"FIS experiment {experiment_id!r}"):
+                fis.stop_experiment(id=experiment_id)
+            raise ActivityFailed(
+                f"FIS experiment {experiment_id} was still {state!r} after {timeout_seconds} s; "
+                "it was stopped. Fix: raise timeout_seconds above the template's total duration."
+            )
+        time.sleep(float(poll_interval_seconds))
+    result = _result(experiment, region_name)
+    if state in _FAILED_STATES:
+        raise ActivityFailed(
+            f"FIS experiment {experiment_id} (template {resolved}) ended {state!r}: "
+            f"{result['reason'] or 'no reason given'}"
+        )
+    logger.info(f"FIS experiment {experiment_id} completed")
+    return result
+
+
+def stop_experiment(
+    experiment_id: Optional[str] = None,
+    template_id: Optional[str] = None,
+    region: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> List[str]:
+    """Stop running FIS experiments (rollback of ``start_experiment``).
+
+    ``experiment_id`` (string, optional) stops that experiment; ``template_id``
+    (string, optional; id or ``Name`` tag) stops every unfinished experiment of
+    that template; with neither, every unfinished experiment this package
+    started in ``region``. Experiments already finished are left alone, so the
+    rollback can always run.
+
+    A stopped template of mode ``ssm-automation`` does not run its DISABLED
+    actions: keep ``chaosaws_serverless.awslambda.actions.remove_faults`` in the
+    rollbacks too (it reads the same state record as the document).
+
+    Returns the ids of the experiments it asked FIS to stop.
+
+    ```json
+    {"type": "action", "name": "stop-fis-experiments",
+     "provider": {"type": "python", "module": "chaosaws_serverless.fis.actions",
+                  "func": "stop_experiment", "arguments": {"region": "us-east-1"}}}
+    ```
+    """
+    region_name = resolve_region(region, configuration)
+    fis = client("fis", region_name, configuration, secrets)
+    if experiment_id:
+        experiment = _get_experiment(fis, experiment_id, region_name)
+        candidates = [experiment] if experiment["state"]["status"] not in _NO_STOP_NEEDED else []
+    else:
+        resolved = _resolve_template(fis, template_id, region_name) if template_id else None
+        candidates = [
+            e
+            for e in _list_experiments(fis, resolved, region_name)
+            if e["state"]["status"] not in _NO_STOP_NEEDED
+            and (resolved or _is_ours(e.get("tags", {})))
+        ]
+    stopped = []
+    for experiment in candidates:
+        with aws_errors("fis:StopExperiment", f"FIS experiment {experiment['id']!r}"):
+            try:
+                fis.stop_experiment(id=experiment["id"])
+            except Exception as error:
+                # Finished between the read and the stop: nothing left to do.
+                if error_code(error) in {"ResourceNotFoundException", "ConflictException"}:
+                    continue
+                raise
+        stopped.append(experiment["id"])
+        logger.info(f"FIS experiment {experiment['id']} stopping in {region_name}")
+    if not stopped:
+        logger.info(f"no unfinished FIS experiment to stop in {region_name}")
+    return stopped
+
+
+def _read_template(path: str) -> Dict[str, Any]:
+    try:
+        loaded = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ActivityFailed(
+            f"could not read the FIS template file {path!r}: {error}. Fix: write it with "
+            "'chaosaws-serverless fis-template EXPERIMENT.json > FILE'"
+        ) from error
+    if not isinstance(loaded, dict):
+        raise ActivityFailed(f"the FIS template file {path!r} must hold a JSON object")
+    return loaded
+
+
+def _is_ours(tags: Dict[str, str]) -> bool:
+    return all(tags.get(k) == v for k, v in MANAGED_BY_TAG.items())
+
+
+def _templates_named(fis: Any, name: str, region: str) -> List[str]:
+    with aws_errors("fis:ListExperimentTemplates", f"FIS templates in {region}"):
+        pages = fis.get_paginator("list_experiment_templates").paginate()
+        return [
+            t["id"]
+            for page in pages
+            for t in page.get("experimentTemplates", [])
+            if t.get("tags", {}).get("Name") == name
+        ]
+
+
+def _resolve_template(fis: Any, template_id: Optional[str], region: str) -> str:
+    if not isinstance(template_id, str) or not template_id:
+        raise ActivityFailed(
+            f"template_id must be an FIS template id or its Name tag, got {template_id!r}"
+        )
+    with aws_errors("fis:ListExperimentTemplates", f"FIS templates in {region}"):
+        pages = fis.get_paginator("list_experiment_templates").paginate()
+        templates = [t for page in pages for t in page.get("experimentTemplates", [])]
+    by_id = [t["id"] for t in templates if t["id"] == template_id]
+    by_name = [t["id"] for t in templates if t.get("tags", {}).get("Name") == template_id]
+    if by_id:
+        return by_id[0]
+    if len(by_name) == 1:
+        return by_name[0]
+    if by_name:
+        raise ActivityFailed(
+            f"several FIS templates in {region} carry the Name tag {template_id!r} "
+            f"({', '.join(by_name)}); pass the id instead"
+        )
+    raise ActivityFailed(
+        f"no FIS template with id or Name tag {template_id!r} in {region}. Fix: create it "
+        "with create_experiment_template, or check the region"
+    )
+
+
+def _get_experiment(fis: Any, experiment_id: str, region: str) -> Dict[str, Any]:
+    if not isinstance(experiment_id, str) or not experiment_id:
+        raise ActivityFailed(f"experiment_id must be an FIS experiment id, got {experiment_id!r}")
+    with aws_errors("fis:GetExperiment", f"FIS experiment {experiment_id!r} in {region}"):
+        experiment: Dict[str, Any] = fis.get_experiment(id=experiment_id)["experiment"]
+    return experiment
+
+
+def _list_experiments(fis: Any, template_id: Optional[str], region: str) -> List[Dict[str, Any]]:
+    kwargs = {"experimentTemplateId": template_id} if template_id else {}
+    experiments: List[Dict[str, Any]] = []
+    with aws_errors("fis:ListExperiments", f"FIS experiments in {region}"):
+        token = None
+        while True:
+            page = fis.list_experiments(**kwargs, **({"nextToken": token} if token else {}))
+            experiments.extend(page.get("experiments", []))
+            token = page.get("nextToken")
+            if not token:
+                return experiments
+
+
+def _result(experiment: Dict[str, Any], region: str) -> Dict[str, Any]:
+    state = experiment.get("state", {})
+    return {
+        "experiment_id": experiment["id"],
+        "template_id": experiment.get("experimentTemplateId", ""),
+        "state": state.get("status", ""),
+        "reason": state.get("reason", ""),
+        "region": region,
+    }

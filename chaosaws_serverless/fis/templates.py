@@ -1,0 +1,460 @@
+"""Build AWS FIS experiment templates for Lambda faults (pure: no AWS call).
+
+Two modes compile the same faults:
+
+``ssm-automation`` (default)
+    For each function, an ``aws:ssm:start-automation-execution`` action runs the
+    package's SSM Automation document (``ssm/chaos-layer-automation.yaml``) with
+    ``ChaosMode=ENABLED``, an ``aws:fis:wait`` holds the fault for the duration,
+    and a second automation with ``ChaosMode=DISABLED`` starts after it
+    (``startAfter``). The document attaches the chaos-lambda-extension layer with
+    exactly the semantics of ``inject_latency``/``remove_faults`` (same state
+    record), so either side can roll back the other's injection.
+
+``fis-extension``
+    FIS's native Lambda actions (``aws:lambda:invocation-add-delay``,
+    ``aws:lambda:invocation-http-integration-response``) on targets of type
+    ``aws:lambda:function``. They only work on functions prepared once for the
+    AWS FIS Lambda extension; :func:`fis_extension_prerequisites` lists what.
+
+A template is the request of FIS ``CreateExperimentTemplate`` without its
+``clientToken`` (``aws fis create-experiment-template --cli-input-json`` takes
+it as is); :func:`validate_template` checks it against botocore's model of the
+real service plus the limits botocore does not check.
+"""
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import botocore.session
+from botocore.exceptions import ParamValidationError
+from botocore.validate import validate_parameters
+from chaoslib.exceptions import ActivityFailed
+
+__all__ = [
+    "DEFAULT_DOCUMENT_NAME",
+    "MODES",
+    "LambdaFault",
+    "build_lambda_fault_template",
+    "build_lambda_latency_template",
+    "document_arn",
+    "fis_extension_prerequisites",
+    "iso_duration",
+    "validate_template",
+]
+
+DEFAULT_DOCUMENT_NAME = "chaosaws-serverless-chaos-layer"
+MODES = ("ssm-automation", "fis-extension")
+MANAGED_BY_TAG = {"managed-by": "chaosaws-serverless"}
+
+# The ENABLED/DISABLED automations only attach or detach: they end in seconds.
+AUTOMATION_MAX_DURATION = "PT10M"
+# FIS durations run from one minute (Lambda actions) to 12 hours.
+MAX_DURATION_SECONDS = 12 * 3600
+MAX_LATENCY_MS = 900_000
+# FIS quotas not in botocore's model (service quotas page): checked here.
+_NAME_MAX = 64
+_DESCRIPTION_MAX = 512
+_TAGS_MAX = 50
+_RESOURCE_ARNS_MAX = 5
+
+_ROLE_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
+_ALARM_ARN = re.compile(r"^arn:aws[a-z-]*:cloudwatch:[a-z0-9-]+:\d{12}:alarm:.+$")
+_LAYER_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:layer:[\w-]+:\d+$")
+_FUNCTION_ARN = re.compile(
+    r"^arn:(aws[a-z-]*):lambda:([a-z0-9-]+):(\d{12}):function:([\w-]{1,64})(?::([\w$-]+))?$"
+)
+_FUNCTION_NAME = re.compile(r"^[\w-]{1,64}$")
+_DOCUMENT_NAME = re.compile(r"^[a-zA-Z0-9_.-]{3,128}$")
+
+
+@dataclass(frozen=True)
+class LambdaFault:
+    """One Lambda fault of an experiment: what ``inject_latency``/``inject_error`` would do."""
+
+    function_name: str
+    kind: str = "latency"  # "latency" | "error"
+    latency_ms: int = 0
+    status_code: int = 500
+    probability: float = 1.0
+    alias: Optional[str] = None
+
+
+def iso_duration(seconds: int) -> str:
+    """Return ``seconds`` as the ISO 8601 duration FIS takes (``600`` → ``"PT10M"``)."""
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds <= 0:
+        raise ActivityFailed(f"duration_seconds must be a positive integer, got {seconds!r}")
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [
+        f"{hours}H" if hours else "",
+        f"{minutes}M" if minutes else "",
+        f"{secs}S" if secs else "",
+    ]
+    return "PT" + "".join(parts)
+
+
+def document_arn(document_name: str, region: str, role_arn: str) -> str:
+    """Return the ARN of the account's SSM document (account and partition from ``role_arn``)."""
+    partition, account = _role_parts(role_arn)
+    return f"arn:{partition}:ssm:{region}:{account}:document/{document_name}"
+
+
+def build_lambda_latency_template(
+    function_names: Sequence[str],
+    latency_ms: int,
+    duration_seconds: int,
+    role_arn: str,
+    region: str,
+    *,
+    probability: float = 1.0,
+    alias: Optional[str] = None,
+    mode: str = "ssm-automation",
+    layer_arn: Optional[str] = None,
+    automation_role_arn: Optional[str] = None,
+    document_name: str = DEFAULT_DOCUMENT_NAME,
+    stop_alarm_arns: Sequence[str] = (),
+    tags: Optional[Mapping[str, str]] = None,
+    description: Optional[str] = None,
+) -> dict[str, Any]:
+    """Return an FIS template adding ``latency_ms`` to each function for ``duration_seconds``.
+
+    ``function_names`` are names or ARNs of functions in ``region`` (the
+    template's region). ``role_arn`` is the FIS experiment role. In
+    ``ssm-automation`` mode ``layer_arn`` (the chaos-lambda-extension layer in
+    ``region``) and ``automation_role_arn`` (the role the document assumes) are
+    required. ``stop_alarm_arns`` become stop conditions (none: ``source=none``).
+    """
+    faults = [
+        LambdaFault(name, "latency", latency_ms=latency_ms, probability=probability, alias=alias)
+        for name in function_names
+    ]
+    return build_lambda_fault_template(
+        faults,
+        duration_seconds,
+        role_arn,
+        region,
+        mode=mode,
+        layer_arn=layer_arn,
+        automation_role_arn=automation_role_arn,
+        document_name=document_name,
+        stop_alarm_arns=stop_alarm_arns,
+        tags=tags,
+        description=description,
+    )
+
+
+def build_lambda_fault_template(
+    faults: Sequence[LambdaFault],
+    duration_seconds: int,
+    role_arn: str,
+    region: str,
+    *,
+    mode: str = "ssm-automation",
+    layer_arn: Optional[str] = None,
+    automation_role_arn: Optional[str] = None,
+    document_name: str = DEFAULT_DOCUMENT_NAME,
+    stop_alarm_arns: Sequence[str] = (),
+    tags: Optional[Mapping[str, str]] = None,
+    description: Optional[str] = None,
+) -> dict[str, Any]:
+    """Return an FIS template running every fault of ``faults`` for ``duration_seconds``."""
+    if mode not in MODES:
+        raise ActivityFailed(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if not faults:
+        raise ActivityFailed("no Lambda fault to compile: give at least one function")
+    duration = iso_duration(duration_seconds)
+    if duration_seconds > MAX_DURATION_SECONDS:
+        raise ActivityFailed(
+            f"duration_seconds must be at most {MAX_DURATION_SECONDS} (FIS's 12 hours), "
+            f"got {duration_seconds}"
+        )
+    partition, account = _role_parts(role_arn)
+    for fault in faults:
+        _check_fault(fault, region, mode)
+    names = [_function_name(f.function_name) for f in faults]
+    if len(set(names)) != len(names):
+        raise ActivityFailed(f"each function may appear once in a template, got {names}")
+
+    if mode == "ssm-automation":
+        if not layer_arn or not _LAYER_ARN.match(layer_arn):
+            raise ActivityFailed(
+                f"layer_arn must be the chaos-lambda-extension layer version ARN in {region} "
+                f"(arn:aws:lambda:{region}:<account>:layer:<name>:<version>), got {layer_arn!r}"
+            )
+        layer_region = _LAYER_ARN.match(layer_arn).group(1)  # type: ignore[union-attr]  # matched above
+        if layer_region != region:
+            raise ActivityFailed(
+                f"layer_arn {layer_arn!r} is in {layer_region}, the functions in {region}: "
+                f"use the layer published in {region}"
+            )
+        if not automation_role_arn or not _ROLE_ARN.match(automation_role_arn):
+            raise ActivityFailed(
+                "automation_role_arn must be the IAM role the SSM document assumes "
+                f"(arn:aws:iam::<account>:role/<name>), got {automation_role_arn!r}"
+            )
+        if not _DOCUMENT_NAME.match(document_name):
+            raise ActivityFailed(
+                f"document_name must be 3..128 letters, digits, '_', '-' or '.', got "
+                f"{document_name!r}"
+            )
+        targets: dict[str, Any] = {}
+        actions = _automation_actions(
+            faults,
+            duration,
+            document_arn(document_name, region, role_arn),
+            layer_arn,
+            automation_role_arn,
+        )
+    else:
+        targets, actions = _extension_actions(faults, duration, partition, region, account)
+
+    template: dict[str, Any] = {
+        "description": (description or _describe(faults, duration_seconds, mode, region))[
+            :_DESCRIPTION_MAX
+        ],
+        "targets": targets,
+        "actions": actions,
+        "stopConditions": _stop_conditions(stop_alarm_arns),
+        "roleArn": role_arn,
+        "tags": {**MANAGED_BY_TAG, **dict(tags or {})},
+    }
+    validate_template(template)
+    return template
+
+
+def fis_extension_prerequisites(
+    function_names: Sequence[str], region: str, config_bucket: str = "<config-bucket>"
+) -> list[str]:
+    """Return the one-time steps the ``fis-extension`` mode needs, one sentence each."""
+    functions = ", ".join(_function_name(n) for n in function_names)
+    location = f"arn:aws:s3:::{config_bucket}/FisConfigs/"
+    return [
+        f"Create an S3 bucket {config_bucket!r} in {region} for FIS to hand fault "
+        "configurations to the extension (one bucket per region).",
+        f"Attach the AWS FIS Lambda extension layer to {functions}: its ARN for your "
+        f"architecture is the public SSM parameter "
+        "/aws/service/fis/lambda-extension/AWS-FIS-extension-x86_64 (or -arm64) in "
+        f"{region}.",
+        f"Set on each function AWS_LAMBDA_EXEC_WRAPPER=/opt/aws-fis/bootstrap and "
+        f"AWS_FIS_CONFIGURATION_LOCATION={location} (a function with another "
+        "AWS_LAMBDA_EXEC_WRAPPER, such as the chaos-lambda-extension's, cannot use both).",
+        "Let each function's execution role s3:ListBucket the bucket (prefix FisConfigs/) "
+        "and s3:GetObject on FisConfigs/*.",
+        "Let the FIS experiment role s3:PutObject and s3:DeleteObject on FisConfigs/*, "
+        "lambda:GetFunction on the functions and tag:GetResources.",
+        "Set AWS_FIS_POLL_MAX_WAIT_MILLISECONDS (e.g. 2000) if the fault must apply "
+        "from the first invocation after the experiment starts.",
+    ]
+
+
+def validate_template(template: Mapping[str, Any]) -> None:
+    """Raise ``ActivityFailed`` unless ``template`` is a valid FIS ``CreateExperimentTemplate``.
+
+    botocore's parameter validation against the real service model (shapes,
+    required members, types), then the limits botocore leaves to the service:
+    name and description lengths, 5 ARNs per target, 50 tags, action targets
+    and ``startAfter`` that refer to existing names.
+    """
+    request = {"clientToken": "validation", **template}
+    model = botocore.session.get_session().get_service_model("fis")
+    try:
+        validate_parameters(request, model.operation_model("CreateExperimentTemplate").input_shape)
+    except ParamValidationError as error:
+        raise ActivityFailed(
+            f"the FIS template is not a valid CreateExperimentTemplate: {error}"
+        ) from error
+    problems = []
+    actions = template.get("actions", {})
+    targets = template.get("targets", {})
+    for name in [*actions, *targets]:
+        if len(name) > _NAME_MAX or not name or any(c.isspace() for c in name):
+            problems.append(f"name {name!r} must be 1..{_NAME_MAX} characters without spaces")
+    for name, target in targets.items():
+        if len(target.get("resourceArns", [])) > _RESOURCE_ARNS_MAX:
+            problems.append(f"target {name!r} lists more than {_RESOURCE_ARNS_MAX} ARNs")
+    for name, action in actions.items():
+        for after in action.get("startAfter", []):
+            if after not in actions:
+                problems.append(f"action {name!r} starts after unknown action {after!r}")
+        for target in action.get("targets", {}).values():
+            if target not in targets:
+                problems.append(f"action {name!r} uses unknown target {target!r}")
+        if len(action.get("description", "")) > _DESCRIPTION_MAX:
+            problems.append(f"action {name!r} description exceeds {_DESCRIPTION_MAX} characters")
+    if len(template.get("description", "")) > _DESCRIPTION_MAX:
+        problems.append(f"description exceeds {_DESCRIPTION_MAX} characters")
+    if len(template.get("tags", {})) > _TAGS_MAX:
+        problems.append(f"more than {_TAGS_MAX} tags")
+    if problems:
+        raise ActivityFailed("the FIS template is not valid: " + "; ".join(problems))
+
+
+def _automation_actions(
+    faults: Sequence[LambdaFault],
+    duration: str,
+    doc_arn: str,
+    layer_arn: str,
+    automation_role_arn: str,
+) -> dict[str, Any]:
+    actions: dict[str, Any] = {}
+    for index, fault in enumerate(faults, start=1):
+        if fault.kind != "latency":
+            raise ActivityFailed(
+                f"the SSM document injects latency only; {fault.function_name!r} has a "
+                f"{fault.kind} fault: use mode 'fis-extension' "
+                "(aws:lambda:invocation-http-integration-response) for errors"
+            )
+        name = _function_name(fault.function_name)
+        parameters = {
+            "FunctionName": name,
+            "LayerArn": layer_arn,
+            "AutomationAssumeRole": automation_role_arn,
+            "LatencyMs": str(fault.latency_ms),
+            "Probability": format(float(fault.probability), "g"),
+            **({"AliasName": fault.alias} if fault.alias else {}),
+        }
+        enable, wait, disable = f"enable-{index}", f"wait-{index}", f"disable-{index}"
+        actions[enable] = {
+            "actionId": "aws:ssm:start-automation-execution",
+            "description": f"attach the chaos layer to {name} ({fault.latency_ms} ms)",
+            "parameters": {
+                "documentArn": doc_arn,
+                "documentParameters": json.dumps({**parameters, "ChaosMode": "ENABLED"}),
+                "maxDuration": AUTOMATION_MAX_DURATION,
+            },
+        }
+        actions[wait] = {
+            "actionId": "aws:fis:wait",
+            "description": f"hold the fault on {name}",
+            "parameters": {"duration": duration},
+            "startAfter": [enable],
+        }
+        actions[disable] = {
+            "actionId": "aws:ssm:start-automation-execution",
+            "description": f"detach the chaos layer from {name} and restore its configuration",
+            "parameters": {
+                "documentArn": doc_arn,
+                "documentParameters": json.dumps({**parameters, "ChaosMode": "DISABLED"}),
+                "maxDuration": AUTOMATION_MAX_DURATION,
+            },
+            "startAfter": [wait],
+        }
+    return actions
+
+
+def _extension_actions(
+    faults: Sequence[LambdaFault], duration: str, partition: str, region: str, account: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    targets: dict[str, Any] = {}
+    actions: dict[str, Any] = {}
+    for index, fault in enumerate(faults, start=1):
+        name = _function_name(fault.function_name)
+        arn = f"arn:{partition}:lambda:{region}:{account}:function:{name}"
+        if fault.alias:
+            arn = f"{arn}:{fault.alias}"
+        target = f"function-{index}"
+        targets[target] = {
+            "resourceType": "aws:lambda:function",
+            "resourceArns": [arn],
+            "selectionMode": "ALL",
+        }
+        # FIS takes whole percentages 1..100; never round a small probability to 0.
+        percentage = str(min(100, max(1, math.ceil(fault.probability * 100))))
+        if fault.kind == "latency":
+            actions[f"delay-{index}"] = {
+                "actionId": "aws:lambda:invocation-add-delay",
+                "description": f"delay {name} by {fault.latency_ms} ms",
+                "parameters": {
+                    "duration": duration,
+                    "startupDelayMilliseconds": str(fault.latency_ms),
+                    "invocationPercentage": percentage,
+                },
+                "targets": {"Functions": target},
+            }
+        else:
+            actions[f"respond-{index}"] = {
+                "actionId": "aws:lambda:invocation-http-integration-response",
+                "description": f"make {name} answer HTTP {fault.status_code}",
+                "parameters": {
+                    "duration": duration,
+                    "statusCode": str(fault.status_code),
+                    "contentTypeHeader": "application/json",
+                    "preventExecution": "true",
+                    "invocationPercentage": percentage,
+                },
+                "targets": {"Functions": target},
+            }
+    return targets, actions
+
+
+def _stop_conditions(alarm_arns: Sequence[str]) -> list[dict[str, str]]:
+    if isinstance(alarm_arns, str):
+        alarm_arns = [alarm_arns]
+    for arn in alarm_arns:
+        if not _ALARM_ARN.match(str(arn)):
+            raise ActivityFailed(
+                "stop conditions must be CloudWatch alarm ARNs "
+                f"(arn:aws:cloudwatch:<region>:<account>:alarm:<name>), got {arn!r}"
+            )
+    if not alarm_arns:
+        return [{"source": "none"}]
+    return [{"source": "aws:cloudwatch:alarm", "value": str(arn)} for arn in alarm_arns]
+
+
+def _check_fault(fault: LambdaFault, region: str, mode: str) -> None:
+    match = _FUNCTION_ARN.match(fault.function_name)
+    if match:
+        if match.group(2) != region:
+            raise ActivityFailed(
+                f"function {fault.function_name!r} is in {match.group(2)}, the template in "
+                f"{region}: an FIS template acts in its own region; build one per region"
+            )
+    elif not _FUNCTION_NAME.match(fault.function_name or ""):
+        raise ActivityFailed(
+            f"function_name must be a Lambda function name or ARN, got {fault.function_name!r}"
+        )
+    if fault.kind not in ("latency", "error"):
+        raise ActivityFailed(f"fault kind must be 'latency' or 'error', got {fault.kind!r}")
+    if fault.kind == "latency" and not (
+        isinstance(fault.latency_ms, int) and 1 <= fault.latency_ms <= MAX_LATENCY_MS
+    ):
+        raise ActivityFailed(f"latency_ms must be 1..{MAX_LATENCY_MS}, got {fault.latency_ms!r}")
+    if fault.kind == "error" and not (
+        isinstance(fault.status_code, int) and 100 <= fault.status_code <= 599
+    ):
+        raise ActivityFailed(f"status_code must be 100..599, got {fault.status_code!r}")
+    if not isinstance(fault.probability, int | float) or not 0 < fault.probability <= 1:
+        raise ActivityFailed(
+            f"probability must be in (0, 1] for an FIS fault, got {fault.probability!r}"
+        )
+
+
+def _function_name(name_or_arn: str) -> str:
+    match = _FUNCTION_ARN.match(name_or_arn)
+    return match.group(4) if match else name_or_arn
+
+
+def _role_parts(role_arn: str) -> tuple[str, str]:
+    match = _ROLE_ARN.match(role_arn or "")
+    if not match:
+        raise ActivityFailed(
+            "role_arn must be the FIS experiment role (arn:aws:iam::<12-digit account>:role/"
+            f"<name>), got {role_arn!r}"
+        )
+    return match.group(1), match.group(2)
+
+
+def _describe(faults: Sequence[LambdaFault], duration_seconds: int, mode: str, region: str) -> str:
+    kinds = sorted(
+        {f"{f.latency_ms} ms latency" if f.kind == "latency" else "errors" for f in faults}
+    )
+    functions = ", ".join(_function_name(f.function_name) for f in faults)
+    return (
+        f"chaosaws-serverless: {' and '.join(kinds)} on {functions} in {region} for "
+        f"{duration_seconds} s ({mode})"
+    )
