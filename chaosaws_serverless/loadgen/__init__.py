@@ -43,7 +43,9 @@ Interfaces
 Engine contract
 ===============
 Open loop: request ``i`` is intended at ``start + i / rate``; latency is measured
-from that intended time (no coordinated omission). A request that finds
+from that intended time (no coordinated omission). The scheduler wakes at most
+once a millisecond and sends every request that has come due; that slip (about
+1 ms at high rates) is part of the measured latency, never hidden. A request that finds
 ``max_in_flight`` requests outstanding, or that the loop could not start within
 ``max_send_lag_seconds`` of its intended time, is counted as ``dropped``.
 Each finished request lands in exactly one class: ``2xx``/``4xx``/``5xx``/

@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 # Intended and finish times: uvloop's loop.time() has 1 ms resolution, too coarse for latency.
 _clock = time.perf_counter
+_MIN_SLEEP_SECONDS = 0.001
 
 # resolve(host) -> "ip" | ("ip", port) | None (None: use normal DNS). May be async.
 ResolveHook = Callable[[str], Union[str, tuple[str, int], Awaitable[Any], None]]
@@ -192,8 +193,10 @@ class _Run:
             if i >= planned:
                 break
             delay = start + i / rate - _clock()
-            # Wake at least every 50 ms to notice stop; 0 yields to the responses.
-            await asyncio.sleep(min(max(delay, 0.0), 0.05))
+            # Sleep until the next intended time, but at least 1 ms: waking more often
+            # costs more CPU than the send slip it saves (which latency records anyway),
+            # and uvloop's timers have 1 ms resolution. At most 50 ms, to notice stop.
+            await asyncio.sleep(min(max(delay, _MIN_SLEEP_SECONDS), 0.05))
 
     async def drain(self) -> None:
         """Wait for outstanding requests up to the timeout, then cancel the rest."""
