@@ -15,6 +15,7 @@ holds and fails over.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -220,16 +221,23 @@ def _chaos_run(variant: str, lab: Lab, experiment: Path, echo: Any) -> RunResult
         stdin=subprocess.DEVNULL,
         text=True,
         env=env,
+        # Its own session: on Ctrl-C the demo sends chaos exactly one SIGINT, which
+        # chaos answers by interrupting the method and running the rollbacks.
+        start_new_session=True,
     )
+    assert process.stdout is not None
     try:
-        assert process.stdout is not None
         for line in process.stdout:
             echo(f"  | {line.rstrip()}")
         code = process.wait()
     except BaseException:
-        # Ctrl-C reached chaos too (same process group): give its rollbacks time.
+        echo("Interrupted: letting chaos run the rollbacks...")
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=60)
+            out, _ = process.communicate(timeout=60)
+            for line in (out or "").splitlines():
+                echo(f"  | {line.rstrip()}")
         except subprocess.TimeoutExpired:
             stop_pid(process.pid)
         raise
