@@ -1,0 +1,110 @@
+"""The shipped SSM Automation document and the script embedded in it.
+
+``ssm/chaos-layer-automation.yaml`` is what SSM runs; ``ssm/chaos_layer_automation.py``
+is the same script as a real file, linted and tested. The YAML carries a copy of
+the script in each ``aws:executeScript`` step; ``python -m
+chaosaws_serverless.ssm.document`` rewrites those copies from the file, and a
+test fails whenever the two drift (``--check`` does the same check).
+
+The files are found in the source tree (``ssm/`` beside the package) and, in an
+installed wheel, in ``<prefix>/share/chaosaws-serverless/ssm`` (setup.cfg's
+``data_files``).
+"""
+
+import re
+import sys
+from pathlib import Path
+
+__all__ = [
+    "DOCUMENT_FILE",
+    "SCRIPT_FILE",
+    "document_path",
+    "embed_script",
+    "embedded_scripts",
+    "main",
+    "script_path",
+]
+
+DOCUMENT_FILE = "chaos-layer-automation.yaml"
+SCRIPT_FILE = "chaos_layer_automation.py"
+_SCRIPT_KEY = re.compile(r"^(?P<indent> *)Script: \|$")
+
+
+def _locate(name: str) -> Path:
+    candidates = [
+        Path(__file__).resolve().parents[2] / "ssm" / name,
+        Path(sys.prefix) / "share" / "chaosaws-serverless" / "ssm" / name,
+    ]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"{name} not found in {', '.join(str(c.parent) for c in candidates)}; reinstall "
+        "chaostoolkit-aws-serverless or run from its source tree"
+    )
+
+
+def document_path() -> Path:
+    """Return the path of the shipped Automation document (YAML)."""
+    return _locate(DOCUMENT_FILE)
+
+
+def script_path() -> Path:
+    """Return the path of the script the document embeds."""
+    return _locate(SCRIPT_FILE)
+
+
+def embed_script(document: str, script: str) -> str:
+    """Return ``document`` with the body of every ``Script: |`` block replaced by ``script``."""
+    lines = document.splitlines()
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        out.append(line)
+        index += 1
+        match = _SCRIPT_KEY.match(line)
+        if not match:
+            continue
+        indent = len(match.group("indent"))
+        # The block runs while lines are blank or indented deeper than the key.
+        while index < len(lines) and (
+            not lines[index].strip() or len(lines[index]) - len(lines[index].lstrip()) > indent
+        ):
+            index += 1
+        pad = " " * (indent + 2)
+        out.extend(pad + s if s.strip() else "" for s in script.rstrip("\n").splitlines())
+    return "\n".join(out) + "\n"
+
+
+def embedded_scripts(document: str) -> list[str]:
+    """Return the scripts of the document's ``aws:executeScript`` steps, as SSM reads them."""
+    import yaml
+
+    content = yaml.safe_load(document)
+    return [
+        step["inputs"]["Script"]
+        for step in content.get("mainSteps", [])
+        if step.get("action") == "aws:executeScript"
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rewrite the document's embedded scripts from the file (``--check``: only compare)."""
+    args = sys.argv[1:] if argv is None else argv
+    path = document_path()
+    current = path.read_text(encoding="utf-8")
+    wanted = embed_script(current, script_path().read_text(encoding="utf-8"))
+    if current == wanted:
+        print(f"{path} embeds {SCRIPT_FILE} as it is")
+        return 0
+    if "--check" in args:
+        print(f"{path} does not embed {SCRIPT_FILE} as it is; run python -m {__name__}")
+        return 1
+    path.write_text(wanted, encoding="utf-8")
+    print(f"{path} rewritten with {SCRIPT_FILE}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

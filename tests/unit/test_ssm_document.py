@@ -1,0 +1,62 @@
+"""The shipped Automation document: parses, has the issue's parameters, embeds the script as is."""
+
+from typing import Any
+
+import yaml
+
+from chaosaws_serverless.ssm import document
+
+
+def load() -> dict[str, Any]:
+    return yaml.safe_load(document.document_path().read_text(encoding="utf-8"))
+
+
+def test_document_declares_the_parameters_and_the_role() -> None:
+    content = load()
+    assert content["schemaVersion"] == "0.3"
+    assert content["assumeRole"] == "{{ AutomationAssumeRole }}"
+    parameters = content["parameters"]
+    assert set(parameters) == {
+        "FunctionName",
+        "LayerArn",
+        "AutomationAssumeRole",
+        "ChaosMode",
+        "AliasName",
+        "LatencyMs",
+        "Probability",
+    }
+    assert parameters["ChaosMode"]["default"] == "ENABLED"
+    assert parameters["ChaosMode"]["allowedValues"] == ["ENABLED", "DISABLED"]
+    assert parameters["AliasName"]["default"] == ""
+    assert all(p["type"] == "String" for p in parameters.values())
+
+
+def test_steps_run_python_311_and_roll_back_on_failure_or_cancel() -> None:
+    apply, rollback = load()["mainSteps"]
+    assert apply["action"] == rollback["action"] == "aws:executeScript"
+    assert apply["inputs"]["Runtime"] == rollback["inputs"]["Runtime"] == "python3.11"
+    assert apply["onFailure"] == apply["onCancel"] == "step:Rollback"
+    assert apply["inputs"]["InputPayload"]["ChaosMode"] == "{{ ChaosMode }}"
+    assert rollback["inputs"]["InputPayload"]["ChaosMode"] == "DISABLED"
+    assert rollback["inputs"]["InputPayload"]["AfterFailure"] == "true"
+    # Every document parameter the script needs reaches it.
+    for name in ("FunctionName", "LayerArn", "AliasName", "LatencyMs", "Probability"):
+        assert apply["inputs"]["InputPayload"][name] == f"{{{{ {name} }}}}"
+
+
+def test_the_document_embeds_the_script_file_as_it_is() -> None:
+    text = document.document_path().read_text(encoding="utf-8")
+    script = document.script_path().read_text(encoding="utf-8")
+    scripts = document.embedded_scripts(text)
+    assert len(scripts) == 2
+    # Fails when ssm/chaos_layer_automation.py changed without
+    # `python -m chaosaws_serverless.ssm.document`.
+    assert scripts == [script, script]
+    assert document.embed_script(text, script) == text
+
+
+def test_embedding_replaces_only_the_script_blocks() -> None:
+    text = "a:\n  Script: |\n    old\n\n    older\n  after: 1\n"
+    assert document.embed_script(text, "new\n\nline\n") == (
+        "a:\n  Script: |\n    new\n\n    line\n  after: 1\n"
+    )
