@@ -1,0 +1,683 @@
+"""Inject and remove a fault on one Lambda function: the engine of the actions, probes and CLI.
+
+Order of operations (what makes a crash at any point recoverable):
+
+1. validate every argument, read the function (configuration + tags in one
+   GetFunction), its alias and the layer, and plan the change: any refusal
+   happens here, before AWS is touched;
+2. write the record tags (``_record``);
+3. update the configuration (``_update``: RevisionId, retries, wait);
+4. with an alias: publish the faulty version, note it in the record, merge the
+   fault out of $LATEST again, point the alias at the faulty version.
+
+If a step after 2 fails, the injection is rolled back before the error is
+raised. Removal merges the fault out (``_merge.revert``), repoints the alias,
+deletes the faulty version, and removes the record last.
+"""
+
+import getpass
+import math
+import re
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Optional
+
+from chaoslib.exceptions import ActivityFailed
+from chaoslib.types import Configuration, Secrets
+from logzero import logger
+
+from chaosaws_serverless.aws import client, configured_regions, resolve_region
+from chaosaws_serverless.awslambda import _update
+from chaosaws_serverless.awslambda._merge import PlanError, plan_injection, revert
+from chaosaws_serverless.awslambda._record import (
+    FaultRecord,
+    RecordError,
+    check_tag_budget,
+    decode,
+    encode,
+    record_keys,
+)
+from chaosaws_serverless.awslambda.contracts import (
+    CONTRACTS,
+    DEFAULT_CONTRACT,
+    MAX_LATENCY_MS,
+    FaultContract,
+    latency_seconds,
+)
+
+LAYER_ARN = re.compile(
+    r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z]{2}(-[a-z]+)+-\d):(?P<account>\d{12}):"
+    r"layer:(?P<name>[A-Za-z0-9_-]{1,140}):(?P<version>\d+)$"
+)
+ALIAS_NAME = re.compile(r"^(?!\d+$)[A-Za-z0-9_-]{1,128}$")
+# Fields that make two versions behave the same (the alias flow publishes from $LATEST).
+_SAME_BEHAVIOUR = ("CodeSha256", "Handler", "Runtime", "MemorySize", "Timeout", "Architectures")
+LATEST = "$LATEST"
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A validated fault: its contract variables and the parameters the record keeps."""
+
+    kind: str
+    environment: dict[str, str]
+    params: dict[str, Any]
+
+
+# --- argument validation (pure; runs before any AWS call) ------------------------------
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool):
+        raise ActivityFailed(f"{name} must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ActivityFailed(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ActivityFailed(f"{name} must be a finite number, got {value!r}")
+    return number
+
+
+def validate_latency_ms(value: Any) -> int:
+    """Return ``latency_ms`` as an int in 1..900000 (the extension's 900 s ceiling)."""
+    number = _number("latency_ms", value)
+    if not 1 <= number <= MAX_LATENCY_MS or number != int(number):
+        raise ActivityFailed(
+            f"latency_ms must be a whole number of milliseconds in 1..{MAX_LATENCY_MS}, got "
+            f"{value!r}; the extension sleeps whole seconds, so it is rounded up to seconds"
+        )
+    return int(number)
+
+
+def validate_probability(value: Any) -> float:
+    """Return ``probability`` as a float in 0..1."""
+    number = _number("probability", value)
+    if not 0.0 <= number <= 1.0:
+        raise ActivityFailed(
+            f"probability must be in 0..1 (a share of invocations, 1.0 = all), got {value!r}"
+        )
+    return number
+
+
+def validate_status_code(value: Any) -> int:
+    """Return ``status_code`` as an int in 100..599."""
+    number = _number("status_code", value)
+    if not 100 <= number <= 599 or number != int(number):
+        raise ActivityFailed(f"status_code must be an HTTP status in 100..599, got {value!r}")
+    return int(number)
+
+
+def validate_function_name(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 170 or " " in value:
+        raise ActivityFailed(
+            f"function_name must be a Lambda function name or ARN (1..170 characters, no "
+            f"spaces), got {value!r}"
+        )
+    return value
+
+
+def validate_alias(value: Any) -> Optional[str]:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not ALIAS_NAME.match(value):
+        raise ActivityFailed(
+            f"alias must be a Lambda alias name (letters, digits, '-', '_', not only digits), "
+            f"got {value!r}; to target a version, create an alias for it"
+        )
+    return value
+
+
+def resolve_layer_arn(
+    layer_arn: Optional[str], region: str, configuration: Optional[Configuration]
+) -> str:
+    """Return the chaos layer ARN for ``region``: the argument, else ``chaos_layer_arns``."""
+    source = "layer_arn"
+    if not layer_arn:
+        arns = (configuration or {}).get("chaos_layer_arns")
+        if not isinstance(arns, Mapping) or not arns.get(region):
+            raise ActivityFailed(
+                f"no chaos extension layer ARN for {region}: pass 'layer_arn' or set the "
+                f"configuration 'chaos_layer_arns': {{\"{region}\": "
+                f'"arn:aws:lambda:{region}:<account>:layer:<name>:<version>"}}'
+            )
+        layer_arn, source = str(arns[region]), f"chaos_layer_arns[{region!r}]"
+    match = LAYER_ARN.match(str(layer_arn))
+    if not match:
+        raise ActivityFailed(
+            f"{source} {layer_arn!r} is not a Lambda layer version ARN; expected "
+            "arn:aws:lambda:<region>:<12-digit account>:layer:<name>:<version>"
+        )
+    if match["region"] != region:
+        raise ActivityFailed(
+            f"{source} {layer_arn!r} is in {match['region']} but the function is in {region}; "
+            f"Lambda only attaches layers of the function's region: publish the layer in {region}"
+        )
+    return str(layer_arn)
+
+
+def latency_fault(
+    latency_ms: Any, probability: Any, contract: FaultContract = DEFAULT_CONTRACT
+) -> Fault:
+    latency = validate_latency_ms(latency_ms)
+    chance = validate_probability(probability)
+    seconds = latency_seconds(latency)
+    if seconds * 1000 != latency:
+        logger.info(
+            f"latency_ms={latency} becomes {seconds} s: the extension only sleeps whole seconds"
+        )
+    return Fault(
+        kind="latency",
+        environment=contract.latency_environment(latency, chance),
+        params={"kind": "latency", "latency_ms": latency, "probability": chance},
+    )
+
+
+def error_fault(
+    status_code: Any,
+    body: Any,
+    probability: Any,
+    contract: FaultContract = DEFAULT_CONTRACT,
+) -> Fault:
+    code = validate_status_code(status_code)
+    chance = validate_probability(probability)
+    if body is not None and not isinstance(body, str):
+        raise ActivityFailed(f"body must be a string (the response body) or null, got {body!r}")
+    return Fault(
+        kind="error",
+        environment=contract.error_environment(code, body, chance),
+        params={"kind": "error", "status_code": code, "probability": chance},
+    )
+
+
+# --- helpers --------------------------------------------------------------------------
+
+
+def _who() -> str:
+    try:
+        user = getpass.getuser()
+    except Exception:  # no login name in some containers
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"[:100]
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _environment(configuration: Mapping[str, Any]) -> dict[str, str]:
+    return dict((configuration.get("Environment") or {}).get("Variables") or {})
+
+
+def _layers(configuration: Mapping[str, Any]) -> list[str]:
+    return [layer["Arn"] for layer in configuration.get("Layers") or []]
+
+
+def _unqualified_arn(configuration: Mapping[str, Any]) -> str:
+    arn = str(configuration["FunctionArn"])
+    return arn[: -len(":$LATEST")] if arn.endswith(":$LATEST") else arn
+
+
+def _read_record(tags: Mapping[str, str], resource: str) -> Optional[FaultRecord]:
+    try:
+        return decode(tags)
+    except RecordError as error:
+        raise ActivityFailed(
+            f"the fault record on {resource} is damaged ({error}); inspect its "
+            "'chaosaws-serverless:fault:*' tags, restore the function by hand and delete them"
+        ) from error
+
+
+def _contract(record: Optional[FaultRecord]) -> FaultContract:
+    if record is not None and record.contract in CONTRACTS:
+        return CONTRACTS[record.contract]
+    return DEFAULT_CONTRACT
+
+
+def _write_record(
+    lam: Any, arn: str, resource: str, tags: Mapping[str, str], record_tags: Mapping[str, str]
+) -> None:
+    _update.call(
+        lam, "tag_resource", "lambda:TagResource", resource, Resource=arn, Tags=dict(record_tags)
+    )
+    stale = [key for key in record_keys(tags) if key not in record_tags]
+    if stale:
+        _update.call(
+            lam, "untag_resource", "lambda:UntagResource", resource, Resource=arn, TagKeys=stale
+        )
+
+
+def _check_layer(lam: Any, layer_arn: str, configuration: Mapping[str, Any]) -> None:
+    name_arn, version = layer_arn.rsplit(":", 1)
+    layer = _update.call(
+        lam,
+        "get_layer_version",
+        "lambda:GetLayerVersion",
+        f"layer {layer_arn!r}",
+        LayerName=name_arn,
+        VersionNumber=int(version),
+    )
+    compatible = layer.get("CompatibleArchitectures") or []
+    architecture = (configuration.get("Architectures") or ["x86_64"])[0]
+    if compatible and architecture not in compatible:
+        raise ActivityFailed(
+            f"layer {layer_arn!r} is built for {', '.join(compatible)} but function "
+            f"{configuration['FunctionName']!r} runs on {architecture}; use the layer's "
+            f"{architecture} build (nothing was changed)"
+        )
+
+
+def _check_alias_matches_latest(
+    lam: Any, name: str, resource: str, alias: str, version: str, latest: Mapping[str, Any]
+) -> None:
+    """Refuse when publishing from $LATEST would change what the alias serves besides the fault."""
+    if version == LATEST:
+        return
+    pinned = _update.get_function(lam, name, resource, qualifier=version)["Configuration"]
+    different = [f for f in _SAME_BEHAVIOUR if pinned.get(f) != latest.get(f)]
+    if _layers(pinned) != _layers(latest):
+        different.append("Layers")
+    if _environment(pinned) != _environment(latest):
+        different.append("Environment")  # names only: values may be secrets
+    if different:
+        raise ActivityFailed(
+            f"alias {alias!r} of {resource} points at version {version}, which differs from "
+            f"$LATEST in {', '.join(different)}; the faulty version is published from $LATEST, "
+            "so it would change more than the fault. Publish $LATEST to the alias first, or "
+            "inject without alias (nothing was changed)"
+        )
+
+
+# --- inject ---------------------------------------------------------------------------
+
+
+def inject(
+    function_name: Any,
+    fault: Fault,
+    region: Optional[str],
+    alias: Any,
+    layer_arn: Optional[str],
+    configuration: Optional[Configuration],
+    secrets: Optional[Secrets],
+    contract: FaultContract = DEFAULT_CONTRACT,
+) -> dict[str, Any]:
+    """Inject ``fault`` into a function (or the alias) and return what was done."""
+    name = validate_function_name(function_name)
+    alias = validate_alias(alias)
+    region = resolve_region(region, configuration)
+    arn = resolve_layer_arn(layer_arn, region, configuration)
+    lam = client("lambda", region, configuration, secrets)
+    resource = f"function {name!r} in {region}"
+    function = _update.get_function(lam, name, resource)
+    latest = function["Configuration"]
+    tags = dict(function.get("Tags") or {})
+    previous = _read_record(tags, resource)
+    target = alias or LATEST
+    if previous is not None and (previous.target != target or previous.alias):
+        raise ActivityFailed(
+            f"{resource} already carries a {previous.fault.get('kind', '?')} fault on "
+            f"{previous.target}, injected by {previous.by} at {previous.at}; faults never stack. "
+            "Run remove_faults on it first (nothing was changed)"
+        )
+    _check_layer(lam, arn, latest)
+    alias_state: Optional[dict[str, Any]] = None
+    if alias:
+        alias_state = _update.call(
+            lam,
+            "get_alias",
+            "lambda:GetAlias",
+            f"alias {alias!r} of {resource}",
+            FunctionName=name,
+            Name=alias,
+        )
+        _check_alias_matches_latest(
+            lam, name, resource, alias, str(alias_state["FunctionVersion"]), latest
+        )
+    by, at = _who(), _now()
+    if previous is not None:
+        logger.info(
+            f"{resource}: replacing the {previous.fault.get('kind')} fault injected by "
+            f"{previous.by} at {previous.at} in place (faults never stack)"
+        )
+    written: dict[str, str] = {}
+    holder: dict[str, FaultRecord] = {}
+
+    def compute(fresh: Any) -> Optional[dict[str, Any]]:
+        config = fresh["Configuration"]
+        current_tags = dict(fresh.get("Tags") or tags)
+        try:
+            plan = plan_injection(
+                _environment(config), _layers(config), fault.environment, arn, contract, previous
+            )
+            record = FaultRecord(
+                contract=contract.name,
+                by=by,
+                at=at,
+                fault=fault.params,
+                alias=(
+                    {
+                        "name": alias,
+                        "version": str(alias_state["FunctionVersion"]),
+                        "faulty_version": None,
+                    }
+                    if alias and alias_state
+                    else None
+                ),
+                layers=plan.appended_layers,
+                env=plan.env_entries,
+            )
+            record_tags = encode(record)
+            check_tag_budget(current_tags, record_tags)
+        except (PlanError, RecordError) as error:
+            raise ActivityFailed(f"cannot inject into {resource}: {error}") from error
+        holder["record"] = record
+        if record_tags != written:
+            # The record always reaches AWS before the change it describes.
+            _write_record(lam, _unqualified_arn(config), resource, current_tags, record_tags)
+            written.clear()
+            written.update(record_tags)
+        if plan.environment == _environment(config) and plan.layers == _layers(config):
+            return None
+        return {"Layers": plan.layers, "Environment": {"Variables": plan.environment}}
+
+    try:
+        _, updated = _update.update_configuration(lam, name, resource, compute, initial=function)
+        record = holder["record"]
+        result: dict[str, Any] = {}
+        if alias and alias_state is not None and record.alias is not None:
+            result = _point_alias_at_faulty_version(
+                lam, name, resource, alias, alias_state, record, updated, latest
+            )
+    except Exception:
+        if written:
+            logger.error(f"{resource}: injection failed; rolling back what it changed")
+            try:
+                remove(name, region, alias, configuration, secrets)
+            except Exception as cleanup:  # the original error matters more
+                logger.error(f"{resource}: rollback after the failed injection failed: {cleanup}")
+        raise
+    logger.info(f"{resource}: {fault.kind} fault injected on {target} ({fault.params})")
+    return {
+        "function_name": latest["FunctionName"],
+        "region": region,
+        "alias": alias,
+        "fault": fault.kind,
+        **{k: v for k, v in fault.params.items() if k != "kind"},
+        "layer_arn": arn,
+        "variables_set": sorted(fault.environment),
+        "replaced_previous_fault": previous is not None,
+        "since": at,
+        **result,
+    }
+
+
+def _point_alias_at_faulty_version(
+    lam: Any,
+    name: str,
+    resource: str,
+    alias: str,
+    alias_state: Mapping[str, Any],
+    record: FaultRecord,
+    updated: Optional[Mapping[str, Any]],
+    latest: Mapping[str, Any],
+) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "FunctionName": name,
+        "Description": f"chaosaws-serverless {record.fault.get('kind')} fault for alias {alias}",
+    }
+    revision = (updated or {}).get("RevisionId")
+    if revision:
+        params["RevisionId"] = revision
+    published = _update.call(lam, "publish_version", "lambda:PublishVersion", resource, **params)
+    faulty = str(published["Version"])
+    assert record.alias is not None
+    record.alias["faulty_version"] = faulty
+    fresh = _update.get_function(lam, name, resource)
+    _write_record(
+        lam, _unqualified_arn(latest), resource, dict(fresh.get("Tags") or {}), encode(record)
+    )
+    _merge_out_of_latest(lam, name, resource, record, fresh)
+    update: dict[str, Any] = {"FunctionName": name, "Name": alias, "FunctionVersion": faulty}
+    if alias_state.get("RevisionId"):
+        update["RevisionId"] = alias_state["RevisionId"]
+    _update.call(
+        lam, "update_alias", "lambda:UpdateAlias", f"alias {alias!r} of {resource}", **update
+    )
+    return {"faulty_version": faulty, "original_version": str(alias_state["FunctionVersion"])}
+
+
+def _merge_out_of_latest(
+    lam: Any, name: str, resource: str, record: FaultRecord, initial: Any
+) -> dict[str, list[str]]:
+    """Three-way merge the record's changes out of $LATEST; return what it took."""
+    report: dict[str, list[str]] = {}
+
+    def compute(fresh: Any) -> Optional[dict[str, Any]]:
+        config = fresh["Configuration"]
+        reverted = revert(_environment(config), _layers(config), record)
+        report.update(
+            removed_layers=reverted.removed_layers,
+            restored_variables=reverted.restored_variables,
+            removed_variables=reverted.removed_variables,
+            kept_variables=reverted.kept_variables,
+        )
+        if not reverted.changed:
+            return None
+        return {"Layers": reverted.layers, "Environment": {"Variables": reverted.environment}}
+
+    _update.update_configuration(lam, name, resource, compute, initial=initial)
+    return report
+
+
+# --- remove ---------------------------------------------------------------------------
+
+
+def remove(
+    function_name: Any,
+    region: Optional[str],
+    alias: Any,
+    configuration: Optional[Configuration],
+    secrets: Optional[Secrets],
+) -> dict[str, Any]:
+    """Roll back the fault recorded on a function; a logged no-op when there is none."""
+    name = validate_function_name(function_name)
+    alias = validate_alias(alias)
+    region = resolve_region(region, configuration)
+    lam = client("lambda", region, configuration, secrets)
+    resource = f"function {name!r} in {region}"
+    function = _update.get_function(lam, name, resource)
+    latest = function["Configuration"]
+    tags = dict(function.get("Tags") or {})
+    record = _read_record(tags, resource)
+    base: dict[str, Any] = {
+        "function_name": latest["FunctionName"],
+        "region": region,
+        "alias": alias,
+        "removed": False,
+    }
+    if record is None:
+        if _contract(None).read(_environment(latest)).active:
+            logger.warning(
+                f"{resource} has chaos extension variables switched on but no fault record of "
+                "chaosaws-serverless: not injected by this package, left as it is"
+            )
+        logger.info(f"{resource}: no fault recorded, nothing to remove")
+        return base
+    if (alias or LATEST) != record.target:
+        logger.warning(
+            f"{resource}: the recorded fault is on {record.target}, not on {alias or LATEST}; "
+            "removing it anyway (a rollback never leaves a fault behind)"
+        )
+    report = _merge_out_of_latest(lam, name, resource, record, function)
+    alias_report: dict[str, Any] = {}
+    if record.alias:
+        alias_report = _restore_alias(lam, name, resource, record)
+    _update.call(
+        lam,
+        "untag_resource",
+        "lambda:UntagResource",
+        resource,
+        Resource=_unqualified_arn(latest),
+        TagKeys=record_keys(tags),
+    )
+    if report.get("kept_variables"):
+        logger.info(
+            f"{resource}: kept {', '.join(report['kept_variables'])}: changed by someone else "
+            "during the fault"
+        )
+    logger.info(f"{resource}: {record.fault.get('kind')} fault on {record.target} removed")
+    return {
+        **base,
+        "removed": True,
+        "target": record.target,
+        "fault": record.fault.get("kind"),
+        "injected_by": record.by,
+        "injected_at": record.at,
+        **report,
+        **alias_report,
+    }
+
+
+def _restore_alias(lam: Any, name: str, resource: str, record: FaultRecord) -> dict[str, Any]:
+    assert record.alias is not None
+    alias = str(record.alias["name"])
+    original = str(record.alias["version"])
+    faulty = record.alias.get("faulty_version")
+    where = f"alias {alias!r} of {resource}"
+    report: dict[str, Any] = {"alias_restored_to": None, "deleted_version": None}
+    try:
+        state = _update.call(
+            lam, "get_alias", "lambda:GetAlias", where, FunctionName=name, Name=alias
+        )
+    except ActivityFailed as error:
+        if "ResourceNotFoundException" not in str(error):
+            raise
+        logger.warning(f"{where} no longer exists; nothing to point back")
+        state = None
+    if state is not None and faulty and str(state["FunctionVersion"]) == faulty:
+        params: dict[str, Any] = {"FunctionName": name, "Name": alias, "FunctionVersion": original}
+        if state.get("RevisionId"):
+            params["RevisionId"] = state["RevisionId"]
+        _update.call(lam, "update_alias", "lambda:UpdateAlias", where, **params)
+        report["alias_restored_to"] = original
+    elif state is not None:
+        logger.info(
+            f"{where} points at version {state['FunctionVersion']}, not the faulty "
+            f"{faulty}: someone moved it, left as it is"
+        )
+    if faulty:
+        try:
+            _update.call(
+                lam,
+                "delete_function",
+                "lambda:DeleteFunction",
+                f"version {faulty} of {resource}",
+                FunctionName=name,
+                Qualifier=faulty,
+            )
+            report["deleted_version"] = faulty
+        except ActivityFailed as error:
+            if "ResourceNotFoundException" not in str(error):
+                raise
+    return report
+
+
+# --- every region ---------------------------------------------------------------------
+
+
+def injected_functions(
+    region: str, configuration: Optional[Configuration], secrets: Optional[Secrets]
+) -> list[str]:
+    """Return the names of the functions of ``region`` that carry a fault record."""
+    lam = client("lambda", region, configuration, secrets)
+    names = []
+    marker: Optional[str] = None
+    while True:
+        params: dict[str, Any] = {"Marker": marker} if marker else {}
+        page = _update.call(
+            lam, "list_functions", "lambda:ListFunctions", f"functions in {region}", **params
+        )
+        for function in page.get("Functions", []):
+            tags = _update.call(
+                lam,
+                "list_tags",
+                "lambda:ListTags",
+                f"function {function['FunctionName']!r} in {region}",
+                Resource=_unqualified_arn(function),
+            ).get("Tags", {})
+            if record_keys(tags):
+                names.append(function["FunctionName"])
+        marker = page.get("NextMarker")
+        if not marker:
+            return names
+
+
+def remove_everywhere(
+    regions: Optional[list[str]],
+    configuration: Optional[Configuration],
+    secrets: Optional[Secrets],
+) -> list[dict[str, Any]]:
+    """Restore every function carrying a fault record in ``regions`` (default: configured)."""
+    chosen = regions or configured_regions(configuration)
+    reports = []
+    for region in chosen:
+        names = injected_functions(region, configuration, secrets)
+        logger.info(f"{region}: {len(names)} function(s) with a fault to remove")
+        for name in names:
+            reports.append(remove(name, region, None, configuration, secrets))
+    return reports
+
+
+# --- state ----------------------------------------------------------------------------
+
+
+def fault_state(
+    function_name: Any,
+    region: Optional[str],
+    alias: Any,
+    configuration: Optional[Configuration],
+    secrets: Optional[Secrets],
+) -> dict[str, Any]:
+    """Return what the extension does on the function (or alias) now, read as it reads it."""
+    name = validate_function_name(function_name)
+    alias = validate_alias(alias)
+    region = resolve_region(region, configuration)
+    lam = client("lambda", region, configuration, secrets)
+    resource = f"function {name!r} in {region}"
+    function = _update.get_function(lam, name, resource)
+    record = _read_record(dict(function.get("Tags") or {}), resource)
+    config = function["Configuration"]
+    if alias:
+        config = _update.get_function(lam, name, f"alias {alias!r} of {resource}", alias)[
+            "Configuration"
+        ]
+    seen = _contract(record).read(_environment(config))
+    kinds = [
+        k for k, on in (("latency", seen.latency_enabled), ("error", seen.response_enabled)) if on
+    ]
+    status: Optional[int] = None
+    if seen.response_enabled:
+        try:
+            status = int(seen.response.get("statusCode", 500))
+        except (TypeError, ValueError):
+            status = None
+    probability = None
+    if seen.latency_enabled:
+        probability = seen.latency_probability
+    elif seen.response_enabled:
+        probability = seen.response_probability
+    ours = record is not None and record.target == (alias or LATEST)
+    return {
+        "function_name": config["FunctionName"],
+        "region": region,
+        "alias": alias,
+        "injected": seen.active,
+        "fault": "+".join(kinds) if seen.active else None,
+        "latency_ms": seen.latency_seconds * 1000 if seen.active and seen.latency_enabled else None,
+        "probability": probability if seen.active else None,
+        "status_code": status if seen.active else None,
+        "since": record.at if ours and record else None,
+        "injected_by": record.by if ours and record else None,
+    }

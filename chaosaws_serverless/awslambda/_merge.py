@@ -1,0 +1,133 @@
+"""Pure planning of an injection and of its three-way-merge rollback.
+
+No AWS calls here: the functions take a function's current environment and
+layers (and the record) and return the configuration to write, so every rule
+of the record format (``_record``) is tested without an emulator.
+"""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Optional
+
+from chaosaws_serverless.awslambda._record import MAX_DIGESTS, EnvEntry, FaultRecord, digest
+from chaosaws_serverless.awslambda.contracts import EXEC_WRAPPER, FaultContract
+
+MAX_LAYERS = 5
+MAX_ENVIRONMENT_BYTES = 4096
+
+
+class PlanError(ValueError):
+    """The injection would break the function or a Lambda limit; the message says how."""
+
+
+@dataclass
+class Reverted:
+    """A configuration with an injection's changes merged away, and what that took."""
+
+    environment: dict[str, str]
+    layers: list[str]
+    removed_layers: list[str] = field(default_factory=list)
+    restored_variables: list[str] = field(default_factory=list)
+    removed_variables: list[str] = field(default_factory=list)
+    kept_variables: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.removed_layers or self.restored_variables or self.removed_variables)
+
+
+def revert(environment: Mapping[str, str], layers: list[str], record: FaultRecord) -> Reverted:
+    """Return ``environment``/``layers`` with only what ``record``'s injection wrote undone."""
+    env = dict(environment)
+    result = Reverted(environment=env, layers=[])
+    for name, entry in sorted(record.env.items()):
+        current = env.get(name)
+        if current is not None and digest(current) in entry.set:
+            if entry.was is None:
+                del env[name]
+                result.removed_variables.append(name)
+            else:
+                env[name] = entry.was
+                result.restored_variables.append(name)
+        elif current != entry.was:
+            # Someone changed (or deleted) it after the injection: theirs wins.
+            result.kept_variables.append(name)
+    ours = set(record.layers)
+    for arn in layers:
+        if arn in ours:
+            result.removed_layers.append(arn)
+        else:
+            result.layers.append(arn)
+    return result
+
+
+@dataclass
+class Injection:
+    """The configuration to write for a fault and the record describing it."""
+
+    environment: dict[str, str]
+    layers: list[str]
+    env_entries: dict[str, EnvEntry]
+    appended_layers: list[str]
+
+
+def plan_injection(
+    environment: Mapping[str, str],
+    layers: list[str],
+    fault_environment: Mapping[str, str],
+    layer_arn: str,
+    contract: FaultContract,
+    previous: Optional[FaultRecord] = None,
+) -> Injection:
+    """Return the faulty configuration built on the function's current one.
+
+    With ``previous`` (an injection already in place on the same target) the
+    new fault replaces it instead of stacking: the previous fault is merged
+    away first, and the new record keeps the previous digests so a crash
+    between writing the record and updating the function still rolls back.
+    """
+    base_env, base_layers = dict(environment), list(layers)
+    if previous is not None:
+        reverted = revert(environment, layers, previous)
+        base_env, base_layers = reverted.environment, reverted.layers
+    wrapper = base_env.get(EXEC_WRAPPER)
+    if wrapper not in (None, contract.wrapper):
+        raise PlanError(
+            f"the function already has {EXEC_WRAPPER}={wrapper!r}; the {contract.name} needs "
+            f"{contract.wrapper!r} and there can be only one wrapper. Remove the other wrapper "
+            "or choose another function (nothing was changed)"
+        )
+    new_env = {**base_env, **fault_environment}
+    entries: dict[str, EnvEntry] = {}
+    for name, value in fault_environment.items():
+        entries[name] = EnvEntry(was=base_env.get(name), set=[digest(value)])
+    if previous is not None:
+        for name, old in previous.env.items():
+            entry = entries.setdefault(name, EnvEntry(was=base_env.get(name), set=[]))
+            entry.set = list(dict.fromkeys(entry.set + old.set))[:MAX_DIGESTS]
+    appended = [] if layer_arn in base_layers else [layer_arn]
+    new_layers = base_layers + appended
+    if previous is not None:
+        appended = list(dict.fromkeys(appended + previous.layers))
+    if len(new_layers) > MAX_LAYERS:
+        raise PlanError(
+            f"the function already uses {len(base_layers)} layers; adding {layer_arn!r} makes "
+            f"{len(new_layers)}, over Lambda's limit of {MAX_LAYERS}. Remove a layer first "
+            "(nothing was changed)"
+        )
+    size = environment_bytes(new_env)
+    if size > MAX_ENVIRONMENT_BYTES:
+        raise PlanError(
+            f"the function's environment would be {size} bytes with the fault's variables, over "
+            f"Lambda's limit of {MAX_ENVIRONMENT_BYTES} bytes; shorten the error body or the "
+            "function's variables (nothing was changed)"
+        )
+    return Injection(
+        environment=new_env, layers=new_layers, env_entries=entries, appended_layers=appended
+    )
+
+
+def environment_bytes(environment: Mapping[str, str]) -> int:
+    """Return the size Lambda's 4 KB limit is measured on (compact JSON, conservative)."""
+    return len(json.dumps(dict(environment), separators=(",", ":")).encode("utf-8"))

@@ -1,0 +1,156 @@
+"""Actions on Lambda functions: inject latency or errors through a chaos extension layer.
+
+Each injection appends the chaos extension layer to the function's layers and
+sets the extension's variables (``awslambda.contracts``), after recording what
+it replaces in the function's own tags (format in ``awslambda._record``), so
+``remove_faults`` restores the exact prior state from any process, even after
+a crash. Rollback is a three-way merge: what someone else changed during the
+fault is kept. One call touches one function: Chaos Toolkit composes several,
+and they are safe to run as concurrent background activities.
+"""
+
+from typing import Any, Dict, List, Optional
+
+from chaoslib.types import Configuration, Secrets
+
+from chaosaws_serverless.awslambda import _faults
+
+__all__ = ["inject_error", "inject_latency", "remove_all_faults", "remove_faults"]
+
+
+def inject_latency(
+    function_name: str,
+    latency_ms: int,
+    probability: float = 1.0,
+    region: Optional[str] = None,
+    alias: Optional[str] = None,
+    layer_arn: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> Dict[str, Any]:
+    """Make a share of a Lambda function's invocations wait ``latency_ms`` before running.
+
+    Appends the chaos extension layer (``layer_arn``, else the configuration's
+    ``chaos_layer_arns`` entry for the region; string, optional) to the
+    function's layers and sets ``AWS_LAMBDA_EXEC_WRAPPER`` and the extension's
+    latency variables. ``latency_ms`` (integer, 1..900000) is rounded UP to
+    whole seconds, the only unit the extension sleeps in (it reads anything
+    else as 900 s, so only integers are ever written). ``probability``
+    (number, 0..1) is the share of invocations delayed. ``alias`` (string,
+    optional): publish a version with the fault and point the alias at it; the
+    unqualified function is left as it was. ``region`` (string, optional): the
+    function's region, else ``aws_region``.
+
+    Rollback partner: ``remove_faults``. A second injection on the same target
+    replaces the fault in place (never stacks); one on another target is
+    refused. Refused before any change: a layer from another region or
+    architecture, a sixth layer, another ``AWS_LAMBDA_EXEC_WRAPPER``, an
+    environment over 4 KB. Returns ``function_name``, ``region``, ``alias``,
+    ``fault``, ``latency_ms``, ``probability``, ``layer_arn``,
+    ``variables_set`` (names), ``since``; with an alias also
+    ``faulty_version`` and ``original_version``.
+
+    ```json
+    {"type": "action", "name": "slow-down-us-hello",
+     "provider": {"type": "python", "module": "chaosaws_serverless.awslambda.actions",
+                  "func": "inject_latency",
+                  "arguments": {"function_name": "api-hello", "latency_ms": 60000,
+                                "region": "us-east-1"}}}
+    ```
+    """
+    fault = _faults.latency_fault(latency_ms, probability)
+    return _faults.inject(function_name, fault, region, alias, layer_arn, configuration, secrets)
+
+
+def inject_error(
+    function_name: str,
+    status_code: int = 500,
+    body: Optional[str] = None,
+    probability: float = 1.0,
+    region: Optional[str] = None,
+    alias: Optional[str] = None,
+    layer_arn: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> Dict[str, Any]:
+    """Make a share of a Lambda function's invocations answer ``status_code`` instead of running.
+
+    Same mechanics, arguments and refusals as ``inject_latency``, with the
+    extension's response-change variables: the function answers
+    ``{"statusCode": status_code, "body": body}`` (``status_code``: integer,
+    100..599; ``body``: string, optional, default a short JSON message) for a
+    share ``probability`` (number, 0..1) of invocations. Rollback partner:
+    ``remove_faults``. Returns the same keys as ``inject_latency`` with
+    ``status_code`` instead of ``latency_ms``.
+
+    ```json
+    {"type": "action", "name": "fail-some-us-hello",
+     "provider": {"type": "python", "module": "chaosaws_serverless.awslambda.actions",
+                  "func": "inject_error",
+                  "arguments": {"function_name": "api-hello", "status_code": 500,
+                                "probability": 0.02, "region": "us-east-1"}}}
+    ```
+    """
+    fault = _faults.error_fault(status_code, body, probability)
+    return _faults.inject(function_name, fault, region, alias, layer_arn, configuration, secrets)
+
+
+def remove_faults(
+    function_name: str,
+    region: Optional[str] = None,
+    alias: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> Dict[str, Any]:
+    """Remove the fault this package injected into a Lambda function, restoring its prior state.
+
+    Reads the record on the function's tags and merges the injection out: the
+    variables it set are restored (or deleted when they were new) unless
+    someone changed them since, the layer it appended is removed, other layers
+    and variables are untouched; with an alias, the alias points back to its
+    recorded version and the faulty version is deleted. The record is removed
+    last. Idempotent: without a record it logs so and changes nothing. Works
+    from any process (the rollback partner of ``inject_latency`` and
+    ``inject_error``). ``alias`` (string, optional) is informational: the
+    recorded fault is removed whatever its target.
+
+    Returns ``function_name``, ``region``, ``removed`` (bool), and when
+    removed ``fault``, ``target``, ``injected_by``, ``injected_at``,
+    ``removed_layers``, ``restored_variables``, ``removed_variables``,
+    ``kept_variables`` (names only).
+
+    ```json
+    {"type": "action", "name": "restore-us-hello",
+     "provider": {"type": "python", "module": "chaosaws_serverless.awslambda.actions",
+                  "func": "remove_faults",
+                  "arguments": {"function_name": "api-hello", "region": "us-east-1"}}}
+    ```
+    """
+    return _faults.remove(function_name, region, alias, configuration, secrets)
+
+
+def remove_all_faults(
+    region: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> List[Dict[str, Any]]:
+    """Remove every fault this package injected, in one region or in every configured region.
+
+    The emergency stop: lists the functions of ``region`` (string, optional;
+    default every region of ``aws_regions``/``aws_region``), finds those
+    carrying a fault record in their tags and runs ``remove_faults`` on each.
+    Returns the list of ``remove_faults`` results (empty when nothing was
+    injected). Same as ``chaosaws-serverless rollback``.
+
+    ```json
+    {"type": "action", "name": "remove-every-lambda-fault",
+     "provider": {"type": "python", "module": "chaosaws_serverless.awslambda.actions",
+                  "func": "remove_all_faults", "arguments": {}}}
+    ```
+    """
+    regions = [_faults.resolve_region(region, configuration)] if region else None
+    return _faults.remove_everywhere(regions, configuration, secrets)
