@@ -46,7 +46,8 @@ def catalog_for(
     against the experiment file's folder, so a team catalog can sit beside
     its experiments.
     """
-    base = Path(source).resolve().parent if source and Path(source).exists() else Path.cwd()
+    # An experiment fetched over HTTP has no folder: its relative dirs are the cwd's.
+    base = Path(source).resolve().parent if source and "://" not in source else Path.cwd()
     dirs: List[Path] = []
     if isinstance(catalog_dirs, str):
         catalog_dirs = [catalog_dirs]
