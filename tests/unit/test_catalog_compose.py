@@ -325,6 +325,7 @@ CONFIGURATION_KEYS = [
     "hosted_zone_id",
     "record_name",
     "failover_timeout_seconds",
+    "failover_poll_seconds",
     "health_source",
     "observation_window_seconds",
 ]
