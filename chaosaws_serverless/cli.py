@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from chaosaws_serverless import __version__, activity_table
+from chaosaws_serverless.awslambda.cli import rollback as rollback_command
 from chaosaws_serverless.catalog.cli import catalog_command, compose_command
 from chaosaws_serverless.lab.cli import lab as lab_command
 from chaosaws_serverless.loadgen.cli import load as load_command
@@ -43,6 +44,7 @@ main.add_command(compose_command)
 main.add_command(catalog_command)
 main.add_command(lab_command)
 main.add_command(load_command)
+main.add_command(rollback_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from chaoslib.exceptions import ActivityFailed
 
 from chaosaws_serverless.awslambda import actions, probes
 from chaosaws_serverless.awslambda._record import RECORD_TAG_PREFIX
@@ -163,3 +164,241 @@ def test_error_fault_then_rollback_from_a_new_process(world: World) -> None:
     assert json.loads(out.stdout.strip().splitlines()[-1])["removed"] is True
     assert world.env(region=EU) == {"A": "1"}
     assert world.layers(region=EU) == []
+
+
+def test_a_change_made_during_the_fault_survives_rollback(world: World) -> None:
+    world.layer()
+    world.function(env={"A": "1", "B": "2"})
+    actions.inject_latency("api-hello", 60000, configuration=world.configuration)
+    during = world.env()
+    during["B"] = "changed-by-a-deploy"
+    during["NEW"] = "added-by-a-deploy"
+    during[LATENCY_VALUE] = "7"  # someone tuned the fault by hand: theirs wins too
+    world.set_env(during)
+    removed = actions.remove_faults("api-hello", configuration=world.configuration)
+    assert removed["kept_variables"] == [LATENCY_VALUE]
+    assert world.env() == {
+        "A": "1",
+        "B": "changed-by-a-deploy",
+        "NEW": "added-by-a-deploy",
+        LATENCY_VALUE: "7",
+    }
+    assert world.layers() == []
+
+
+def test_a_layer_added_during_the_fault_survives_rollback(world: World) -> None:
+    chaos = world.layer()
+    other = world.layer(name="later")
+    world.function()
+    actions.inject_latency("api-hello", 1000, configuration=world.configuration)
+    world.aws("lambda").update_function_configuration(
+        FunctionName="api-hello", Layers=[chaos, other]
+    )
+    actions.remove_faults("api-hello", configuration=world.configuration)
+    assert world.layers() == [other]
+
+
+def test_second_injection_replaces_the_fault_in_place(world: World) -> None:
+    chaos = world.layer()
+    world.function(env={"A": "1", LATENCY_VALUE: "3"})
+    actions.inject_latency("api-hello", 60000, configuration=world.configuration)
+    second = actions.inject_error("api-hello", 500, configuration=world.configuration)
+    assert second["replaced_previous_fault"] is True
+    assert world.layers() == [chaos]  # one chaos layer, not two
+    state = probes.get_fault_state("api-hello", configuration=world.configuration)
+    assert state["fault"] == "error"
+    assert world.env()[LATENCY_VALUE] == "3" and ENABLE_LATENCY not in world.env()
+    actions.remove_faults("api-hello", configuration=world.configuration)
+    assert world.env() == {"A": "1", LATENCY_VALUE: "3"}
+    assert world.layers() == []
+
+
+def test_function_already_wrapped_by_the_extension_keeps_its_wrapper(world: World) -> None:
+    chaos = world.layer()
+    world.function(env={WRAPPER: "/opt/bootstrap", ENABLE_LATENCY: "false"}, layers=[chaos])
+    actions.inject_latency("api-hello", 2000, configuration=world.configuration)
+    assert world.layers() == [chaos]
+    assert world.env()[ENABLE_LATENCY] == "true"
+    actions.remove_faults("api-hello", configuration=world.configuration)
+    assert world.layers() == [chaos]
+    assert world.env() == {WRAPPER: "/opt/bootstrap", ENABLE_LATENCY: "false"}
+
+
+def test_alias_flow_faults_only_the_alias_and_rolls_back(world: World) -> None:
+    world.layer()
+    world.function(env={"A": "1"})
+    lam = world.aws("lambda")
+    version = lam.publish_version(FunctionName="api-hello")["Version"]
+    lam.create_alias(FunctionName="api-hello", Name="live", FunctionVersion=version)
+    result = actions.inject_latency(
+        "api-hello", 5000, alias="live", configuration=world.configuration
+    )
+    faulty = result["faulty_version"]
+    assert faulty != version and result["original_version"] == version
+    assert lam.get_alias(FunctionName="api-hello", Name="live")["FunctionVersion"] == faulty
+    assert world.env(qualifier="live")[LATENCY_VALUE] == "5"
+    assert world.env() == {"A": "1"} and world.layers() == []  # $LATEST untouched
+    assert probes.fault_is_injected("api-hello", alias="live", configuration=world.configuration)
+    assert not probes.fault_is_injected("api-hello", configuration=world.configuration)
+    with pytest.raises(ActivityFailed, match="already carries a latency fault on live"):
+        actions.inject_latency("api-hello", 1000, configuration=world.configuration)
+
+    removed = actions.remove_faults("api-hello", alias="live", configuration=world.configuration)
+    assert removed["alias_restored_to"] == version and removed["deleted_version"] == faulty
+    assert lam.get_alias(FunctionName="api-hello", Name="live")["FunctionVersion"] == version
+    versions = [
+        v["Version"] for v in lam.list_versions_by_function(FunctionName="api-hello")["Versions"]
+    ]
+    assert faulty not in versions
+    assert not any(k.startswith(RECORD_TAG_PREFIX) for k in world.tags())
+    assert actions.remove_faults("api-hello", configuration=world.configuration)["removed"] is False
+
+
+def test_alias_on_a_version_that_differs_from_latest_is_refused(world: World) -> None:
+    world.layer()
+    world.function(env={"A": "1"})
+    lam = world.aws("lambda")
+    version = lam.publish_version(FunctionName="api-hello")["Version"]
+    lam.create_alias(FunctionName="api-hello", Name="live", FunctionVersion=version)
+    world.set_env({"A": "2"})
+    with pytest.raises(ActivityFailed, match="differs from \\$LATEST in Environment"):
+        actions.inject_latency("api-hello", 1000, alias="live", configuration=world.configuration)
+    assert world.tags() == {}
+
+
+def test_remove_all_faults_restores_every_injected_function_in_every_region(
+    world: World,
+) -> None:
+    for region in (US, EU):
+        world.layer(region)
+        for name in ("api-hello", "api-health", "untouched"):
+            world.function(name, region, env={"N": name})
+        actions.inject_latency("api-hello", 1000, region=region, configuration=world.configuration)
+        actions.inject_error("api-health", region=region, configuration=world.configuration)
+    reports = actions.remove_all_faults(configuration=world.configuration)
+    assert sorted((r["region"], r["function_name"]) for r in reports) == [
+        (EU, "api-health"),
+        (EU, "api-hello"),
+        (US, "api-health"),
+        (US, "api-hello"),
+    ]
+    for region in (US, EU):
+        for name in ("api-hello", "api-health", "untouched"):
+            assert world.env(name, region) == {"N": name}
+            assert world.layers(name, region) == []
+    assert actions.remove_all_faults(region=US, configuration=world.configuration) == []
+
+
+# --- bad input: ActivityFailed naming the value and the fix, nothing changed ------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"latency_ms": 0}, "latency_ms must be .* in 1..900000, got 0"),
+        ({"latency_ms": 900001}, "got 900001"),
+        ({"latency_ms": "soon"}, "latency_ms must be a number, got 'soon'"),
+        ({"latency_ms": 1000, "probability": 1.5}, "probability must be in 0..1.*got 1.5"),
+        ({"latency_ms": 1000, "probability": -0.1}, "got -0.1"),
+        ({"latency_ms": 1000, "layer_arn": "arn:aws:lambda:us-east-1:layer"}, "not a Lambda layer"),
+        (
+            {
+                "latency_ms": 1000,
+                "layer_arn": "arn:aws:lambda:eu-west-1:123456789012:layer:chaos:1",
+            },
+            "is in eu-west-1 but the function is in us-east-1",
+        ),
+        ({"latency_ms": 1000, "alias": "nope"}, "lambda:GetAlias on alias 'nope'"),
+        ({"latency_ms": 1000, "alias": "12"}, "alias must be a Lambda alias name"),
+        (
+            {"latency_ms": 1000, "function_name": "missing"},
+            "lambda:GetFunction on function 'missing'.*ResourceNotFoundException",
+        ),
+    ],
+)
+def test_bad_latency_input_changes_nothing(world: World, kwargs: dict, match: str) -> None:
+    world.layer()
+    world.function(env={"A": "1"})
+    kwargs = {"function_name": "api-hello", **kwargs}
+    with pytest.raises(ActivityFailed, match=match):
+        actions.inject_latency(configuration=world.configuration, **kwargs)
+    assert world.env() == {"A": "1"} and world.layers() == [] and world.tags() == {}
+
+
+@pytest.mark.parametrize("status_code", [99, 600, "x"])
+def test_bad_status_code_is_refused(world: World, status_code: Any) -> None:
+    with pytest.raises(ActivityFailed, match=f"status_code must be .*{status_code!r}"):
+        actions.inject_error("api-hello", status_code, configuration=world.configuration)
+
+
+def test_missing_layer_configuration_is_refused(world: World) -> None:
+    world.function()
+    with pytest.raises(ActivityFailed, match="no chaos extension layer ARN for eu-west-1"):
+        actions.inject_latency("api-hello", 1000, region=EU, configuration=world.configuration)
+
+
+def test_another_wrapper_is_refused(world: World) -> None:
+    world.layer()
+    world.function(env={WRAPPER: "/opt/otel-instrument"})
+    with pytest.raises(ActivityFailed, match=r"'/opt/otel-instrument'.*only one wrapper"):
+        actions.inject_latency("api-hello", 1000, configuration=world.configuration)
+    assert world.env() == {WRAPPER: "/opt/otel-instrument"} and world.tags() == {}
+
+
+def test_a_sixth_layer_is_refused(world: World) -> None:
+    world.layer()
+    others = [world.layer(name=f"other{i}") for i in range(5)]
+    world.function(layers=others)
+    with pytest.raises(ActivityFailed, match="makes 6, over Lambda's limit of 5"):
+        actions.inject_latency("api-hello", 1000, configuration=world.configuration)
+    assert world.layers() == others and world.tags() == {}
+
+
+def test_an_environment_over_4_kb_is_refused(world: World) -> None:
+    world.layer()
+    world.function(env={"BIG": "x" * 3950})
+    with pytest.raises(ActivityFailed, match="over Lambda's limit of 4096 bytes"):
+        actions.inject_latency("api-hello", 1000, configuration=world.configuration)
+    assert world.env() == {"BIG": "x" * 3950} and world.tags() == {}
+
+
+def test_a_layer_of_another_architecture_is_refused(world: World) -> None:
+    world.layer(CompatibleArchitectures=["arm64"])
+    world.function(Architectures=["x86_64"])
+    with pytest.raises(ActivityFailed, match=r"built for arm64 but .* runs on x86_64"):
+        actions.inject_latency("api-hello", 1000, configuration=world.configuration)
+    assert world.layers() == [] and world.tags() == {}
+
+
+def test_a_function_with_too_many_tags_is_refused(world: World) -> None:
+    world.layer()
+    world.function(tags={f"t{i}": "v" for i in range(49)})
+    with pytest.raises(ActivityFailed, match="over Lambda's limit of 50 tags"):
+        actions.inject_latency("api-hello", 1000, configuration=world.configuration)
+    assert world.layers() == [] and len(world.tags()) == 49
+
+
+def test_rollback_cli_restores_everything_and_prints_a_table(world: World) -> None:
+    from click.testing import CliRunner
+
+    from chaosaws_serverless.cli import main
+
+    for region in (US, EU):
+        world.layer(region)
+        world.function(region=region, env={"A": "1"})
+        actions.inject_latency("api-hello", 1000, region=region, configuration=world.configuration)
+    endpoint = world.configuration["aws_endpoint_url"]
+    result = CliRunner().invoke(
+        main, ["rollback", "--region", US, "--region", EU, "--endpoint-url", endpoint]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split()[:3] == ["region", "function", "fault"]
+    assert any(line.startswith(f"{US}  api-hello  latency") for line in lines)
+    assert any(line.startswith(f"{EU}  api-hello  latency") for line in lines)
+    assert "2 function(s) restored" in result.output
+    assert world.env(region=US) == {"A": "1"} and world.env(region=EU) == {"A": "1"}
+    again = CliRunner().invoke(
+        main, ["rollback", "--region", US, "--function", "api-hello", "--endpoint-url", endpoint]
+    )
+    assert again.exit_code == 0 and "nothing recorded" in again.output

@@ -1,0 +1,206 @@
+"""What moto cannot do: 409 in-progress and 412 revision conflicts, 429 throttling, AccessDenied.
+
+A botocore ``Stubber`` validates each request and response against the Lambda
+service model, so these tests cannot assert calls AWS would reject.
+"""
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+from chaoslib.exceptions import ActivityFailed
+
+from chaosaws_serverless.awslambda import _faults, _update, actions
+from chaosaws_serverless.awslambda._record import decode
+
+REGION = "us-east-1"
+LAYER = "arn:aws:lambda:us-east-1:123456789012:layer:chaos-lambda-extension:3"
+OTHER = "arn:aws:lambda:us-east-1:123456789012:layer:powertools:7"
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:api-hello"
+CONFIGURATION = {"aws_region": REGION, "chaos_layer_arns": {REGION: LAYER}}
+
+
+def function(
+    revision: str,
+    env: dict[str, str],
+    layers: list[str],
+    status: str = "Successful",
+    tags: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "Configuration": {
+            "FunctionName": "api-hello",
+            "FunctionArn": FUNCTION_ARN,
+            "RevisionId": revision,
+            "State": "Active",
+            "LastUpdateStatus": status,
+            "Architectures": ["x86_64"],
+            "Environment": {"Variables": dict(env)},
+            "Layers": [{"Arn": arn, "CodeSize": 1} for arn in layers],
+        },
+        "Tags": dict(tags or {}),
+    }
+
+
+@pytest.fixture
+def stubbed(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Stubber, list[float]]]:
+    lam = boto3.client("lambda", region_name=REGION)
+    sleeps: list[float] = []
+    monkeypatch.setattr(_faults, "client", lambda *args, **kwargs: lam)
+    monkeypatch.setattr(_update, "sleep", sleeps.append)
+    with Stubber(lam) as stubber:
+        yield stubber, sleeps
+        stubber.assert_no_pending_responses()
+
+
+def expect_get(stubber: Stubber, response: dict[str, Any]) -> None:
+    stubber.add_response("get_function", copy.deepcopy(response), {"FunctionName": "api-hello"})
+
+
+def test_inject_retries_409_412_and_429_and_passes_the_fresh_revision(
+    stubbed: tuple[Stubber, list[float]],
+) -> None:
+    stubber, sleeps = stubbed
+    before = function("r1", {"A": "1"}, [OTHER])
+    expect_get(stubber, before)
+    stubber.add_response(
+        "get_layer_version",
+        {"LayerVersionArn": LAYER, "CompatibleArchitectures": ["x86_64", "arm64"]},
+        {"LayerName": LAYER.rsplit(":", 1)[0], "VersionNumber": 3},
+    )
+    stubber.add_response("tag_resource", {}, {"Resource": FUNCTION_ARN, "Tags": ANY})
+    update = {"FunctionName": "api-hello", "Layers": [OTHER, LAYER], "Environment": ANY}
+    stubber.add_client_error(
+        "update_function_configuration",
+        "ResourceConflictException",
+        http_status_code=409,
+        expected_params={**update, "RevisionId": "r1"},
+    )
+    expect_get(stubber, before)
+    stubber.add_client_error(
+        "update_function_configuration",
+        "PreconditionFailedException",
+        http_status_code=412,
+        expected_params={**update, "RevisionId": "r1"},
+    )
+    # Someone deployed in between: the change is recomputed on their revision.
+    deployed = function("r2", {"A": "2"}, [OTHER])
+    stubber.add_client_error("get_function", "TooManyRequestsException", http_status_code=429)
+    expect_get(stubber, deployed)
+    stubber.add_client_error(
+        "update_function_configuration",
+        "TooManyRequestsException",
+        http_status_code=429,
+        expected_params={**update, "RevisionId": "r2"},
+    )
+    expect_get(stubber, deployed)
+    stubber.add_response(
+        "update_function_configuration",
+        {"FunctionName": "api-hello", "RevisionId": "r3", "LastUpdateStatus": "InProgress"},
+        {**update, "RevisionId": "r2"},
+    )
+    expect_get(stubber, function("r3", {"A": "2"}, [OTHER, LAYER]))  # the function_updated wait
+
+    result = actions.inject_latency("api-hello", 1000, configuration=CONFIGURATION)
+    assert result["fault"] == "latency"
+    assert len(sleeps) == 5  # 409, 412, 429 on read, 429 on update, one wait poll
+
+
+def test_a_conflict_that_never_ends_fails_clearly(stubbed: tuple[Stubber, list[float]]) -> None:
+    stubber, _ = stubbed
+    before = function("r1", {"A": "1"}, [])
+    expect_get(stubber, before)
+    stubber.add_response(
+        "get_layer_version",
+        {"LayerVersionArn": LAYER},
+        {"LayerName": LAYER.rsplit(":", 1)[0], "VersionNumber": 3},
+    )
+    stubber.add_response("tag_resource", {}, {"Resource": FUNCTION_ARN, "Tags": ANY})
+    for attempt in range(_update.MAX_ATTEMPTS):
+        if attempt:
+            expect_get(stubber, before)
+        stubber.add_client_error(
+            "update_function_configuration",
+            "ResourceConflictException",
+            service_message="The operation cannot be performed at this time.",
+            http_status_code=409,
+        )
+    # The failed injection then runs remove_faults, which reads the function again.
+    expect_get(stubber, before)
+    with pytest.raises(
+        ActivityFailed,
+        match=r"lambda:UpdateFunctionConfiguration .*ResourceConflictException.*another update",
+    ):
+        actions.inject_latency("api-hello", 1000, configuration=CONFIGURATION)
+
+
+def test_remove_retries_a_revision_conflict_and_keeps_the_concurrent_change(
+    stubbed: tuple[Stubber, list[float]],
+) -> None:
+    stubber, _ = stubbed
+    fault = _faults.latency_fault(2000, 1.0)
+    from chaosaws_serverless.awslambda._merge import plan_injection
+    from chaosaws_serverless.awslambda._record import FaultRecord, encode
+    from chaosaws_serverless.awslambda.contracts import DEFAULT_CONTRACT
+
+    plan = plan_injection({"A": "1"}, [], fault.environment, LAYER, DEFAULT_CONTRACT)
+    record = FaultRecord(
+        contract=DEFAULT_CONTRACT.name,
+        by="t@h",
+        at="2026-11-29T06:00:00Z",
+        fault=fault.params,
+        layers=plan.appended_layers,
+        env=plan.env_entries,
+    )
+    tags = {"team": "a", **encode(record)}
+    injected = function("r1", plan.environment, plan.layers, tags=tags)
+    expect_get(stubber, injected)
+    stubber.add_client_error(
+        "update_function_configuration",
+        "PreconditionFailedException",
+        http_status_code=412,
+        expected_params={
+            "FunctionName": "api-hello",
+            "Layers": [],
+            "Environment": {"Variables": {"A": "1"}},
+            "RevisionId": "r1",
+        },
+    )
+    changed = function("r2", {**plan.environment, "A": "9"}, plan.layers, tags=tags)
+    expect_get(stubber, changed)
+    stubber.add_response(
+        "update_function_configuration",
+        {"FunctionName": "api-hello", "RevisionId": "r3"},
+        {
+            "FunctionName": "api-hello",
+            "Layers": [],
+            "Environment": {"Variables": {"A": "9"}},
+            "RevisionId": "r2",
+        },
+    )
+    stubber.add_response(
+        "untag_resource", {}, {"Resource": FUNCTION_ARN, "TagKeys": sorted(encode(record))}
+    )
+    removed = actions.remove_faults("api-hello", configuration=CONFIGURATION)
+    assert removed["removed_layers"] == [LAYER]
+    assert decode(tags) == record
+
+
+def test_access_denied_names_the_missing_permission(
+    stubbed: tuple[Stubber, list[float]],
+) -> None:
+    stubber, sleeps = stubbed
+    stubber.add_client_error(
+        "get_function",
+        "AccessDeniedException",
+        http_status_code=403,
+        service_message="User is not authorized to perform: lambda:GetFunction",
+    )
+    with pytest.raises(
+        ActivityFailed, match="grant the caller the IAM permission 'lambda:GetFunction'"
+    ):
+        actions.inject_latency("api-hello", 1000, configuration=CONFIGURATION)
+    assert sleeps == []
