@@ -2,22 +2,28 @@
 
 ``ssm/chaos-layer-automation.yaml`` is what SSM runs; ``ssm/chaos_layer_automation.py``
 is the same script as a real file, linted and tested. The YAML carries a copy of
-the script in each ``aws:executeScript`` step; ``python -m
-chaosaws_serverless.ssm.document`` rewrites those copies from the file, and a
-test fails whenever the two drift (``--check`` does the same check).
+the script in each ``aws:executeScript`` step (the step and its rollback), in
+its compact form: the same code without docstrings and comments
+(:func:`compact_script`, ``ast`` round trip), because an SSM document holds at
+most 64 KB. ``python -m chaosaws_serverless.ssm.document`` rewrites those
+copies from the file, and a test fails whenever the two drift (``--check`` does
+the same check).
 
 The files are found in the source tree (``ssm/`` beside the package) and, in an
 installed wheel, in ``<prefix>/share/chaosaws-serverless/ssm`` (setup.cfg's
 ``data_files``).
 """
 
+import ast
 import re
 import sys
 from pathlib import Path
 
 __all__ = [
     "DOCUMENT_FILE",
+    "MAX_DOCUMENT_BYTES",
     "SCRIPT_FILE",
+    "compact_script",
     "document_path",
     "embed_script",
     "embedded_scripts",
@@ -27,6 +33,7 @@ __all__ = [
 
 DOCUMENT_FILE = "chaos-layer-automation.yaml"
 SCRIPT_FILE = "chaos_layer_automation.py"
+MAX_DOCUMENT_BYTES = 64 * 1024  # SSM's limit on a document's content
 _SCRIPT_KEY = re.compile(r"^(?P<indent> *)Script: \|$")
 
 
@@ -52,6 +59,22 @@ def document_path() -> Path:
 def script_path() -> Path:
     """Return the path of the script the document embeds."""
     return _locate(SCRIPT_FILE)
+
+
+def compact_script(script: str) -> str:
+    """Return ``script`` as the document embeds it: same code, no docstrings or comments."""
+    tree = ast.parse(script)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            body = node.body
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                node.body = body[1:] or [ast.Pass()]
+    return ast.unparse(tree) + "\n"
 
 
 def embed_script(document: str, script: str) -> str:
@@ -94,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     path = document_path()
     current = path.read_text(encoding="utf-8")
-    wanted = embed_script(current, script_path().read_text(encoding="utf-8"))
+    wanted = embed_script(current, compact_script(script_path().read_text(encoding="utf-8")))
     if current == wanted:
         print(f"{path} embeds {SCRIPT_FILE} as it is")
         return 0

@@ -1,5 +1,6 @@
 """The shipped Automation document: parses, has the issue's parameters, embeds the script as is."""
 
+import ast
 from typing import Any
 
 import yaml
@@ -46,13 +47,27 @@ def test_steps_run_python_311_and_roll_back_on_failure_or_cancel() -> None:
 
 def test_the_document_embeds_the_script_file_as_it_is() -> None:
     text = document.document_path().read_text(encoding="utf-8")
-    script = document.script_path().read_text(encoding="utf-8")
+    script = document.compact_script(document.script_path().read_text(encoding="utf-8"))
     scripts = document.embedded_scripts(text)
     assert len(scripts) == 2
     # Fails when ssm/chaos_layer_automation.py changed without
     # `python -m chaosaws_serverless.ssm.document`.
     assert scripts == [script, script]
     assert document.embed_script(text, script) == text
+
+
+def test_the_document_fits_ssm_s_size_limit() -> None:
+    size = len(document.document_path().read_bytes())
+    assert size <= document.MAX_DOCUMENT_BYTES, f"{size} bytes: shorten the script"
+
+
+def test_the_compact_form_is_the_same_code() -> None:
+    source = document.script_path().read_text(encoding="utf-8")
+    compact = document.compact_script(source)
+    assert '"""' not in compact.split("\n", 1)[0]
+    assert ast.dump(ast.parse(compact)) == ast.dump(ast.parse(document.compact_script(compact)))
+    names = {n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)}
+    assert names == {n.name for n in ast.parse(compact).body if isinstance(n, ast.FunctionDef)}
 
 
 def test_embedding_replaces_only_the_script_blocks() -> None:

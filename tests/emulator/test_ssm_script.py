@@ -1,0 +1,275 @@
+"""The SSM document's script against the moto server: it behaves exactly like the package.
+
+moto does not run automations, so the script itself is the unit under test: its
+``handler`` gets the InputPayload the document passes. Each scenario is checked
+against the package's own ``inject_latency``/``remove_faults`` on a twin
+function, and across: the script's fault is removed by ``remove_faults`` and
+``inject_latency``'s by the script's DISABLED mode.
+"""
+
+import importlib.util
+import io
+import types
+import zipfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from chaosaws_serverless.awslambda import actions
+from chaosaws_serverless.awslambda._record import RECORD_TAG_PREFIX, decode
+from chaosaws_serverless.ssm import document
+
+US = "us-east-1"
+ORIGINAL_ENV = {
+    "TABLE": "orders",
+    "SECRET": "s3cr3t",
+    "CHAOS_EXTENSION__LAMBDA__LATENCY_VALUE": "5",
+}
+
+
+def load(source: str, name: str) -> types.ModuleType:
+    module = types.ModuleType(name)
+    exec(compile(source, name, "exec"), module.__dict__)
+    module.sleep = lambda seconds: None  # no real backoff in tests
+    return module
+
+
+@pytest.fixture(params=["file", "embedded"])
+def script(request: pytest.FixtureRequest) -> types.ModuleType:
+    """The script as a file and as the document embeds it (same code, compact form)."""
+    if request.param == "file":
+        spec = importlib.util.spec_from_file_location(
+            "chaos_layer_automation", document.script_path()
+        )
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.sleep = lambda seconds: None
+        return module
+    embedded = document.embedded_scripts(document.document_path().read_text(encoding="utf-8"))[0]
+    return load(embedded, "embedded_chaos_layer_automation")
+
+
+@pytest.fixture
+def env_endpoint(configuration: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # The script builds plain boto3 clients, as in AWS; boto3 honours AWS_ENDPOINT_URL.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", configuration["aws_endpoint_url"])
+    monkeypatch.setenv("AWS_DEFAULT_REGION", US)
+    yield
+
+
+def code_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return {}\n")
+    return buffer.getvalue()
+
+
+class Stack:
+    """Functions, a layer and an alias in moto, and the state the assertions compare."""
+
+    def __init__(self, aws: Callable[..., Any], configuration: dict[str, Any]) -> None:
+        self.lam = aws("lambda")
+        self.configuration = configuration
+        self.role = aws("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"][
+            "Arn"
+        ]
+        self.other_layer = self._layer("powertools")
+        self.layer = self._layer("chaos-lambda-extension")
+        configuration["chaos_layer_arns"] = {US: self.layer}
+
+    def _layer(self, name: str) -> str:
+        return self.lam.publish_layer_version(LayerName=name, Content={"ZipFile": code_zip()})[
+            "LayerVersionArn"
+        ]
+
+    def function(self, name: str, alias: bool = False) -> str:
+        self.lam.create_function(
+            FunctionName=name,
+            Runtime="python3.11",
+            Role=self.role,
+            Handler="app.handler",
+            Code={"ZipFile": code_zip()},
+            Environment={"Variables": dict(ORIGINAL_ENV)},
+            Layers=[self.other_layer],
+            Tags={"team": "payments"},
+        )
+        if alias:
+            version = self.lam.publish_version(FunctionName=name)["Version"]
+            self.lam.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
+        return name
+
+    def state(self, name: str, alias: bool = False) -> dict[str, Any]:
+        """What rollback must restore: $LATEST, tags, alias target and versions."""
+        function = self.lam.get_function(FunctionName=name)
+        config = function["Configuration"]
+        state = {
+            "env": (config.get("Environment") or {}).get("Variables") or {},
+            "layers": [layer["Arn"] for layer in config.get("Layers") or []],
+            "tags": function.get("Tags") or {},
+        }
+        if alias:
+            state["alias"] = self.lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"]
+            state["versions"] = [
+                v["Version"]
+                for v in self.lam.list_versions_by_function(FunctionName=name)["Versions"]
+            ]
+        return state
+
+    def faulty(self, name: str, alias: bool) -> dict[str, Any]:
+        """The configuration the fault runs with (the alias's version, else $LATEST)."""
+        qualifier = {"Qualifier": "live"} if alias else {}
+        config = self.lam.get_function(FunctionName=name, **qualifier)["Configuration"]
+        return {
+            "env": (config.get("Environment") or {}).get("Variables") or {},
+            "layers": [layer["Arn"] for layer in config.get("Layers") or []],
+        }
+
+    def record(self, name: str) -> Any:
+        return decode(self.lam.get_function(FunctionName=name).get("Tags") or {})
+
+    def payload(self, name: str, mode: str, alias: bool, **extra: str) -> dict[str, str]:
+        return {
+            "FunctionName": name,
+            "LayerArn": self.layer,
+            "ChaosMode": mode,
+            "AliasName": "live" if alias else "",
+            "LatencyMs": "60000",
+            "Probability": "0.5",
+            "ExecutionId": "0123abcd-0123-abcd-0123-0123456789ab",
+            **extra,
+        }
+
+
+def comparable(record: Any) -> dict[str, Any]:
+    """A record without who, when and the faulty version's number."""
+    data = {**record.to_json(), "by": "", "at": ""}
+    if data["alias"]:
+        data["alias"] = {**data["alias"], "faulty_version": "n"}
+    return data
+
+
+@pytest.fixture
+def stack(aws: Callable[..., Any], configuration: dict[str, Any], env_endpoint: None) -> Stack:
+    return Stack(aws, configuration)
+
+
+@pytest.mark.parametrize("alias", [False, True], ids=["latest", "alias"])
+def test_enabled_then_disabled_matches_inject_latency_then_remove_faults(
+    stack: Stack, script: types.ModuleType, alias: bool
+) -> None:
+    ours, twin = stack.function("by-script", alias), stack.function("by-package", alias)
+    before = stack.state(ours, alias)
+
+    output = script.handler(stack.payload(ours, "ENABLED", alias), {})
+    assert output["result"] == f"latency fault injected on {'live' if alias else '$LATEST'}"
+    actions.inject_latency(
+        twin, 60000, 0.5, alias="live" if alias else None, configuration=stack.configuration
+    )
+    # The same faulty configuration, the same record (but who and when).
+    assert stack.faulty(ours, alias) == stack.faulty(twin, alias)
+    assert stack.faulty(ours, alias)["layers"] == [stack.other_layer, stack.layer]
+    ours_record = stack.record(ours)
+    assert ours_record.by == "ssm-automation:0123abcd-0123-abcd-0123-0123456789ab"
+    assert comparable(ours_record) == comparable(stack.record(twin))
+    if alias:
+        assert stack.state(ours)["env"] == ORIGINAL_ENV  # $LATEST untouched
+
+    removed = script.handler(stack.payload(ours, "DISABLED", alias), {})
+    assert removed["result"] == f"latency fault on {'live' if alias else '$LATEST'} removed"
+    actions.remove_faults(twin, configuration=stack.configuration)
+    assert stack.state(ours, alias) == before
+    assert stack.state(twin, alias) == before
+    # Idempotent, like remove_faults.
+    assert script.handler(stack.payload(ours, "DISABLED", alias), {})["result"] == (
+        "no fault recorded"
+    )
+
+
+@pytest.mark.parametrize("alias", [False, True], ids=["latest", "alias"])
+def test_remove_faults_rolls_back_the_script_s_injection(
+    stack: Stack, script: types.ModuleType, alias: bool
+) -> None:
+    name = stack.function("hello", alias)
+    before = stack.state(name, alias)
+    script.handler(stack.payload(name, "ENABLED", alias), {})
+    removed = actions.remove_faults(name, configuration=stack.configuration)
+    assert removed["removed"] and removed["injected_by"].startswith("ssm-automation:")
+    assert stack.state(name, alias) == before
+
+
+@pytest.mark.parametrize("alias", [False, True], ids=["latest", "alias"])
+def test_the_script_rolls_back_inject_latency(
+    stack: Stack, script: types.ModuleType, alias: bool
+) -> None:
+    name = stack.function("hello", alias)
+    before = stack.state(name, alias)
+    actions.inject_latency(
+        name, 2000, alias="live" if alias else None, configuration=stack.configuration
+    )
+    script.handler(stack.payload(name, "DISABLED", alias), {})
+    assert stack.state(name, alias) == before
+
+
+def test_a_change_made_during_the_fault_survives_the_rollback(
+    stack: Stack, script: types.ModuleType
+) -> None:
+    name = stack.function("hello")
+    script.handler(stack.payload(name, "ENABLED", False), {})
+    env = stack.faulty(name, False)["env"]
+    env["TABLE"] = "orders-v2"  # someone else's deploy
+    env["CHAOS_EXTENSION__LAMBDA__LATENCY_VALUE"] = "7"  # someone tuned the fault by hand
+    stack.lam.update_function_configuration(FunctionName=name, Environment={"Variables": env})
+    script.handler(stack.payload(name, "DISABLED", False), {})
+    assert stack.state(name)["env"] == {
+        **ORIGINAL_ENV,
+        "TABLE": "orders-v2",
+        "CHAOS_EXTENSION__LAMBDA__LATENCY_VALUE": "7",
+    }
+    assert stack.state(name)["layers"] == [stack.other_layer]
+
+
+def test_a_second_enabled_updates_in_place(stack: Stack, script: types.ModuleType) -> None:
+    name = stack.function("hello")
+    before = stack.state(name)
+    script.handler(stack.payload(name, "ENABLED", False), {})
+    output = script.handler(stack.payload(name, "ENABLED", False, LatencyMs="3000"), {})
+    assert output["replaced_previous_fault"] is True
+    faulty = stack.faulty(name, False)
+    assert faulty["env"]["CHAOS_EXTENSION__LAMBDA__LATENCY_VALUE"] == "3"
+    assert faulty["layers"] == [stack.other_layer, stack.layer]  # never stacked
+    actions.remove_faults(name, configuration=stack.configuration)
+    assert stack.state(name) == before
+
+
+def test_refusals_change_nothing(stack: Stack, script: types.ModuleType) -> None:
+    name = stack.function("hello")
+    stack.lam.update_function_configuration(
+        FunctionName=name,
+        Environment={"Variables": {**ORIGINAL_ENV, "AWS_LAMBDA_EXEC_WRAPPER": "/opt/otel"}},
+    )
+    before = stack.state(name)
+    with pytest.raises(script.ChaosError, match="already has AWS_LAMBDA_EXEC_WRAPPER='/opt/otel'"):
+        script.handler(stack.payload(name, "ENABLED", False), {})
+    with pytest.raises(script.ChaosError, match=r"LatencyMs must be a whole number .* got '0'"):
+        script.handler(stack.payload(name, "ENABLED", False, LatencyMs="0"), {})
+    other_region = stack.layer.replace(US, "eu-west-1")
+    with pytest.raises(script.ChaosError, match="is in eu-west-1 but the function is in us-east-1"):
+        script.handler(stack.payload(name, "ENABLED", False, LayerArn=other_region), {})
+    with pytest.raises(script.ChaosError, match="ChaosMode must be ENABLED or DISABLED"):
+        script.handler(stack.payload(name, "PAUSED", False), {})
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        script.handler(stack.payload("nope", "ENABLED", False), {})
+    assert stack.state(name) == before
+
+
+def test_the_rollback_step_restores_then_fails(stack: Stack, script: types.ModuleType) -> None:
+    name = stack.function("hello")
+    before = stack.state(name)
+    script.handler(stack.payload(name, "ENABLED", False), {})
+    with pytest.raises(script.ChaosError, match="failed or was cancelled; latency fault on"):
+        script.handler(stack.payload(name, "DISABLED", False, AfterFailure="true"), {})
+    assert stack.state(name) == before
+    assert not any(k.startswith(RECORD_TAG_PREFIX) for k in stack.state(name)["tags"])
