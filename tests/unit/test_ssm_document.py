@@ -75,3 +75,41 @@ def test_embedding_replaces_only_the_script_blocks() -> None:
     assert document.embed_script(text, "new\n\nline\n") == (
         "a:\n  Script: |\n    new\n\n    line\n  after: 1\n"
     )
+
+
+def test_the_script_shares_the_package_s_constants() -> None:
+    # The script cannot import the package (it runs in aws:executeScript): its copies
+    # of the contract, record and Lambda limits must stay equal to the package's.
+    from chaosaws_serverless.awslambda import _faults, _merge, _record, _update, contracts
+
+    namespace: dict = {}
+    exec(compile(document.script_path().read_text(encoding="utf-8"), "script", "exec"), namespace)
+    contract = contracts.CHAOS_LAMBDA_EXTENSION
+    pairs = {
+        "CONTRACT_NAME": contract.name,
+        "WRAPPER": contract.wrapper,
+        "EXEC_WRAPPER": contracts.EXEC_WRAPPER,
+        "ENABLE_LATENCY": contract.enable_latency,
+        "LATENCY_VALUE": contract.latency_value,
+        "LATENCY_PROBABILITY": contract.latency_probability,
+        "MAX_LATENCY_MS": contracts.MAX_LATENCY_MS,
+        "FORMAT_VERSION": _record.FORMAT_VERSION,
+        "RECORD_TAG_PREFIX": _record.RECORD_TAG_PREFIX,
+        "MAX_TAG_VALUE": _record.MAX_TAG_VALUE,
+        "MAX_FUNCTION_TAGS": _record.MAX_FUNCTION_TAGS,
+        "MAX_RECORD_TAGS": _record.MAX_RECORD_TAGS,
+        "MAX_DIGESTS": _record.MAX_DIGESTS,
+        "MAX_LAYERS": _merge.MAX_LAYERS,
+        "MAX_ENVIRONMENT_BYTES": _merge.MAX_ENVIRONMENT_BYTES,
+        "RETRIED": _update.RETRIED,
+        "REVISION_CONFLICT": _update.REVISION_CONFLICT,
+        "MAX_ATTEMPTS": _update.MAX_ATTEMPTS,
+        "WAIT_TIMEOUT_SECONDS": _update.WAIT_TIMEOUT_SECONDS,
+        "SAME_BEHAVIOUR": _faults._SAME_BEHAVIOUR,
+        "LATEST": _faults.LATEST,
+    }
+    for name, expected in pairs.items():
+        assert namespace[name] == expected, name
+    assert namespace["LAYER_ARN"].pattern == _faults.LAYER_ARN.pattern
+    assert namespace["ALIAS_NAME"].pattern == _faults.ALIAS_NAME.pattern
+    assert namespace["latency_environment"](1500, 0.5) == contract.latency_environment(1500, 0.5)
