@@ -36,6 +36,7 @@ import difflib
 import json
 import os
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -185,11 +186,15 @@ class Catalog:
 def default_catalog_dirs() -> list[Path]:
     """Return ``$CHAOSAWS_SERVERLESS_CATALOG``'s directories, then the repository's catalog."""
     dirs = [Path(p) for p in os.environ.get(CATALOG_ENV, "").split(os.pathsep) if p]
-    # The built-in catalog lives beside the package in a source checkout (or an
-    # editable install), where `experiments/` is.
-    builtin = Path(__file__).resolve().parents[2] / "experiments" / "catalog"
-    if builtin.is_dir():
-        dirs.append(builtin)
+    # The built-in catalog: beside the package in a source checkout (or an
+    # editable install), else where setup.cfg's data_files put it in a wheel.
+    for builtin in (
+        Path(__file__).resolve().parents[2] / "experiments" / "catalog",
+        Path(sys.prefix) / "share" / "chaosaws-serverless" / "catalog",
+    ):
+        if builtin.is_dir():
+            dirs.append(builtin)
+            break
     return dirs
 
 

@@ -329,3 +329,24 @@ CONFIGURATION_KEYS = [
     "health_source",
     "observation_window_seconds",
 ]
+
+
+def test_wheels_ship_every_catalog_folder() -> None:
+    # setup.cfg's data_files copy the pieces into <prefix>/share/chaosaws-serverless/catalog,
+    # where default_catalog_dirs() finds them outside a source checkout.
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    shipped = {
+        key.removeprefix("share/chaosaws-serverless/catalog/"): value.strip()
+        for key, value in config["options.data_files"].items()
+        if key.startswith("share/chaosaws-serverless/catalog/")
+    }
+    folders = {p.parent.relative_to(EXPERIMENTS / "catalog").as_posix() for p in PIECE_FILES}
+    assert set(shipped) == folders
+    for folder, pattern in shipped.items():
+        assert pattern == f"experiments/catalog/{folder}/*.yaml"
+
+
+PIECE_FILES = sorted((EXPERIMENTS / "catalog").rglob("*.yaml"))
