@@ -104,3 +104,15 @@ def test_chaos_run_stops_on_a_catalog_error_before_anything_runs(tmp_path: Path)
     assert "did you mean 'method/wait-for-failover'" in output
     assert "Traceback" not in output
     assert not (tmp_path / "journal.json").exists()
+
+
+def test_chaos_validate_needs_the_expanded_form(tmp_path: Path) -> None:
+    # chaostoolkit 1.19's `validate` loads no global controls: the README says to
+    # validate the output of `chaosaws-serverless compose SHORT` instead.
+    short = str(SHORT / "region-failure.yaml")
+    assert chaos("validate", short, cwd=tmp_path).returncode == 1
+    full = tmp_path / "full.json"
+    compose = Path(sys.executable).with_name("chaosaws-serverless")
+    subprocess.run([str(compose), "compose", short, "-o", str(full)], check=True, timeout=60)
+    result = chaos("validate", str(full), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
