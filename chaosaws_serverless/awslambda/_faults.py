@@ -562,6 +562,8 @@ def _restore_alias(lam: Any, name: str, resource: str, record: FaultRecord) -> d
             params["RevisionId"] = state["RevisionId"]
         _update.call(lam, "update_alias", "lambda:UpdateAlias", where, **params)
         report["alias_restored_to"] = original
+    elif state is not None and str(state["FunctionVersion"]) == original:
+        logger.info(f"{where} already points at its recorded version {original}")
     elif state is not None:
         logger.info(
             f"{where} points at version {state['FunctionVersion']}, not the faulty "

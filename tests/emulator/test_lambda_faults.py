@@ -402,3 +402,74 @@ def test_rollback_cli_restores_everything_and_prints_a_table(world: World) -> No
         main, ["rollback", "--region", US, "--function", "api-hello", "--endpoint-url", endpoint]
     )
     assert again.exit_code == 0 and "nothing recorded" in again.output
+
+
+def test_concurrent_background_injections_and_rollbacks(world: World) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    world.layer()
+    names = [world.function(f"fn-{i}", env={"N": str(i)}) for i in range(6)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(
+            pool.map(
+                lambda n: actions.inject_latency(n, 1000, configuration=world.configuration), names
+            )
+        )
+        assert all(probes.fault_is_injected(n, configuration=world.configuration) for n in names)
+        list(pool.map(lambda n: actions.remove_faults(n, configuration=world.configuration), names))
+    for i, name in enumerate(names):
+        assert world.env(name) == {"N": str(i)} and world.layers(name) == []
+        assert world.tags(name) == {}
+
+
+def test_a_crash_between_record_and_update_rolls_back_as_a_no_op(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chaosaws_serverless.aws import client
+
+    world.layer()
+    world.function(env={"A": "1"})
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt  # the process dies: no cleanup runs
+
+    lam = client("lambda", US, world.configuration)
+    with monkeypatch.context() as patch:
+        patch.setattr(lam, "update_function_configuration", crash)
+        with pytest.raises(KeyboardInterrupt):
+            actions.inject_latency("api-hello", 1000, configuration=world.configuration)
+    assert any(k.startswith(RECORD_TAG_PREFIX) for k in world.tags())  # record first
+    assert world.env() == {"A": "1"}
+    removed = actions.remove_faults("api-hello", configuration=world.configuration)
+    assert removed["removed"] is True and removed["removed_layers"] == []
+    assert world.env() == {"A": "1"} and world.tags() == {}
+
+
+def test_a_failed_injection_leaves_nothing_behind(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chaosaws_serverless.awslambda import _faults
+
+    world.layer()
+    world.function(env={"A": "1"})
+    lam = world.aws("lambda")
+    version = lam.publish_version(FunctionName="api-hello")["Version"]
+    lam.create_alias(FunctionName="api-hello", Name="live", FunctionVersion=version)
+
+    def denied(*args: Any, **kwargs: Any) -> Any:
+        raise ActivityFailed("lambda:UpdateAlias on alias 'live' failed with AccessDenied")
+
+    original_call = _faults._update.call
+    monkeypatch.setattr(
+        _faults._update,
+        "call",
+        lambda lam, op, *a, **kw: (
+            denied() if op == "update_alias" else original_call(lam, op, *a, **kw)
+        ),
+    )
+    with pytest.raises(ActivityFailed, match="lambda:UpdateAlias"):
+        actions.inject_latency("api-hello", 1000, alias="live", configuration=world.configuration)
+    assert lam.get_alias(FunctionName="api-hello", Name="live")["FunctionVersion"] == version
+    versions = lam.list_versions_by_function(FunctionName="api-hello")["Versions"]
+    assert [v["Version"] for v in versions] == ["$LATEST", version]
+    assert world.env() == {"A": "1"} and world.layers() == [] and world.tags() == {}
