@@ -1,0 +1,56 @@
+"""The safe_interrupt control's signal handling, in this process (no AWS)."""
+
+import os
+import signal
+from collections.abc import Iterator
+
+import pytest
+
+from chaosaws_serverless.controls import safe_interrupt
+
+
+@pytest.fixture(autouse=True)
+def restore_handlers() -> Iterator[None]:
+    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    yield
+    safe_interrupt.cleanup_control()
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
+
+
+def test_sigterm_raises_chaoslibs_graceful_exit() -> None:
+    safe_interrupt.configure_control()
+    with pytest.raises(SystemExit) as raised:
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert raised.value.code == safe_interrupt.GRACEFUL_EXIT_CODE
+
+
+def test_signals_during_rollbacks_are_deferred_until_the_third() -> None:
+    safe_interrupt.configure_control()
+    safe_interrupt.before_rollback_control()
+    os.kill(os.getpid(), signal.SIGTERM)
+    os.kill(os.getpid(), signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGTERM)
+    safe_interrupt.after_rollback_control()
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_cleanup_puts_back_the_previous_handlers() -> None:
+    def mine(signum: int, frame: object) -> None:
+        pass
+
+    signal.signal(signal.SIGTERM, mine)
+    safe_interrupt.configure_control()
+    assert signal.getsignal(signal.SIGTERM) is not mine
+    safe_interrupt.before_rollback_control()
+    safe_interrupt.cleanup_control()
+    assert signal.getsignal(signal.SIGTERM) is mine
+
+
+def test_after_experiment_runs_nothing_without_a_signal() -> None:
+    safe_interrupt.configure_control()
+    journal: dict = {"rollbacks": [], "status": "completed"}
+    safe_interrupt.after_experiment_control({"rollbacks": [{"x": 1}]}, state=journal)
+    assert journal == {"rollbacks": [], "status": "completed"}
