@@ -90,6 +90,8 @@ class Outcome:
     rollbacks_run: int = 0
     activities_after_signal: int = 0
     rollback_cli_seconds: float = 0.0
+    # SIGKILL only: functions carrying a fault when the process died (before the rollback CLI)
+    modified_at_kill: dict[str, list[str]] = field(default_factory=dict)
     status: str = ""
     output: str = ""
 
@@ -192,23 +194,11 @@ def chaos_command(stack: Stack, journal: Path, control: bool) -> list[str]:
 
 
 def rollback_command(stack: Stack) -> list[str]:
-    """``chaosaws-serverless rollback`` over every region of the stack.
-
-    Until the CLI command exists, the same through ``remove_all_faults``.
-    """
-    cli = str(BIN / "chaosaws-serverless")
-    probe = subprocess.run([cli, "rollback", "--help"], capture_output=True, text=True)
-    if probe.returncode == 0:
-        command = [cli, "rollback"]
-        for region in stack.regions:
-            command += ["--region", region]
-        return command
-    code = (
-        "import json,os;from chaosaws_serverless.awslambda.actions import remove_all_faults;"
-        f"print(json.dumps(remove_all_faults(configuration={{'aws_regions': {stack.regions!r},"
-        "'aws_endpoint_url': os.environ['AWS_ENDPOINT_URL']})))"
-    )
-    return [sys.executable, "-c", code]
+    """``chaosaws-serverless rollback`` over every region of the stack, as an operator runs it."""
+    command = [str(BIN / "chaosaws-serverless"), "rollback", "--endpoint-url", stack.endpoint_url]
+    for region in stack.regions:
+        command += ["--region", region]
+    return command
 
 
 def run_once(
@@ -270,6 +260,7 @@ def run_once(
         modified={},
     )
     if signum == signal.SIGKILL:
+        outcome.modified_at_kill = differences(before, snapshot(stack.endpoint_url, stack.regions))
         rollback_started = time.monotonic()
         done = subprocess.run(
             rollback_command(stack),
