@@ -136,6 +136,13 @@ class _Run:
 
     async def request(self, session: aiohttp.ClientSession, intended: float) -> None:
         config = self.config
+        if _clock() - intended > config.max_send_lag_seconds:
+            # The loop was too busy to start it in time: sending it now would measure the
+            # backlog, not the API, and deepen it. Counted as dropped, as in schedule().
+            self.in_flight -= 1
+            self.current.dropped += 1
+            return
+        self.current.sent += 1
         region = None
         try:
             async with session.request(
@@ -184,7 +191,6 @@ class _Run:
                     self.current.dropped += 1  # could not be sent on time: counted, not skipped
                 else:
                     self.in_flight += 1
-                    self.current.sent += 1
                     task = loop.create_task(self.request(session, intended))
                     self.tasks.add(task)
                     task.add_done_callback(self.tasks.discard)
@@ -265,7 +271,7 @@ class _Sessions:
 
     def _new(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
-            limit=self.config.in_flight_cap,
+            limit=self.config.connection_cap,
             ttl_dns_cache=int(self.config.dns_cache_seconds) or None,
             use_dns_cache=self.config.dns_cache_seconds > 0,
             resolver=self.resolver,
