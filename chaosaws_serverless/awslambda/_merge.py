@@ -106,7 +106,11 @@ def plan_injection(
         for name, old in previous.env.items():
             entry = entries.setdefault(name, EnvEntry(was=base_env.get(name), set=[]))
             entry.set = list(dict.fromkeys(entry.set + old.set))[:MAX_DIGESTS]
-    appended = [] if layer_arn in base_layers else [layer_arn]
+    # Another version of the chaos layer already attached is the extension already
+    # there: Lambda refuses two versions of one layer, so it is used as it is.
+    layer_name = layer_arn.rsplit(":", 1)[0]
+    attached = any(arn.rsplit(":", 1)[0] == layer_name for arn in base_layers)
+    appended = [] if attached else [layer_arn]
     new_layers = base_layers + appended
     if previous is not None:
         appended = list(dict.fromkeys(appended + previous.layers))

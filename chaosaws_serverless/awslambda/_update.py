@@ -75,17 +75,19 @@ def _busy(configuration: dict[str, Any]) -> bool:
     )
 
 
-def wait_until_updated(lam: Any, name: str, resource: str, configuration: dict[str, Any]) -> Any:
-    """Return the configuration once no update is in progress (``function_updated_v2``)."""
+def wait_until_updated(
+    lam: Any, name: str, resource: str, configuration: dict[str, Any], ours: bool = True
+) -> Any:
+    """Return the configuration once no update is in progress (``function_updated_v2``).
+
+    ``ours``: the update waited for is ours, so ``Failed`` is an error; before
+    our update, an earlier failed update of someone else does not block us.
+    """
     deadline = monotonic() + WAIT_TIMEOUT_SECONDS
     attempt = 0
     while True:
-        if configuration.get("LastUpdateStatus") == "Failed" or configuration.get("State") == (
-            "Failed"
-        ):
-            reason = configuration.get("LastUpdateStatusReason") or configuration.get(
-                "StateReason", ""
-            )
+        if ours and configuration.get("LastUpdateStatus") == "Failed":
+            reason = configuration.get("LastUpdateStatusReason", "")
             raise ActivityFailed(
                 f"the update of {resource} failed in AWS: {reason}. Fix: check the function in "
                 "the Lambda console; run remove_faults to restore it"
@@ -125,7 +127,7 @@ def update_configuration(
         else:
             function = get_function(lam, name, resource)
         function["Configuration"] = wait_until_updated(
-            lam, name, resource, function["Configuration"]
+            lam, name, resource, function["Configuration"], ours=False
         )
         change = compute(function)
         if change is None:

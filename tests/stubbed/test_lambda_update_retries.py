@@ -204,3 +204,17 @@ def test_access_denied_names_the_missing_permission(
     ):
         actions.inject_latency("api-hello", 1000, configuration=CONFIGURATION)
     assert sleeps == []
+
+
+def test_an_earlier_failed_update_does_not_block_but_ours_failing_is_an_error(
+    stubbed: tuple[Stubber, list[float]],
+) -> None:
+    stubber, _ = stubbed
+    lam = _faults.client()
+    failed_before = function("r1", {"A": "1"}, [], status="Failed")["Configuration"]
+    assert _update.wait_until_updated(lam, "api-hello", "f", failed_before, ours=False)
+    expect_get(stubber, function("r2", {"A": "1"}, [], status="Failed"))
+    with pytest.raises(ActivityFailed, match="the update of f failed in AWS"):
+        _update.wait_until_updated(
+            lam, "api-hello", "f", {"LastUpdateStatus": "InProgress", "State": "Active"}
+        )

@@ -130,3 +130,9 @@ def test_plan_refusals() -> None:
         plan_injection({}, [f"{OTHER[:-1]}{i}" for i in range(5)], fault, LAYER, CONTRACT)
     with pytest.raises(PlanError, match="4096 bytes"):
         plan_injection({"BIG": "x" * 4000}, [], fault, LAYER, CONTRACT)
+
+
+def test_another_version_of_the_chaos_layer_is_used_as_attached() -> None:
+    older = LAYER[:-1] + "2"
+    plan = plan_injection({}, [older], CONTRACT.latency_environment(1000, 1.0), LAYER, CONTRACT)
+    assert plan.layers == [older] and plan.appended_layers == []
