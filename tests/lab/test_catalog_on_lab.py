@@ -1,0 +1,141 @@
+"""The other ready experiments run unchanged on the local lab (the demo test runs region-failure).
+
+One `lab up`, then `chaos run` of error-injection, canary-alias-latency and
+failover-preflight with the lab's var file and a shorter fault; each holds and
+leaves no fault behind.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    output = tmp_path_factory.mktemp("catalog-lab")
+    command = [str(BIN / "chaosaws-serverless"), "lab"]
+    up = subprocess.run(
+        [*command, "up", "--output", str(output)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    try:
+        assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+        yield output
+    finally:
+        subprocess.run(
+            [*command, "down", "--output", str(output)], capture_output=True, timeout=120
+        )
+
+
+def configuration(lab: Path) -> dict[str, Any]:
+    values: dict[str, Any] = json.loads((lab / "values.json").read_text())["configuration"]
+    return values
+
+
+def wait_for_customer_metrics(lab: Path) -> None:
+    """The hypothesis needs one observation window of customers' metrics."""
+    from chaosaws_serverless.cloudwatch.probes import get_error_ratio
+
+    values = configuration(lab)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            get_error_ratio(
+                values["api_url"],
+                values["observation_window_seconds"],
+                "us-east-1",
+                configuration=values,
+                secrets=dict(CREDENTIALS),
+            )
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)
+
+
+def run(lab: Path, experiment: str) -> dict[str, Any]:
+    journal = lab / f"{experiment}.journal.json"
+    result = subprocess.run(
+        [
+            str(BIN / "chaos"),
+            "--no-version-check",
+            "--log-file",
+            str(lab / f"{experiment}.log"),
+            "run",
+            "--journal-path",
+            str(journal),
+            "--var-file",
+            str(lab / "values.json"),
+            "--var",
+            "fault_duration_seconds:int=5",
+            str(ROOT / "experiments" / f"{experiment}.json"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=lab,
+        env={**os.environ, **CREDENTIALS},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    ran: dict[str, Any] = json.loads(journal.read_text())
+    assert (ran["status"], ran["deviated"]) == ("completed", False)
+    return ran
+
+
+def lambda_client(lab: Path) -> Any:
+    return boto3.client(
+        "lambda",
+        region_name="us-east-1",
+        endpoint_url=configuration(lab)["aws_endpoint_url"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_ready_experiments_hold_on_the_lab_and_roll_back(lab: Path) -> None:
+    from chaosaws_serverless.awslambda.probes import fault_is_injected
+
+    values = configuration(lab)
+    function = values["us_hello_function"]
+    wait_for_customer_metrics(lab)
+
+    run(lab, "failover-preflight")
+
+    ran = run(lab, "error-injection")
+    assert [r["activity"]["name"] for r in ran["rollbacks"]] == ["remove-faults-us-hello"]
+
+    # The canary experiment needs an alias; the reference stack has none.
+    client = lambda_client(lab)
+    version = client.publish_version(FunctionName=function)["Version"]
+    client.create_alias(FunctionName=function, Name="canary", FunctionVersion=version)
+    ran = run(lab, "canary-alias-latency")
+    state = ran["run"][1]["output"]
+    assert state["injected"] is True and state["latency_ms"] == values["latency_ms"]
+
+    for alias in (None, "canary"):
+        injected = fault_is_injected(
+            function, "us-east-1", alias, configuration=values, secrets=dict(CREDENTIALS)
+        )
+        assert injected is False, f"fault left on {function} alias={alias}"
