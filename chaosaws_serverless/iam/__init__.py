@@ -1,0 +1,1 @@
+"""IAM: the permissions each activity needs and least-privilege policies for an experiment."""

@@ -1,0 +1,231 @@
+"""The IAM actions each activity calls, and on which resources: the one table.
+
+``PERMISSIONS`` maps every public activity (``module.function``) to its
+grants. A grant names IAM actions and a resource *kind*; ``policy`` turns a
+kind into ARNs from the activity's arguments and the experiment's
+configuration (``function`` → the function's ARN and its qualified ARNs,
+``layer`` → the layer version ARN, ...), so the policy names the specific
+functions and layer, never ``*`` where AWS allows a resource.
+
+A test checks the table against the code: every activity has an entry, and the
+actions of each activity module cover every IAM action its code names (the
+``aws_errors("service:Action", ...)`` calls and the like), so the table cannot
+fall behind a new call. Actions botocore calls implicitly are listed here too
+(waiters poll ``lambda:GetFunction``; tag-on-create needs ``TagResource``).
+
+``when`` restricts a grant to activities whose arguments carry that key
+(``alias``: only an injection on an alias publishes versions).
+"""
+
+from dataclasses import dataclass
+from typing import Optional
+
+__all__ = ["AUTOMATION_ROLE", "PERMISSIONS", "Grant", "record_tag_condition"]
+
+
+@dataclass(frozen=True)
+class Grant:
+    """IAM ``actions`` on the resources of ``kind`` (see ``policy.RESOURCE_KINDS``)."""
+
+    actions: tuple[str, ...]
+    kind: str
+    when: Optional[str] = None
+
+
+_INJECT = (
+    Grant(
+        (
+            "lambda:GetFunction",
+            "lambda:UpdateFunctionConfiguration",
+            "lambda:TagResource",
+            "lambda:UntagResource",
+        ),
+        "function",
+    ),
+    Grant(
+        (
+            "lambda:GetAlias",
+            "lambda:UpdateAlias",
+            "lambda:PublishVersion",
+            "lambda:DeleteFunction",
+        ),
+        "function",
+        when="alias",
+    ),
+    Grant(("lambda:GetLayerVersion",), "layer"),
+)
+# remove_faults follows the record, which may name an alias the arguments do not.
+_REMOVE = (
+    Grant(
+        (
+            "lambda:GetFunction",
+            "lambda:UpdateFunctionConfiguration",
+            "lambda:UntagResource",
+            "lambda:GetAlias",
+            "lambda:UpdateAlias",
+            "lambda:DeleteFunction",
+        ),
+        "function",
+    ),
+)
+_METRICS = (Grant(("cloudwatch:GetMetricData", "cloudwatch:ListMetrics"), "*"),)
+_HEALTH = (
+    Grant(("route53:GetHealthCheck", "route53:GetHealthCheckStatus"), "health-check"),
+    Grant(("cloudwatch:GetMetricData",), "*"),
+)
+_ROUTES = (
+    Grant(("route53:ListResourceRecordSets",), "hosted-zone"),
+    Grant(("route53:GetHealthCheck", "route53:GetHealthCheckStatus"), "health-check"),
+    Grant(("cloudwatch:GetMetricData",), "*"),
+)
+_FIS_LIST = Grant(("fis:ListExperimentTemplates", "fis:ListExperiments"), "*")
+
+PERMISSIONS: dict[str, tuple[Grant, ...]] = {
+    "chaosaws_serverless.awslambda.actions.inject_latency": _INJECT,
+    "chaosaws_serverless.awslambda.actions.inject_error": _INJECT,
+    "chaosaws_serverless.awslambda.actions.remove_faults": _REMOVE,
+    "chaosaws_serverless.awslambda.actions.remove_all_faults": (
+        Grant(("lambda:ListFunctions",), "*"),
+        Grant(("lambda:ListTags",), "any-function"),
+        Grant(_REMOVE[0].actions, "recorded-function"),
+    ),
+    "chaosaws_serverless.awslambda.probes.get_fault_state": (
+        Grant(("lambda:GetFunction",), "function"),
+    ),
+    "chaosaws_serverless.awslambda.probes.fault_is_injected": (
+        Grant(("lambda:GetFunction",), "function"),
+    ),
+    "chaosaws_serverless.cloudwatch.actions.put_experiment_dashboard": (
+        Grant(("cloudwatch:PutDashboard", "cloudwatch:GetDashboard"), "dashboard"),
+    ),
+    "chaosaws_serverless.cloudwatch.actions.delete_experiment_dashboard": (
+        Grant(("cloudwatch:GetDashboard", "cloudwatch:DeleteDashboards"), "dashboard"),
+    ),
+    "chaosaws_serverless.cloudwatch.actions.put_error_ratio_alarm": (
+        Grant(("cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms"), "alarm"),
+    ),
+    "chaosaws_serverless.cloudwatch.actions.delete_alarm": (
+        Grant(("cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"), "alarm"),
+    ),
+    "chaosaws_serverless.cloudwatch.probes.get_alarm_state": (
+        Grant(("cloudwatch:DescribeAlarms",), "alarm"),
+    ),
+    "chaosaws_serverless.cloudwatch.probes.get_error_ratio": _METRICS,
+    "chaosaws_serverless.cloudwatch.probes.get_metric_sum": _METRICS,
+    "chaosaws_serverless.cloudwatch.probes.get_region_share": _METRICS,
+    "chaosaws_serverless.cloudwatch.probes.get_requests_by_region": _METRICS,
+    "chaosaws_serverless.fis.actions.create_experiment_template": (
+        _FIS_LIST,
+        Grant(
+            (
+                "fis:CreateExperimentTemplate",
+                "fis:UpdateExperimentTemplate",
+                "fis:TagResource",
+            ),
+            "fis-template",
+        ),
+        Grant(("iam:PassRole",), "passed-role-fis"),
+    ),
+    "chaosaws_serverless.fis.actions.delete_experiment_template": (
+        _FIS_LIST,
+        Grant(("fis:DeleteExperimentTemplate",), "fis-template"),
+    ),
+    "chaosaws_serverless.fis.actions.start_experiment": (
+        _FIS_LIST,
+        Grant(
+            (
+                "fis:StartExperiment",
+                "fis:TagResource",
+                "fis:GetExperiment",
+                "fis:StopExperiment",
+            ),
+            "fis-template",
+        ),
+    ),
+    "chaosaws_serverless.fis.actions.stop_experiment": (
+        _FIS_LIST,
+        Grant(("fis:GetExperiment", "fis:StopExperiment"), "fis-template"),
+    ),
+    "chaosaws_serverless.fis.probes.get_experiment_state": (
+        Grant(("fis:GetExperiment",), "fis-template"),
+    ),
+    "chaosaws_serverless.loadgen.actions.deploy_load_generator": (
+        Grant(
+            (
+                "lambda:GetFunction",
+                "lambda:GetFunctionConfiguration",
+                "lambda:CreateFunction",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+            ),
+            "loadgen-function",
+        ),
+        Grant(("lambda:GetLayerVersion",), "layer", when="dependencies_layer_arn"),
+        Grant(("iam:PassRole",), "passed-role-lambda"),
+    ),
+    "chaosaws_serverless.loadgen.actions.start_load_generator": (
+        Grant(("lambda:GetFunctionConfiguration", "lambda:InvokeFunction"), "loadgen-function"),
+    ),
+    "chaosaws_serverless.loadgen.actions.delete_load_generator": (
+        Grant(("lambda:GetFunctionConfiguration", "lambda:DeleteFunction"), "loadgen-function"),
+    ),
+    "chaosaws_serverless.loadgen.actions.generate_load": (
+        Grant(("cloudwatch:PutMetricData",), "*"),
+    ),
+    "chaosaws_serverless.route53.probes.get_health_check_status": _HEALTH,
+    "chaosaws_serverless.route53.probes.health_check_is_healthy": _HEALTH,
+    "chaosaws_serverless.route53.probes.find_failover_misconfigurations": _ROUTES,
+    "chaosaws_serverless.route53.probes.get_latency_route": _ROUTES,
+    "chaosaws_serverless.route53.probes.wait_for_failover": _ROUTES,
+    "chaosaws_serverless.ssm.actions.register_automation_document": (
+        Grant(
+            (
+                "ssm:GetDocument",
+                "ssm:DescribeDocument",
+                "ssm:CreateDocument",
+                "ssm:UpdateDocument",
+                "ssm:UpdateDocumentDefaultVersion",
+                "ssm:AddTagsToResource",
+            ),
+            "ssm-document",
+        ),
+    ),
+    "chaosaws_serverless.ssm.actions.start_automation": (
+        Grant(("ssm:StartAutomationExecution",), "ssm-automation-definition"),
+        Grant(("ssm:StartAutomationExecution", "ssm:AddTagsToResource"), "ssm-execution"),
+        Grant(("iam:PassRole",), "passed-role-ssm"),
+    ),
+    "chaosaws_serverless.ssm.actions.stop_automation": (
+        Grant(("ssm:DescribeAutomationExecutions",), "*"),
+        Grant(("ssm:GetAutomationExecution", "ssm:StopAutomationExecution"), "ssm-execution"),
+    ),
+    "chaosaws_serverless.ssm.probes.get_automation_status": (
+        Grant(("ssm:GetAutomationExecution",), "ssm-execution"),
+    ),
+}
+
+# What the SSM document's script calls (ssm/chaos_layer_automation.py), on each
+# function it targets: the role named by its AutomationAssumeRole parameter.
+AUTOMATION_ROLE: tuple[Grant, ...] = (
+    Grant(
+        (
+            "lambda:GetFunction",
+            "lambda:UpdateFunctionConfiguration",
+            "lambda:TagResource",
+            "lambda:UntagResource",
+            "lambda:GetAlias",
+            "lambda:UpdateAlias",
+            "lambda:PublishVersion",
+            "lambda:DeleteFunction",
+        ),
+        "function",
+    ),
+    Grant(("lambda:GetLayerVersion",), "layer"),
+)
+
+
+def record_tag_condition() -> dict[str, dict[str, str]]:
+    """Return the IAM condition "the function carries a fault record" (its first record tag)."""
+    from chaosaws_serverless.awslambda._record import RECORD_TAG_PREFIX
+
+    return {"Null": {f"aws:ResourceTag/{RECORD_TAG_PREFIX}0": "false"}}

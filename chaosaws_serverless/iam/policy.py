@@ -1,0 +1,434 @@
+"""Least-privilege IAM policies for a Chaos Toolkit experiment (pure: no AWS call).
+
+:func:`experiment_policies` walks the experiment's steady-state probes, method,
+rollbacks and controls, looks each of this package's activities up in
+``permissions.PERMISSIONS``, and scopes every grant to the resources the
+activity's arguments and the configuration name (``${...}`` substituted as
+chaoslib does): the specific function ARNs (and their qualified ARNs for
+versions and aliases), the layer version ARN, the alarm, dashboard, health
+check, hosted zone, SSM document. ``*`` appears only for the actions AWS does
+not scope to a resource (``cloudwatch:GetMetricData``, ``lambda:ListFunctions``,
+the FIS/SSM List/Describe calls); ``remove_all_faults`` acts on
+``function:*`` only under a condition that the function carries this
+package's fault record.
+
+It returns the policy of whoever runs the experiment (``experiment``), the
+policy of the SSM Automation role the chaos-layer document assumes
+(``automation_role``, for every function a Lambda fault, an SSM automation or
+an FIS template of the experiment targets) and, when the experiment runs FIS
+templates of the ``ssm-automation`` mode, the FIS experiment role's
+(``fis_role``). The account is the ``account_id`` given, else the
+``${aws:PrincipalAccount}`` policy variable, so a policy fits any account
+without a wildcard.
+"""
+
+import fnmatch
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Optional
+
+from chaosaws_serverless.iam.permissions import (
+    AUTOMATION_ROLE,
+    PERMISSIONS,
+    Grant,
+    record_tag_condition,
+)
+
+__all__ = ["CONTROL_PERMISSIONS", "RESOURCE_KINDS", "PolicyError", "experiment_policies"]
+
+PACKAGE = "chaosaws_serverless"
+PRINCIPAL_ACCOUNT = "${aws:PrincipalAccount}"
+DEFAULT_LOADGEN_FUNCTION = "chaosaws-serverless-loadgen"
+_FUNCTION_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"function:(?P<name>[\w-]+)"
+)
+
+# Controls are not activities: they are declared by module.
+CONTROL_PERMISSIONS: dict[str, tuple[Grant, ...]] = {
+    f"{PACKAGE}.controls.stop_condition": (Grant(("cloudwatch:DescribeAlarms",), "alarm"),),
+    f"{PACKAGE}.controls.safe_interrupt": (),
+    f"{PACKAGE}.catalog.control": (),
+}
+
+
+class PolicyError(ValueError):
+    """The experiment names an activity of this package the table does not know."""
+
+
+class _Context:
+    """What resource resolution needs: account, partition, configuration, default region."""
+
+    def __init__(self, configuration: Mapping[str, Any], account_id: Optional[str]) -> None:
+        self.configuration = configuration
+        self.account = account_id or PRINCIPAL_ACCOUNT
+        self.partition = "aws"
+        self.default_region = str(configuration.get("aws_region") or "us-east-1")
+        self.notes: list[str] = []
+
+    def region(self, arguments: Mapping[str, Any]) -> str:
+        return str(arguments.get("region") or self.default_region)
+
+    def regions(self, arguments: Mapping[str, Any]) -> list[str]:
+        if arguments.get("region"):
+            return [str(arguments["region"])]
+        regions = self.configuration.get("aws_regions") or [self.default_region]
+        if isinstance(regions, str):
+            regions = [r.strip() for r in regions.split(",") if r.strip()]
+        return [str(r) for r in regions]
+
+
+def _function_arns(ctx: _Context, name: Any, region: str) -> list[str]:
+    name = str(name)
+    match = _FUNCTION_ARN.match(name)
+    if match:
+        base = match.group(0)
+    else:
+        base = f"arn:{ctx.partition}:lambda:{region}:{ctx.account}:function:{name}"
+    # The function and its versions/aliases (GetFunction with a qualifier, alias updates).
+    return [base, f"{base}:*"]
+
+
+def _functions(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
+    if not arguments.get("function_name"):
+        return []
+    return _function_arns(ctx, arguments["function_name"], ctx.region(arguments))
+
+
+def _loadgen_function(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
+    name = arguments.get("function_name") or DEFAULT_LOADGEN_FUNCTION
+    return _function_arns(ctx, name, ctx.region(arguments))
+
+
+def _any_function(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
+    return [
+        f"arn:{ctx.partition}:lambda:{region}:{ctx.account}:function:*"
+        for region in ctx.regions(arguments)
+    ]
+
+
+def _layer(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
+    layer = arguments.get("layer_arn") or arguments.get("dependencies_layer_arn")
+    region = ctx.region(arguments)
+    if not layer:
+        layers = ctx.configuration.get("chaos_layer_arns") or {}
+        layer = layers.get(region) if isinstance(layers, Mapping) else None
+    if not layer:
+        ctx.notes.append(
+            f"no chaos layer ARN for {region} (argument layer_arn or configuration "
+            "chaos_layer_arns): lambda:GetLayerVersion is granted on every layer of the region"
+        )
+        return [f"arn:{ctx.partition}:lambda:{region}:*:layer:*:*"]
+    return [str(layer)]
+
+
+def _alarms(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
+    names = arguments.get("alarm_names") or arguments.get("alarm_name") or "*"
+    names = [names] if isinstance(names, str) else list(names)
+    region = ctx.region(arguments)
+    return [f"arn:{ctx.partition}:cloudwatch:{region}:{ctx.account}:alarm:{n}" for n in names]
+
+
+def _dashboard(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
+    name = arguments.get("dashboard_name") or "*"
+    return [f"arn:{ctx.partition}:cloudwatch::{ctx.account}:dashboard/{name}"]
+
+
+def _health_checks(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
+    # Probes that follow records find their health checks at run time.
+    check = arguments.get("health_check_id") or "*"
+    return [f"arn:{ctx.partition}:route53:::healthcheck/{check}"]
+
+
+def _hosted_zone(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
+    zone = str(arguments.get("hosted_zone_id") or "*").removeprefix("/hostedzone/")
+    return [f"arn:{ctx.partition}:route53:::hostedzone/{zone}"]
+
+
+def _fis(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
+    # Ids are only known at run time; the region scopes them.
+    region = ctx.region(arguments)
+    prefix = f"arn:{ctx.partition}:fis:{region}:{ctx.account}"
+    return [f"{prefix}:experiment-template/*", f"{prefix}:experiment/*", f"{prefix}:action/*"]
+
+
+def _document_name(arguments: Mapping[str, Any]) -> str:
+    from chaosaws_serverless.fis.templates import DEFAULT_DOCUMENT_NAME
+
+    return str(arguments.get("document_name") or arguments.get("name") or DEFAULT_DOCUMENT_NAME)
+
+
+def _ssm_document(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
+    region = ctx.region(arguments)
+    return [f"arn:{ctx.partition}:ssm:{region}:{ctx.account}:document/{_document_name(arguments)}"]
+
+
+def _ssm_definition(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
+    region = ctx.region(arguments)
+    name = _document_name(arguments)
+    return [f"arn:{ctx.partition}:ssm:{region}:{ctx.account}:automation-definition/{name}:*"]
+
+
+def _ssm_execution(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
+    region = ctx.region(arguments)
+    return [f"arn:{ctx.partition}:ssm:{region}:{ctx.account}:automation-execution/*"]
+
+
+def _passed_roles(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
+    roles = [arguments.get("role_arn")]
+    template = arguments.get("template")
+    if isinstance(template, Mapping):
+        roles.append(template.get("roleArn"))
+    parameters = arguments.get("parameters")
+    if isinstance(parameters, Mapping):
+        roles.append(parameters.get("AutomationAssumeRole"))
+    found = [str(r[0] if isinstance(r, list) else r) for r in roles if r]
+    if not found:
+        ctx.notes.append(
+            "a role passed to AWS is not named in the experiment: iam:PassRole left out"
+        )
+    return found
+
+
+RESOURCE_KINDS: dict[str, Callable[[_Context, Mapping[str, Any]], list[str]]] = {
+    "*": lambda ctx, arguments: ["*"],
+    "function": _functions,
+    "recorded-function": _any_function,
+    "any-function": _any_function,
+    "loadgen-function": _loadgen_function,
+    "layer": _layer,
+    "alarm": _alarms,
+    "dashboard": _dashboard,
+    "health-check": _health_checks,
+    "hosted-zone": _hosted_zone,
+    "fis-template": _fis,
+    "ssm-document": _ssm_document,
+    "ssm-automation-definition": _ssm_definition,
+    "ssm-execution": _ssm_execution,
+    "passed-role-fis": _passed_roles,
+    "passed-role-ssm": _passed_roles,
+    "passed-role-lambda": _passed_roles,
+}
+
+
+def _passed_to(service: str) -> Callable[[], dict[str, Any]]:
+    return lambda: {"StringEquals": {"iam:PassedToService": f"{service}.amazonaws.com"}}
+
+
+_CONDITIONS: dict[str, Callable[[], dict[str, Any]]] = {
+    "recorded-function": record_tag_condition,
+    "passed-role-fis": _passed_to("fis"),
+    "passed-role-ssm": _passed_to("ssm"),
+    "passed-role-lambda": _passed_to("lambda"),
+}
+
+
+def experiment_policies(
+    experiment: Mapping[str, Any],
+    configuration: Mapping[str, Any],
+    account_id: Optional[str] = None,
+) -> dict[str, Any]:
+    """Return ``{"experiment", "automation_role"?, "fis_role"?, "notes"}`` for ``experiment``.
+
+    ``configuration`` is the experiment's configuration already loaded (values,
+    not ``{"type": "env"}`` blocks); arguments are substituted with it.
+    """
+    from chaoslib import substitute
+
+    ctx = _Context(configuration, account_id)
+    caller = _Statements()
+    automation = _Statements()
+    fis_role = _Statements()
+    for kind, module, name, arguments in _activities(experiment):
+        arguments = substitute(dict(arguments), dict(configuration), {})
+        if kind == "control":
+            if module not in CONTROL_PERMISSIONS:
+                raise PolicyError(f"control {module} is not in the IAM permissions table")
+            grants = CONTROL_PERMISSIONS[module]
+        else:
+            key = f"{module}.{name}"
+            if key not in PERMISSIONS:
+                raise PolicyError(
+                    f"activity {key} is not in the IAM permissions table "
+                    "(chaosaws_serverless/iam/permissions.py)"
+                )
+            grants = PERMISSIONS[key]
+        for grant in grants:
+            if grant.when and not arguments.get(grant.when):
+                continue
+            resources = RESOURCE_KINDS[grant.kind](ctx, arguments)
+            condition = _CONDITIONS[grant.kind]() if grant.kind in _CONDITIONS else None
+            for action in grant.actions:
+                caller.add(action, resources, condition)
+        for arguments_ in _automation_targets(f"{module}.{name}", arguments, ctx, fis_role):
+            for grant in AUTOMATION_ROLE:
+                for action in grant.actions:
+                    automation.add(action, RESOURCE_KINDS[grant.kind](ctx, arguments_), None)
+    result: dict[str, Any] = {"experiment": caller.policy()}
+    if automation:
+        result["automation_role"] = automation.policy()
+        result["automation_role_trust"] = _trust("ssm.amazonaws.com")
+    if fis_role:
+        result["fis_role"] = fis_role.policy()
+        result["fis_role_trust"] = _trust("fis.amazonaws.com")
+    result["notes"] = sorted(set(ctx.notes))
+    return result
+
+
+def _automation_targets(
+    key: str, arguments: Mapping[str, Any], ctx: _Context, fis_role: "_Statements"
+) -> Iterator[dict[str, Any]]:
+    """Yield the (function, region, layer) arguments the automation role acts on."""
+    if key in (
+        f"{PACKAGE}.awslambda.actions.inject_latency",
+        f"{PACKAGE}.awslambda.actions.inject_error",
+    ):
+        yield dict(arguments)
+    elif key == f"{PACKAGE}.ssm.actions.start_automation":
+        yield from _from_document_parameters(arguments.get("parameters"), ctx.region(arguments))
+    elif key == f"{PACKAGE}.fis.actions.create_experiment_template":
+        template = arguments.get("template")
+        if isinstance(template, str) and Path(template).is_file():
+            template = json.loads(Path(template).read_text(encoding="utf-8"))
+        if not isinstance(template, Mapping):
+            ctx.notes.append("an FIS template given by path could not be read: roles not derived")
+            return
+        region = ctx.region(arguments)
+        for action in (template.get("actions") or {}).values():
+            if action.get("actionId") != "aws:ssm:start-automation-execution":
+                continue
+            parameters = action.get("parameters") or {}
+            document = str(parameters.get("documentArn", ""))
+            try:
+                values = json.loads(parameters.get("documentParameters") or "{}")
+            except ValueError:
+                values = {}
+            fis_role.add("ssm:StartAutomationExecution", [_definition(document)], None)
+            fis_role.add(
+                "ssm:GetAutomationExecution",
+                _ssm_execution(ctx, {"region": region}),
+                None,
+            )
+            fis_role.add(
+                "ssm:StopAutomationExecution",
+                _ssm_execution(ctx, {"region": region}),
+                None,
+            )
+            if values.get("AutomationAssumeRole"):
+                fis_role.add(
+                    "iam:PassRole",
+                    [str(values["AutomationAssumeRole"])],
+                    {"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}},
+                )
+            yield from _from_document_parameters(values, region)
+
+
+def _definition(document_arn: str) -> str:
+    # StartAutomationExecution is authorized on the automation definition, any version.
+    return document_arn.replace(":document/", ":automation-definition/") + ":*"
+
+
+def _from_document_parameters(parameters: Any, region: str) -> Iterator[dict[str, Any]]:
+    if not isinstance(parameters, Mapping):
+        return
+    values = {k: (v[0] if isinstance(v, list) and v else v) for k, v in parameters.items()}
+    if values.get("FunctionName"):
+        yield {
+            "function_name": values["FunctionName"],
+            "layer_arn": values.get("LayerArn"),
+            "region": region,
+        }
+
+
+def _activities(experiment: Mapping[str, Any]) -> Iterator[tuple[str, str, str, Mapping[str, Any]]]:
+    hypothesis = experiment.get("steady-state-hypothesis") or {}
+    activities = [
+        *(hypothesis.get("probes") or []),
+        *(experiment.get("method") or []),
+        *(experiment.get("rollbacks") or []),
+    ]
+    for activity in activities:
+        if not isinstance(activity, Mapping):
+            continue  # a reference to an activity listed elsewhere
+        provider = activity.get("provider") or {}
+        module = str(provider.get("module", ""))
+        if provider.get("type") == "python" and module.startswith(f"{PACKAGE}."):
+            yield "activity", module, str(provider.get("func")), provider.get("arguments") or {}
+        tolerance = activity.get("tolerance")
+        if isinstance(tolerance, Mapping):
+            provider = tolerance.get("provider") or {}
+            module = str(provider.get("module", ""))
+            if module.startswith(f"{PACKAGE}.") and f"{module}.{provider.get('func')}" in (
+                PERMISSIONS
+            ):
+                yield "activity", module, str(provider.get("func")), provider.get("arguments") or {}
+    for control in experiment.get("controls") or []:
+        provider = (control or {}).get("provider") or {}
+        module = str(provider.get("module", ""))
+        if module.startswith(f"{PACKAGE}."):
+            yield "control", module, "", provider.get("arguments") or {}
+
+
+class _Statements:
+    """IAM statements built from (action, resources, condition), grouped deterministically."""
+
+    def __init__(self) -> None:
+        self._grants: dict[tuple[str, str], set[str]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._grants)
+
+    def add(self, action: str, resources: list[str], condition: Optional[dict[str, Any]]) -> None:
+        if not resources:
+            return
+        key = (action, json.dumps(condition, sort_keys=True) if condition else "")
+        self._grants.setdefault(key, set()).update(resources)
+
+    def policy(self) -> dict[str, Any]:
+        # Actions sharing the same resources and condition form one statement.
+        groups: dict[tuple[tuple[str, ...], str], list[str]] = {}
+        for (action, condition), granted in sorted(self._grants.items()):
+            target = tuple(sorted(_without_covered(granted)))
+            groups.setdefault((target, condition), []).append(action)
+        statements = []
+        for index, ((resources, condition), actions) in enumerate(
+            sorted(groups.items(), key=lambda item: (sorted(item[1]), item[0])), start=1
+        ):
+            statement: dict[str, Any] = {
+                "Sid": f"{_service_sid(actions)}{index}",
+                "Effect": "Allow",
+                "Action": sorted(actions),
+                "Resource": list(resources) if len(resources) > 1 else resources[0],
+            }
+            if condition:
+                statement["Condition"] = json.loads(condition)
+            statements.append(statement)
+        return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _without_covered(resources: set[str]) -> set[str]:
+    """Drop the ARNs a wildcard ARN of the same set already grants."""
+    wildcards = [r for r in resources if "*" in r]
+    return {
+        r for r in resources if not any(w != r and fnmatch.fnmatchcase(r, w) for w in wildcards)
+    }
+
+
+def _service_sid(actions: list[str]) -> str:
+    services = sorted({a.split(":", 1)[0] for a in actions})
+    return "".join(s.capitalize() for s in services)
+
+
+def _trust(service: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": service},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }

@@ -1,0 +1,71 @@
+"""`chaosaws-serverless fis-template` and `iam-policy` on the shipped experiments."""
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from chaosaws_serverless.cli import main
+from chaosaws_serverless.fis.templates import validate_template
+
+ROLE = "arn:aws:iam::123456789012:role"
+EXPERIMENT = "experiments/region-failure.json"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_fis_template_compiles_the_reference_experiment() -> None:
+    code, out, err = run(
+        "fis-template",
+        EXPERIMENT,
+        "--role-arn",
+        f"{ROLE}/fis",
+        "--automation-role-arn",
+        f"{ROLE}/automation",
+        "--stop-alarm-arn",
+        "arn:aws:cloudwatch:us-east-1:123456789012:alarm:eu-errors",
+    )
+    assert code == 0, err
+    template = json.loads(out)
+    validate_template(template)
+    assert template["tags"]["Name"] == "region-failure"
+    assert template["actions"]["wait-1"]["parameters"]["duration"] == "PT10M"  # fault_duration
+    parameters = json.loads(template["actions"]["enable-2"]["parameters"]["documentParameters"])
+    assert parameters["FunctionName"] == "health-us-east-1"
+    assert parameters["LatencyMs"] == "60000"
+    assert parameters["LayerArn"].endswith(":layer:chaos-lambda-extension:1")
+    assert template["stopConditions"][0]["source"] == "aws:cloudwatch:alarm"
+
+
+def test_fis_extension_mode_lists_prerequisites_on_stderr(tmp_path: Path) -> None:
+    values = tmp_path / "values.json"
+    values.write_text(json.dumps({"fis_role_arn": f"{ROLE}/fis", "fault_duration_seconds": 120}))
+    code, out, err = run(
+        "fis-template", EXPERIMENT, "--mode", "fis-extension", "--var-file", str(values)
+    )
+    assert code == 0, err
+    template = json.loads(out)
+    assert template["actions"]["delay-1"]["parameters"]["duration"] == "PT2M"
+    assert "prerequisite: " in err and "/opt/aws-fis/bootstrap" in err
+
+
+def test_fis_template_names_what_is_missing() -> None:
+    code, _, err = run("fis-template", EXPERIMENT)
+    assert code != 0 and "pass --role-arn" in err
+    code, _, err = run("fis-template", "experiments/failover-preflight.json", "--role-arn", "x")
+    assert code != 0 and "no inject_latency/inject_error action" in err
+
+
+def test_iam_policy_prints_each_role_on_demand() -> None:
+    code, out, err = run("iam-policy", EXPERIMENT, "--account-id", "123456789012")
+    assert code == 0, err
+    policies = json.loads(out)
+    assert set(policies) >= {"experiment", "automation_role", "automation_role_trust", "notes"}
+    code, out, _ = run("iam-policy", EXPERIMENT, "--role", "automation")
+    assert code == 0
+    assert json.loads(out)["Version"] == "2012-10-17"
+    code, _, err = run("iam-policy", EXPERIMENT, "--role", "fis")
+    assert code != 0 and "needs no fis role" in err
