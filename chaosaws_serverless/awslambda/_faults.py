@@ -19,6 +19,7 @@ import getpass
 import math
 import re
 import socket
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,6 +56,9 @@ ALIAS_NAME = re.compile(r"^(?!\d+$)[A-Za-z0-9_-]{1,128}$")
 # Fields that make two versions behave the same (the alias flow publishes from $LATEST).
 _SAME_BEHAVIOUR = ("CodeSha256", "Handler", "Runtime", "MemorySize", "Timeout", "Architectures")
 LATEST = "$LATEST"
+_LAYER_ARCHITECTURES: "weakref.WeakKeyDictionary[Any, dict[str, list[str]]]" = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @dataclass(frozen=True)
@@ -249,17 +253,30 @@ def _write_record(
         )
 
 
+def _layer_architectures(lam: Any, layer_arn: str) -> list[str]:
+    """Return a layer version's CompatibleArchitectures, read once per client.
+
+    A layer version is immutable, so injecting into 40 functions reads it once.
+    The cache lives as long as the client (a new client, new endpoint or new
+    credentials, reads again).
+    """
+    cache = _LAYER_ARCHITECTURES.setdefault(lam, {})
+    if layer_arn not in cache:
+        name_arn, version = layer_arn.rsplit(":", 1)
+        layer = _update.call(
+            lam,
+            "get_layer_version",
+            "lambda:GetLayerVersion",
+            f"layer {layer_arn!r}",
+            LayerName=name_arn,
+            VersionNumber=int(version),
+        )
+        cache[layer_arn] = list(layer.get("CompatibleArchitectures") or [])
+    return cache[layer_arn]
+
+
 def _check_layer(lam: Any, layer_arn: str, configuration: Mapping[str, Any]) -> None:
-    name_arn, version = layer_arn.rsplit(":", 1)
-    layer = _update.call(
-        lam,
-        "get_layer_version",
-        "lambda:GetLayerVersion",
-        f"layer {layer_arn!r}",
-        LayerName=name_arn,
-        VersionNumber=int(version),
-    )
-    compatible = layer.get("CompatibleArchitectures") or []
+    compatible = _layer_architectures(lam, layer_arn)
     architecture = (configuration.get("Architectures") or ["x86_64"])[0]
     if compatible and architecture not in compatible:
         raise ActivityFailed(
