@@ -357,7 +357,11 @@ def plan_injection(environment, layers, fault_environment, layer_arn, previous=N
         for name, old in previous["env"].items():
             entry = entries.setdefault(name, {"was": base_env.get(name), "set": []})
             entry["set"] = list(dict.fromkeys(entry["set"] + old["set"]))[:MAX_DIGESTS]
-    appended = [] if layer_arn in base_layers else [layer_arn]
+    # Another version of the chaos layer already attached is the extension already
+    # there: Lambda refuses two versions of one layer, so it is used as it is.
+    layer_name = layer_arn.rsplit(":", 1)[0]
+    attached = any(arn.rsplit(":", 1)[0] == layer_name for arn in base_layers)
+    appended = [] if attached else [layer_arn]
     new_layers = base_layers + appended
     if previous is not None:
         appended = list(dict.fromkeys(appended + previous["layers"]))
@@ -410,17 +414,17 @@ def get_function(lam, name, qualifier=None):
     return call(lam.get_function, **params)
 
 
-def wait_until_updated(lam, name, resource, configuration):
-    """Return the configuration once no update is in progress (``function_updated_v2``)."""
+def wait_until_updated(lam, name, resource, configuration, ours=True):
+    """Return the configuration once no update is in progress (``function_updated_v2``).
+
+    ``ours``: the update waited for is ours, so ``Failed`` is an error; before
+    our update, an earlier failed update of someone else does not block us.
+    """
     deadline = monotonic() + WAIT_TIMEOUT_SECONDS
     attempt = 0
     while True:
-        if configuration.get("LastUpdateStatus") == "Failed" or configuration.get("State") == (
-            "Failed"
-        ):
-            reason = configuration.get("LastUpdateStatusReason") or configuration.get(
-                "StateReason", ""
-            )
+        if ours and configuration.get("LastUpdateStatus") == "Failed":
+            reason = configuration.get("LastUpdateStatusReason", "")
             raise ChaosError(f"the update of {resource} failed in AWS: {reason}")
         busy = (
             configuration.get("State") == "Pending"
@@ -440,7 +444,7 @@ def update_configuration(lam, name, resource, compute, initial=None):
     for attempt in range(MAX_ATTEMPTS):
         function = initial if attempt == 0 and initial is not None else get_function(lam, name)
         function["Configuration"] = wait_until_updated(
-            lam, name, resource, function["Configuration"]
+            lam, name, resource, function["Configuration"], ours=False
         )
         change = compute(function)
         if change is None:
@@ -699,6 +703,8 @@ def restore_alias(lam, name, resource, record):
             params["RevisionId"] = state["RevisionId"]
         call(lam.update_alias, **params)
         report["alias_restored_to"] = original
+    elif state is not None and str(state["FunctionVersion"]) == original:
+        print(f"alias {alias!r} of {resource} already points at its recorded version {original}")
     elif state is not None:
         print(
             f"alias {alias!r} of {resource} points at version {state['FunctionVersion']}, not "

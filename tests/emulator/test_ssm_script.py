@@ -273,3 +273,23 @@ def test_the_rollback_step_restores_then_fails(stack: Stack, script: types.Modul
         script.handler(stack.payload(name, "DISABLED", False, AfterFailure="true"), {})
     assert stack.state(name) == before
     assert not any(k.startswith(RECORD_TAG_PREFIX) for k in stack.state(name)["tags"])
+
+
+def test_another_version_of_the_chaos_layer_is_used_as_it_is(
+    stack: Stack, script: types.ModuleType
+) -> None:
+    old = stack.layer
+    stack.layer = stack._layer("chaos-lambda-extension")  # version 2 of the same layer
+    name = stack.function("hello")
+    stack.lam.update_function_configuration(FunctionName=name, Layers=[stack.other_layer, old])
+    twin = stack.function("twin")
+    stack.lam.update_function_configuration(FunctionName=twin, Layers=[stack.other_layer, old])
+    before = stack.state(name)
+    script.handler(stack.payload(name, "ENABLED", False), {})
+    actions.inject_latency(
+        twin, 60000, 0.5, layer_arn=stack.layer, configuration=stack.configuration
+    )
+    assert stack.faulty(name, False) == stack.faulty(twin, False)
+    assert stack.faulty(name, False)["layers"] == [stack.other_layer, old]
+    script.handler(stack.payload(name, "DISABLED", False), {})
+    assert stack.state(name) == before
