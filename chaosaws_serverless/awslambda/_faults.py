@@ -19,6 +19,7 @@ import getpass
 import math
 import re
 import socket
+import threading
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ ALIAS_NAME = re.compile(r"^(?!\d+$)[A-Za-z0-9_-]{1,128}$")
 # Fields that make two versions behave the same (the alias flow publishes from $LATEST).
 _SAME_BEHAVIOUR = ("CodeSha256", "Handler", "Runtime", "MemorySize", "Timeout", "Architectures")
 LATEST = "$LATEST"
+_LOCKS: dict[tuple[str, str, str], threading.RLock] = {}
+_LOCKS_GUARD = threading.Lock()
 _LAYER_ARCHITECTURES: "weakref.WeakKeyDictionary[Any, dict[str, list[str]]]" = (
     weakref.WeakKeyDictionary()
 )
@@ -310,6 +313,25 @@ def _check_alias_matches_latest(
 # --- inject ---------------------------------------------------------------------------
 
 
+def _function_lock(
+    function_name: Any, region: Optional[str], configuration: Optional[Configuration]
+) -> threading.RLock:
+    """Return the lock serialising this process's changes to one function.
+
+    Background activities of one ``chaos run`` are threads: two faults on the
+    same function take turns, so the second sees the first's record (in-place
+    update or refusal) instead of racing it. Re-entrant: a failed injection
+    rolls back under its own lock.
+    """
+    key = (
+        str((configuration or {}).get("aws_endpoint_url", "")),
+        resolve_region(region, configuration),
+        str(function_name),
+    )
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(key, threading.RLock())
+
+
 def inject(
     function_name: Any,
     fault: Fault,
@@ -321,6 +343,22 @@ def inject(
     contract: FaultContract = DEFAULT_CONTRACT,
 ) -> dict[str, Any]:
     """Inject ``fault`` into a function (or the alias) and return what was done."""
+    with _function_lock(function_name, region, configuration):
+        return _inject(
+            function_name, fault, region, alias, layer_arn, configuration, secrets, contract
+        )
+
+
+def _inject(
+    function_name: Any,
+    fault: Fault,
+    region: Optional[str],
+    alias: Any,
+    layer_arn: Optional[str],
+    configuration: Optional[Configuration],
+    secrets: Optional[Secrets],
+    contract: FaultContract = DEFAULT_CONTRACT,
+) -> dict[str, Any]:
     name = validate_function_name(function_name)
     alias = validate_alias(alias)
     region = resolve_region(region, configuration)
@@ -499,6 +537,17 @@ def remove(
     secrets: Optional[Secrets],
 ) -> dict[str, Any]:
     """Roll back the fault recorded on a function; a logged no-op when there is none."""
+    with _function_lock(function_name, region, configuration):
+        return _remove(function_name, region, alias, configuration, secrets)
+
+
+def _remove(
+    function_name: Any,
+    region: Optional[str],
+    alias: Any,
+    configuration: Optional[Configuration],
+    secrets: Optional[Secrets],
+) -> dict[str, Any]:
     name = validate_function_name(function_name)
     alias = validate_alias(alias)
     region = resolve_region(region, configuration)

@@ -473,3 +473,22 @@ def test_a_failed_injection_leaves_nothing_behind(
     versions = lam.list_versions_by_function(FunctionName="api-hello")["Versions"]
     assert [v["Version"] for v in versions] == ["$LATEST", version]
     assert world.env() == {"A": "1"} and world.layers() == [] and world.tags() == {}
+
+
+def test_concurrent_faults_on_one_function_never_stack(world: World) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    chaos = world.layer()
+    world.function(env={"A": "1"})
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = [
+            pool.submit(
+                actions.inject_latency, "api-hello", 2000, configuration=world.configuration
+            ),
+            pool.submit(actions.inject_error, "api-hello", 503, configuration=world.configuration),
+        ]
+        results = [future.result() for future in done]
+    assert sorted(r["replaced_previous_fault"] for r in results) == [False, True]
+    assert world.layers() == [chaos]
+    actions.remove_faults("api-hello", configuration=world.configuration)
+    assert world.env() == {"A": "1"} and world.layers() == [] and world.tags() == {}
