@@ -33,6 +33,7 @@ __all__ = [
 
 FINAL_STATES = ("completed", "stopped", "failed", "cancelled")
 _FAILED_STATES = ("stopped", "failed", "cancelled")
+STOP_WAIT_SECONDS = 120.0
 # Nothing left to ask of an experiment in these states.
 _NO_STOP_NEEDED = (*FINAL_STATES, "stopping")
 _UPDATABLE = ("description", "stopConditions", "targets", "actions", "roleArn")
@@ -212,12 +213,13 @@ def start_experiment(
 def stop_experiment(
     experiment_id: Optional[str] = None,
     template_id: Optional[str] = None,
+    restore_functions: bool = True,
     region: Optional[str] = None,
     *,
     configuration: Configuration = None,
     secrets: Secrets = None,
-) -> List[str]:
-    """Stop running FIS experiments (rollback of ``start_experiment``).
+) -> Dict[str, Any]:
+    """Stop running FIS experiments and restore their functions (rollback of ``start_experiment``).
 
     ``experiment_id`` (string, optional) stops that experiment; ``template_id``
     (string, optional; id or ``Name`` tag) stops every unfinished experiment of
@@ -225,11 +227,17 @@ def stop_experiment(
     started in ``region``. Experiments already finished are left alone, so the
     rollback can always run.
 
-    A stopped template of mode ``ssm-automation`` does not run its DISABLED
-    actions: keep ``chaosaws_serverless.awslambda.actions.remove_faults`` in the
-    rollbacks too (it reads the same state record as the document).
+    A stopped experiment of an ``ssm-automation`` template never runs its
+    DISABLED actions. With ``restore_functions`` (default true) the activity
+    waits until FIS reports the experiment stopped, then runs
+    ``chaosaws_serverless.awslambda.actions.remove_faults`` (it reads the same
+    record as the document) on each function whose DISABLED action did not
+    complete: in the experiments it stopped, the one named by
+    ``experiment_id``, and otherwise the newest unfinished-or-stopped experiment
+    of the template (or of this package), which covers an experiment a stop
+    condition ended before the rollback ran.
 
-    Returns the ids of the experiments it asked FIS to stop.
+    Returns ``{"stopped": [experiment ids], "restored": [function names], "region"}``.
 
     ```json
     {"type": "action", "name": "stop-fis-experiments",
@@ -242,14 +250,15 @@ def stop_experiment(
     if experiment_id:
         experiment = _get_experiment(fis, experiment_id, region_name)
         candidates = [experiment] if experiment["state"]["status"] not in _NO_STOP_NEEDED else []
+        listed = [experiment]
     else:
         resolved = _resolve_template(fis, template_id, region_name) if template_id else None
-        candidates = [
+        listed = [
             e
             for e in _list_experiments(fis, resolved, region_name)
-            if e["state"]["status"] not in _NO_STOP_NEEDED
-            and (resolved or _is_ours(e.get("tags", {})))
+            if resolved or _is_ours(e.get("tags", {}))
         ]
+        candidates = [e for e in listed if e["state"]["status"] not in _NO_STOP_NEEDED]
     stopped = []
     for experiment in candidates:
         with aws_errors("fis:StopExperiment", f"FIS experiment {experiment['id']!r}"):
@@ -264,7 +273,74 @@ def stop_experiment(
         logger.info(f"FIS experiment {experiment['id']} stopping in {region_name}")
     if not stopped:
         logger.info(f"no unfinished FIS experiment to stop in {region_name}")
-    return stopped
+    restored: List[str] = []
+    if restore_functions:
+        to_restore = list(stopped)
+        if experiment_id:
+            to_restore.append(experiment_id)
+        elif listed:
+            newest = max(listed, key=lambda e: _timestamp(e.get("creationTime")))
+            if newest["state"]["status"] != "completed":
+                to_restore.append(newest["id"])
+        for restore_id in dict.fromkeys(to_restore):
+            final = _wait_until_final(fis, restore_id, region_name)
+            for function_name in _undisabled_functions(final):
+                if _remove_faults(function_name, region_name, configuration, secrets):
+                    restored.append(function_name)
+    return {"stopped": stopped, "restored": restored, "region": region_name}
+
+
+def _timestamp(value: Any) -> float:
+    if hasattr(value, "timestamp"):
+        return float(value.timestamp())
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _wait_until_final(fis: Any, experiment_id: str, region: str) -> Dict[str, Any]:
+    # FIS cancels the in-flight automations while "stopping"; restoring before it is
+    # done could race an ENABLED step that is still attaching the layer.
+    deadline = time.monotonic() + STOP_WAIT_SECONDS
+    while True:
+        experiment = _get_experiment(fis, experiment_id, region)
+        if experiment["state"]["status"] in FINAL_STATES or time.monotonic() > deadline:
+            return experiment
+        time.sleep(2.0)
+
+
+def _undisabled_functions(experiment: Dict[str, Any]) -> List[str]:
+    """Return the functions whose DISABLED automation did not complete in ``experiment``."""
+    functions = []
+    for action in (experiment.get("actions") or {}).values():
+        if action.get("actionId") != "aws:ssm:start-automation-execution":
+            continue
+        try:
+            parameters = json.loads((action.get("parameters") or {}).get("documentParameters", ""))
+        except ValueError:
+            continue
+        if not isinstance(parameters, dict) or parameters.get("ChaosMode") != "DISABLED":
+            continue
+        if (action.get("state") or {}).get("status") == "completed":
+            continue
+        if parameters.get("FunctionName"):
+            functions.append(str(parameters["FunctionName"]))
+    return functions
+
+
+def _remove_faults(
+    function_name: str,
+    region: str,
+    configuration: Optional[Configuration],
+    secrets: Optional[Secrets],
+) -> bool:
+    from chaosaws_serverless.awslambda.actions import remove_faults
+
+    report = remove_faults(
+        function_name, region, configuration=configuration or {}, secrets=secrets or {}
+    )
+    return bool(report.get("removed"))
 
 
 def _read_template(path: str) -> Dict[str, Any]:

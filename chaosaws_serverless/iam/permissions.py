@@ -14,7 +14,8 @@ fall behind a new call. Actions botocore calls implicitly are listed here too
 (waiters poll ``lambda:GetFunction``; tag-on-create needs ``TagResource``).
 
 ``when`` restricts a grant to activities whose arguments carry that key
-(``alias``: only an injection on an alias publishes versions).
+(``alias``: only an injection on an alias publishes versions);
+``unless_false`` drops it when that argument is explicitly false.
 """
 
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ class Grant:
     actions: tuple[str, ...]
     kind: str
     when: Optional[str] = None
+    unless_false: Optional[str] = None
 
 
 _INJECT = (
@@ -145,6 +147,8 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     "chaosaws_serverless.fis.actions.stop_experiment": (
         _FIS_LIST,
         Grant(("fis:GetExperiment", "fis:StopExperiment"), "fis-template"),
+        # Restores the template's functions (remove_faults): known only at run time.
+        Grant(_REMOVE[0].actions, "recorded-function", unless_false="restore_functions"),
     ),
     "chaosaws_serverless.fis.probes.get_experiment_state": (
         Grant(("fis:GetExperiment",), "fis-template"),

@@ -258,6 +258,8 @@ def experiment_policies(
         for grant in grants:
             if grant.when and not arguments.get(grant.when):
                 continue
+            if grant.unless_false and str(arguments.get(grant.unless_false)).lower() == "false":
+                continue
             resources = RESOURCE_KINDS[grant.kind](ctx, arguments)
             condition = _CONDITIONS[grant.kind]() if grant.kind in _CONDITIONS else None
             for action in grant.actions:

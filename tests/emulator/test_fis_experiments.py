@@ -76,10 +76,17 @@ def test_stop_is_the_rollback_and_the_wait_fails_on_stopped(
     assert started["state"] == "pending"
     experiment_id = started["experiment_id"]
     # With no argument the rollback finds what this package started.
-    assert actions.stop_experiment(configuration=configuration) == [experiment_id]
+    stopped = actions.stop_experiment(restore_functions=False, configuration=configuration)
+    assert stopped == {"stopped": [experiment_id], "restored": [], "region": "us-east-1"}
     assert probes.get_experiment_state(experiment_id, configuration=configuration) == "stopped"
-    assert actions.stop_experiment(experiment_id, configuration=configuration) == []
-    assert actions.stop_experiment(template_id="region-failure", configuration=configuration) == []
+    again = actions.stop_experiment(
+        experiment_id, restore_functions=False, configuration=configuration
+    )
+    assert again["stopped"] == []
+    by_template = actions.stop_experiment(
+        template_id="region-failure", restore_functions=False, configuration=configuration
+    )
+    assert by_template["stopped"] == []
 
 
 def test_wait_fails_when_fis_stops_the_experiment(
@@ -90,7 +97,7 @@ def test_wait_fails_when_fis_stops_the_experiment(
 
     def stop_during_wait(seconds: float) -> None:
         # A stop condition firing while the activity polls.
-        actions.stop_experiment(configuration=configuration)
+        actions.stop_experiment(restore_functions=False, configuration=configuration)
         real_sleep(0)
 
     monkeypatch.setattr(actions.time, "sleep", stop_during_wait)
@@ -107,7 +114,10 @@ def test_timeout_stops_the_experiment(configuration: dict[str, Any]) -> None:
             poll_interval_seconds=0,
             configuration=configuration,
         )
-    assert actions.stop_experiment(configuration=configuration) == []
+    assert (
+        actions.stop_experiment(restore_functions=False, configuration=configuration)["stopped"]
+        == []
+    )
 
 
 def test_unknown_template_and_experiment_are_named(configuration: dict[str, Any]) -> None:
@@ -124,3 +134,48 @@ def test_delete_is_the_rollback_of_create(
     actions.create_experiment_template(template(), configuration=configuration)
     assert actions.delete_experiment_template("region-failure", configuration=configuration)
     assert aws("fis").list_experiment_templates()["experimentTemplates"] == []
+
+
+def test_stopping_restores_the_functions_whose_disabled_action_never_ran(
+    configuration: dict[str, Any], aws: Callable[..., Any]
+) -> None:
+    import io
+    import zipfile
+
+    from chaosaws_serverless.awslambda import actions as lambda_actions
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return {}\n")
+    lam = aws("lambda")
+    role = aws("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    layer = lam.publish_layer_version(
+        LayerName="chaos-lambda-extension", Content={"ZipFile": buffer.getvalue()}
+    )["LayerVersionArn"]
+    for name in ("hello-us-east-1", "health-us-east-1"):
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.11",
+            Role=role,
+            Handler="app.handler",
+            Code={"ZipFile": buffer.getvalue()},
+            Environment={"Variables": {"A": "1"}},
+        )
+        # What the template's ENABLED automations did before the stop.
+        lambda_actions.inject_latency(name, 60000, layer_arn=layer, configuration=configuration)
+    actions.create_experiment_template(template(), configuration=configuration)
+    started = actions.start_experiment("region-failure", wait=False, configuration=configuration)
+
+    result = actions.stop_experiment(configuration=configuration)
+    assert result["stopped"] == [started["experiment_id"]]
+    assert result["restored"] == ["hello-us-east-1", "health-us-east-1"]
+    for name in ("hello-us-east-1", "health-us-east-1"):
+        config = lam.get_function(FunctionName=name)["Configuration"]
+        assert config["Environment"]["Variables"] == {"A": "1"}
+        assert not config.get("Layers")
+    # A stop condition already ended it: the rollback still finds the newest experiment.
+    assert actions.stop_experiment(configuration=configuration) == {
+        "stopped": [],
+        "restored": [],
+        "region": "us-east-1",
+    }
