@@ -166,12 +166,10 @@ def start_experiment(
                                 "region": "us-east-1"}}}
     ```
     """
-    if not isinstance(timeout_seconds, int | float) or timeout_seconds <= 0:
-        raise ActivityFailed(f"timeout_seconds must be a positive number, got {timeout_seconds!r}")
-    if not isinstance(poll_interval_seconds, int | float) or poll_interval_seconds < 0:
-        raise ActivityFailed(
-            f"poll_interval_seconds must be 0 or more, got {poll_interval_seconds!r}"
-        )
+    timeout = _seconds("timeout_seconds", timeout_seconds)
+    poll = _seconds("poll_interval_seconds", poll_interval_seconds, zero_ok=True)
+    if isinstance(wait, str):  # a ${...} substitution from the configuration
+        wait = wait.strip().lower() not in ("false", "0", "no", "")
     region_name = resolve_region(region, configuration)
     fis = client("fis", region_name, configuration, secrets)
     resolved = _resolve_template(fis, template_id, region_name)
@@ -186,7 +184,7 @@ def start_experiment(
     if not wait:
         return _result(experiment, region_name)
 
-    deadline = time.monotonic() + float(timeout_seconds)
+    deadline = time.monotonic() + timeout
     while True:
         experiment = _get_experiment(fis, experiment_id, region_name)
         state = experiment["state"]["status"]
@@ -199,7 +197,7 @@ def start_experiment(
                 f"FIS experiment {experiment_id} was still {state!r} after {timeout_seconds} s; "
                 "it was stopped. Fix: raise timeout_seconds above the template's total duration."
             )
-        time.sleep(float(poll_interval_seconds))
+        time.sleep(poll)
     result = _result(experiment, region_name)
     if state in _FAILED_STATES:
         raise ActivityFailed(
@@ -288,6 +286,18 @@ def stop_experiment(
                 if _remove_faults(function_name, region_name, configuration, secrets):
                     restored.append(function_name)
     return {"stopped": stopped, "restored": restored, "region": region_name}
+
+
+def _seconds(name: str, value: Any, zero_ok: bool = False) -> float:
+    """Return ``value`` as seconds; numeric strings (from ``${...}``) are accepted."""
+    try:
+        seconds = float(value) if not isinstance(value, bool) else -1.0
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if seconds < 0 or (seconds == 0 and not zero_ok):
+        bound = "0 or more" if zero_ok else "a positive number"
+        raise ActivityFailed(f"{name} must be {bound} of seconds, got {value!r}")
+    return seconds
 
 
 def _timestamp(value: Any) -> float:

@@ -179,3 +179,23 @@ def test_stopping_restores_the_functions_whose_disabled_action_never_ran(
         "restored": [],
         "region": "us-east-1",
     }
+
+
+def test_seconds_substituted_from_the_configuration_may_be_strings(
+    configuration: dict[str, Any],
+) -> None:
+    actions.create_experiment_template(template(), configuration=configuration)
+    result = actions.start_experiment(
+        "region-failure",
+        wait="true",  # type: ignore[arg-type]  # as a ${...} substitution can deliver it
+        timeout_seconds="1200",  # type: ignore[arg-type]
+        poll_interval_seconds="0",  # type: ignore[arg-type]
+        configuration=configuration,
+    )
+    assert result["state"] == "completed"
+    with pytest.raises(ActivityFailed, match="timeout_seconds must be a positive number"):
+        actions.start_experiment(
+            "region-failure",
+            timeout_seconds="soon",  # type: ignore[arg-type]
+            configuration=configuration,
+        )
