@@ -32,8 +32,15 @@ from logzero import logger
 
 from chaosaws_serverless.aws import client, configured_regions, resolve_region
 from chaosaws_serverless.awslambda import _update
-from chaosaws_serverless.awslambda._merge import PlanError, plan_injection, revert
+from chaosaws_serverless.awslambda._merge import (
+    PlanError,
+    absorb_concurrent,
+    plan_injection,
+    revert,
+)
 from chaosaws_serverless.awslambda._record import (
+    MAX_DIGESTS,
+    EnvEntry,
     FaultRecord,
     RecordError,
     check_tag_budget,
@@ -401,11 +408,30 @@ def _inject(
 
     def compute(fresh: Any) -> Optional[dict[str, Any]]:
         config = fresh["Configuration"]
-        current_tags = dict(fresh.get("Tags") or tags)
-        try:
-            plan = plan_injection(
-                _environment(config), _layers(config), fault.environment, arn, contract, previous
+        current_tags = dict(fresh.get("Tags") or {})
+        environment, layers = _environment(config), _layers(config)
+        absorbed = None
+        if fresh is not function:  # a re-read after a conflict: did someone inject meanwhile?
+            absorbed = absorb_concurrent(
+                _environment(latest),
+                _layers(latest),
+                environment,
+                layers,
+                contract.variables,
+                arn,
             )
+            environment, layers = absorbed.environment, absorbed.layers
+        try:
+            plan = plan_injection(environment, layers, fault.environment, arn, contract, previous)
+            if absorbed is not None:
+                for variable, digests in absorbed.digests.items():
+                    entry = plan.env_entries.setdefault(
+                        variable, EnvEntry(was=environment.get(variable), set=[])
+                    )
+                    entry.set = list(dict.fromkeys(entry.set + digests))[:MAX_DIGESTS]
+                plan.appended_layers = list(
+                    dict.fromkeys(plan.appended_layers + absorbed.layers_added)
+                )
             record = FaultRecord(
                 contract=contract.name,
                 by=by,
@@ -428,8 +454,9 @@ def _inject(
         except (PlanError, RecordError) as error:
             raise ActivityFailed(f"cannot inject into {resource}: {error}") from error
         holder["record"] = record
-        if record_tags != written:
-            # The record always reaches AWS before the change it describes.
+        if {key: current_tags[key] for key in record_keys(current_tags)} != record_tags:
+            # The record always reaches AWS before the change it describes (and is
+            # written again when a concurrent injection overwrote it).
             _write_record(lam, _unqualified_arn(config), resource, current_tags, record_tags)
             written.clear()
             written.update(record_tags)

@@ -135,3 +135,54 @@ def plan_injection(
 def environment_bytes(environment: Mapping[str, str]) -> int:
     """Return the size Lambda's 4 KB limit is measured on (compact JSON, conservative)."""
     return len(json.dumps(dict(environment), separators=(",", ":")).encode("utf-8"))
+
+
+@dataclass
+class Absorbed:
+    """A concurrent injection found on re-read, folded back into the state we first read."""
+
+    environment: dict[str, str]
+    layers: list[str]
+    digests: dict[str, list[str]]
+    layers_added: list[str]
+
+
+def absorb_concurrent(
+    first_environment: Mapping[str, str],
+    first_layers: list[str],
+    environment: Mapping[str, str],
+    layers: list[str],
+    variables: tuple[str, ...],
+    layer_arn: str,
+) -> Absorbed:
+    """Undo, in what we read again, the fault variables and chaos layer someone added since.
+
+    Tags have no conditional write: two processes injecting at once both
+    record the same original state and the later record overwrites the
+    earlier. When our update meets a revision conflict and the re-read shows
+    the contract's variables or the chaos layer changed since our first read,
+    that is another injection: our record keeps the ORIGINAL values (first
+    read) and adds the digests of theirs, so whichever record survives rolls
+    both back.
+    """
+    env = dict(environment)
+    digests: dict[str, list[str]] = {}
+    for name in variables:
+        now, first = environment.get(name), first_environment.get(name)
+        if now != first:
+            if now is not None:
+                digests[name] = [digest(now)]
+            if first is None:
+                env.pop(name, None)
+            else:
+                env[name] = first
+    layer_name = layer_arn.rsplit(":", 1)[0]
+    added = [
+        arn for arn in layers if arn not in first_layers and arn.rsplit(":", 1)[0] == layer_name
+    ]
+    return Absorbed(
+        environment=env,
+        layers=[arn for arn in layers if arn not in added],
+        digests=digests,
+        layers_added=added,
+    )

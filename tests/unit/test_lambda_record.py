@@ -136,3 +136,17 @@ def test_another_version_of_the_chaos_layer_is_used_as_attached() -> None:
     older = LAYER[:-1] + "2"
     plan = plan_injection({}, [older], CONTRACT.latency_environment(1000, 1.0), LAYER, CONTRACT)
     assert plan.layers == [older] and plan.appended_layers == []
+
+
+def test_absorb_concurrent_restores_first_read_values_and_keeps_their_digests() -> None:
+    from chaosaws_serverless.awslambda._merge import absorb_concurrent
+
+    first = {"A": "1", CONTRACT.latency_value: "3"}
+    theirs = {**first, "A": "2", **CONTRACT.latency_environment(9000, 0.5)}
+    absorbed = absorb_concurrent(first, [OTHER], theirs, [OTHER, LAYER], CONTRACT.variables, LAYER)
+    # "A" is not a fault variable: a deploy's change is kept as the new base.
+    assert absorbed.environment == {"A": "2", CONTRACT.latency_value: "3"}
+    assert absorbed.layers == [OTHER] and absorbed.layers_added == [LAYER]
+    assert absorbed.digests[CONTRACT.latency_value] == [digest("9")]
+    nothing = absorb_concurrent(first, [OTHER], first, [OTHER], CONTRACT.variables, LAYER)
+    assert (nothing.environment, nothing.layers, nothing.digests) == (first, [OTHER], {})
