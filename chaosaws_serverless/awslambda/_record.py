@@ -58,7 +58,19 @@ Rollback is a three-way merge of (``was``, what we set, what is there now):
 
 Injection writes the record BEFORE changing the function, so a function never
 carries a fault without a record; a record whose injection never happened rolls
-back as a no-op (nothing matches its digests).
+back as a no-op (nothing matches its digests). Further rules of the injection
+(``_merge``, ``_faults``):
+
+- the chaos layer is appended unless a version of the same layer (ARN without
+  its version) is already attached, which is then used as it is (``layers``
+  stays empty);
+- a second injection on the same target merges the first out, then applies the
+  new fault; its record keeps the first's digests and variables;
+- tags have no conditional write, so when the update meets a revision conflict
+  (412) and the re-read shows the contract's variables or the chaos layer
+  changed since the first read (another process injecting at the same time),
+  the record keeps the FIRST-read ``was`` values, adds the digests of the values
+  found and the chaos layer found, and is written again (stale chunks removed).
 """
 
 import base64
