@@ -1,10 +1,15 @@
 """`chaosaws-serverless load`: table, JSON, --resolve, CloudWatch through --endpoint-url."""
 
 import json
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from loadgen_server import (
     LocalApi,
@@ -69,3 +74,31 @@ def test_load_refuses_bad_input_with_the_value() -> None:
         main, ["load", "--url", "http://x", "--rate", "1", "--duration", "1", "--resolve", "x"]
     )
     assert "HOST:IP" in result.output
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_sending_and_reports_what_was_sent(local_api: LocalApi, signum: int) -> None:
+    cli = Path(sys.executable).with_name("chaosaws-serverless")
+    args = [
+        "load",
+        "--url",
+        local_api.base_url + "/us",
+        "--rate",
+        "20",
+        "--duration",
+        "60",
+        "--json",
+    ]
+    proc = subprocess.Popen([str(cli), *args], stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2.0)
+        started = time.monotonic()
+        proc.send_signal(signum)
+        out, _ = proc.communicate(timeout=15)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0
+    assert time.monotonic() - started < 10
+    summary = json.loads(out)
+    assert summary["stopped_early"] is True
+    assert 0 < summary["sent"] == summary["status_2xx"] < 60 * 20
