@@ -165,6 +165,9 @@ class _Run:
             klass = "invalid_response"  # something answered, but not valid HTTP
         except (aiohttp.ClientError, OSError):
             klass = "connect_error"
+        except Exception as error:  # an answer aiohttp chokes on must be counted, not lost
+            logger.debug("unclassified error from %s: %r", config.url, error)
+            klass = "invalid_response"
         self.finish(klass, _clock() - intended, region)
 
     def finish(self, klass: str, latency_s: float, region: Optional[str]) -> None:
@@ -223,6 +226,8 @@ class _Run:
                 self.on_interval(closed)
             except Exception:  # a broken callback must not stop the load
                 logger.exception("on_interval callback failed")
+        # Only unfinished publishes are kept: a day-long run must not hold every interval.
+        self.publishing = [future for future in self.publishing if not future.done()]
         self.publishing.append(self.executor.submit(self.publisher.publish, closed))
 
     async def tick_intervals(self) -> None:
