@@ -341,7 +341,7 @@ def _timeline_data(result: RunResult, lab: Lab) -> TimelineData | None:
     events = lab.events()
     start = next((e["time"] for e in events if e["event"] == "started"), None)
     end = next((e["time"] for e in reversed(events) if e["event"] == "stopped"), time.time())
-    end -= 1.5  # the customers' last interval is partial: leave it out of the graph
+    end -= 2.5  # the customers' last interval is partial: leave it out of the graph
     if start is None:
         result.problems.append("the data plane recorded no start: no timeline")
         return None
@@ -407,7 +407,7 @@ def _outputs(result: RunResult, lab: Lab, echo: Any) -> None:
     if journal.exists():
         result.outputs["journal"] = _relative(journal)
         report = lab.output / "report.html"
-        message = chaos_report(journal, report)
+        message = chaos_report(journal, report, lab.values_path)
         if message:
             echo(f"(chaos report failed: {message})")
         else:
@@ -415,8 +415,11 @@ def _outputs(result: RunResult, lab: Lab, echo: Any) -> None:
     result.outputs["values"] = _relative(lab.values_path)
 
 
-def chaos_report(journal: Path, report: Path) -> str:
-    """Write the HTML report of ``journal``; return an error message, or "" on success."""
+def chaos_report(journal: Path, report: Path, values: Path) -> str:
+    """Write the HTML report of ``journal``; return an error message, or "" on success.
+
+    The run's var file goes along, or the report shows the experiment's default values.
+    """
     chaos = shutil.which("chaos", path=str(Path(sys.executable).parent)) or "chaos"
     command = [
         chaos,
@@ -424,6 +427,8 @@ def chaos_report(journal: Path, report: Path) -> str:
         str(report.with_name("chaos-report.log")),
         "report",
         "--export-format=html5",
+        "--var-file",
+        str(values),
         str(journal),
         str(report),
     ]

@@ -35,6 +35,7 @@ class Series:
 
     label: str
     points: dict[float, float] = field(default_factory=dict)  # epoch second -> value
+    rates: dict[float, float] = field(default_factory=dict)  # epoch second -> per interval
 
 
 @dataclass
@@ -108,6 +109,9 @@ def read_timeline(
         name = metric["MetricName"]
         if name in STATUS_COLOURS or metric_names.region_of_metric(name):
             queries.append((f"{name}|{client}", region, metric, "Sum"))
+            # One datapoint per interval: the Average of a bucket is the count of one
+            # interval, even when drift puts two intervals in one second.
+            queries.append((f"rate:{name}|{client}", region, metric, "Average"))
 
     values = {
         key: {t: v for t, v in points.items() if start - 1 <= t < end}
@@ -116,15 +120,18 @@ def read_timeline(
     health = {r: Series(r, values.get(f"health|{r}", {})) for r in health_check_ids}
     served: dict[str, Series] = {}
     statuses: dict[str, dict[str, Series]] = defaultdict(dict)
-    for key, points in values.items():
-        name, _, client = key.partition("|")
+    for key, points in sorted(values.items(), key=lambda item: item[0].startswith("rate:")):
+        name, _, client = key.removeprefix("rate:").partition("|")
         if name == "health":
             continue
         answering = metric_names.region_of_metric(name)
         if answering:
             line = served.setdefault(answering, Series(answering))
+            target = line.rates if key.startswith("rate:") else line.points
             for t, v in points.items():
-                line.points[t] = line.points.get(t, 0.0) + v
+                target[t] = target.get(t, 0.0) + v
+        elif key.startswith("rate:"):
+            statuses[client].setdefault(name, Series(name)).rates = points
         else:
             statuses[client][name] = Series(name, points)
     return TimelineData(start, end, health, served, dict(statuses))
@@ -195,6 +202,12 @@ def draw_timeline(data: TimelineData, path: Path, *, title: str) -> Path:
         ordered = sorted(points.items())
         return [t - t0 for t, _ in ordered], [v for _, v in ordered]
 
+    def rate(points: dict[float, float]) -> tuple[list[float], list[float]]:
+        # The load generator labels an interval by the second it started in, and its
+        # intervals start on the data plane's start (+ whole seconds): shift to it.
+        ordered = sorted(points.items())
+        return [t - int(t0) for t, _ in ordered], [v for _, v in ordered]
+
     health_axis = axes[0]
     for i, (region, series) in enumerate(sorted(data.health.items())):
         x, y = xs(series.points)
@@ -207,7 +220,7 @@ def draw_timeline(data: TimelineData, path: Path, *, title: str) -> Path:
 
     served_axis = axes[1]
     for i, (region, series) in enumerate(sorted(data.served.items())):
-        x, y = xs(series.points)
+        x, y = rate(series.rates)
         served_axis.step(
             x, y, where="post", label=f"answered by {region}", color=REGION_COLOURS[i], lw=1.5
         )
@@ -220,7 +233,7 @@ def draw_timeline(data: TimelineData, path: Path, *, title: str) -> Path:
             counts = data.statuses.get(client, {}).get(name)
             if counts is None or not any(counts.points.values()):
                 continue
-            x, y = xs(counts.points)
+            x, y = rate(counts.rates)
             axis.step(x, y, where="post", label=name.replace("status_", ""), color=colour, lw=1.5)
         axis.set_ylabel("requests / s")
         axis.set_ylim(bottom=0)
@@ -242,7 +255,7 @@ def draw_timeline(data: TimelineData, path: Path, *, title: str) -> Path:
             ha="left",
             va="top",
         )
-    axes[-1].set_xlabel("seconds since the data plane started (per-second sums; fault marked)")
+    axes[-1].set_xlabel("seconds since the data plane started")
     figure.suptitle(title, fontsize=11)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
