@@ -60,7 +60,9 @@ def up(
     click.echo(f"  customers call {stack.api_url} from both regions" if not no_customers else "")
     click.echo(f"Values for the experiment: {running.values_path}")
     click.echo(
-        f"Try: chaos run --var-file {running.values_path} experiments/region-failure.json\n"
+        f"Try: chaos run --var-file {running.values_path} --var-file {running.env_path} "
+        "experiments/region-failure.json\n"
+        f"     ({running.env_path.name} points boto3 at the emulator with fake credentials)\n"
         f"Stop: chaosaws-serverless lab down --output {output}"
     )
 
@@ -105,8 +107,11 @@ def status(output: str, as_json: bool) -> None:
     for client, region in (plane.get("routes") or {}).items():
         click.echo(f"  customers in {client} are routed to {region}")
     for customer in plane.get("customers") or []:
-        counts = {k: v for k, v in customer.items() if k.startswith("status_") and v}
-        click.echo(f"  customers {customer['client_region']}: {counts}")
+        counts = customer.get("counts") or {
+            k.removeprefix("status_"): v for k, v in customer.items() if k.startswith("status_")
+        }
+        shown = ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "no answers yet"
+        click.echo(f"  customers in {customer['client_region']}: {shown}")
     if not all(state["running"].values()):
         sys.exit(1)
 

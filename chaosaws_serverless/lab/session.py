@@ -17,6 +17,7 @@ from typing import Any
 from chaosaws_serverless.lab import emulator
 from chaosaws_serverless.lab.dataplane import EVENTS_FILE, STATUS_FILE
 from chaosaws_serverless.lab.deploy import Deployment, deploy
+from chaosaws_serverless.lab.emulator import FAKE_CREDENTIALS_ENV
 from chaosaws_serverless.lab.processes import (
     STATE_FILE,
     Child,
@@ -30,6 +31,7 @@ from chaosaws_serverless.lab.stack import Stack
 
 DEPLOYMENT_FILE = "deployment.json"
 VALUES_FILE = "values.json"
+ENV_FILE = "lab.env"
 
 
 @dataclass
@@ -47,6 +49,11 @@ class Lab:
     @property
     def values_path(self) -> Path:
         return self.output / VALUES_FILE
+
+    @property
+    def env_path(self) -> Path:
+        """A ``.env`` var file: the emulator's endpoint and its fake credentials for ``chaos``."""
+        return self.output / ENV_FILE
 
     @property
     def events_path(self) -> Path:
@@ -133,6 +140,12 @@ def start_lab(
             json.dumps(deployment.to_json(), indent=2) + "\n", encoding="utf-8"
         )
         deployment.write_values(lab.values_path)
+        lab.env_path.write_text(
+            "".join(
+                f"{k}={v}\n" for k, v in {**FAKE_CREDENTIALS_ENV, "AWS_ENDPOINT_URL": url}.items()
+            ),
+            encoding="utf-8",
+        )
         for stale in (EVENTS_FILE, STATUS_FILE):
             (output / stale).unlink(missing_ok=True)
         args = [
