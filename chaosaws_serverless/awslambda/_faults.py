@@ -17,6 +17,7 @@ deletes the faulty version, and removes the record last.
 
 import getpass
 import math
+import os
 import re
 import socket
 import threading
@@ -214,7 +215,9 @@ def _who() -> str:
         user = getpass.getuser()
     except Exception:  # no login name in some containers
         user = "unknown"
-    return f"{user}@{socket.gethostname()}"[:100]
+    # The pid tells two runs on one machine apart: a run may re-inject its own
+    # fault in place, never another run's.
+    return f"{user}@{socket.gethostname()} pid {os.getpid()}"[:100]
 
 
 def _now() -> str:
@@ -377,11 +380,14 @@ def _inject(
     tags = dict(function.get("Tags") or {})
     previous = _read_record(tags, resource)
     target = alias or LATEST
-    if previous is not None and (previous.target != target or previous.alias):
+    by, at = _who(), _now()
+    # In place only for the run that injected it: another experiment's fault is
+    # theirs to roll back, and replacing it would hide that a run is in progress.
+    if previous is not None and (previous.target != target or previous.alias or previous.by != by):
         raise ActivityFailed(
             f"{resource} already carries a {previous.fault.get('kind', '?')} fault on "
             f"{previous.target}, injected by {previous.by} at {previous.at}; faults never stack. "
-            "Run remove_faults on it first (nothing was changed)"
+            "Let that experiment finish, or run remove_faults on it first (nothing was changed)"
         )
     _check_layer(lam, arn, latest)
     alias_state: Optional[dict[str, Any]] = None
@@ -397,7 +403,6 @@ def _inject(
         _check_alias_matches_latest(
             lam, name, resource, alias, str(alias_state["FunctionVersion"]), latest
         )
-    by, at = _who(), _now()
     if previous is not None:
         logger.info(
             f"{resource}: replacing the {previous.fault.get('kind')} fault injected by "

@@ -21,7 +21,7 @@ refused before anything changes. The JSON object::
     {
       "v": 1,                               # format version
       "contract": "chaos-lambda-extension", # awslambda.contracts.CONTRACTS key
-      "by": "alice@laptop",                 # who injected (user@host)
+      "by": "alice@laptop pid 4242",        # who injected (user@host pid: the run)
       "at": "2026-11-29T06:00:00Z",         # when (UTC, seconds)
       "fault": {"kind": "latency", "latency_ms": 60000, "probability": 1.0},
                # or {"kind": "error", "status_code": 500, "probability": 0.02}

@@ -38,11 +38,6 @@ def _inject_in_another_process(endpoint_url: str, name: str, layer: str) -> None
     subprocess.run([sys.executable, "-c", code], check=True, env=environment(endpoint_url))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 9 asks to refuse a second experiment naming the first; awslambda replaces a "
-    "fault on the same target in place instead (see the resilience report)",
-)
 def test_second_experiment_on_a_function_is_refused_naming_the_first(
     configuration: dict[str, Any],
 ) -> None:
