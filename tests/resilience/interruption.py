@@ -88,6 +88,8 @@ class Outcome:
     wall_seconds: float
     modified: dict[str, list[str]]
     rollbacks_run: int = 0
+    # rollbacks that found a fault and removed it (output "removed": true)
+    rollbacks_restored: int = 0
     activities_after_signal: int = 0
     rollback_cli_seconds: float = 0.0
     # SIGKILL only: functions carrying a fault when the process died (before the rollback CLI)
@@ -279,6 +281,11 @@ def run_once(
         outcome.status = str(data.get("status"))
         outcome.rollbacks_run = sum(
             1 for r in data.get("rollbacks") or [] if r.get("status") == "succeeded"
+        )
+        outcome.rollbacks_restored = sum(
+            1
+            for r in data.get("rollbacks") or []
+            if isinstance(r.get("output"), dict) and r["output"].get("removed")
         )
         outcome.activities_after_signal = sum(
             1 for r in data.get("run") or [] if datetime.fromisoformat(r["start"]) > signalled_wall
