@@ -273,6 +273,7 @@ class _Sessions:
         self.resolver = resolver
         self.current = self._new()
         self._old: list[asyncio.Task[None]] = []
+        self._replaced: list[aiohttp.ClientSession] = []
 
     def _new(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -294,27 +295,22 @@ class _Sessions:
         while True:
             await asyncio.sleep(self.config.connection_max_age_seconds)
             old, self.current = self.current, self._new()
+            self._replaced = [s for s in self._replaced if not s.closed] + [old]
             self._old.append(asyncio.get_running_loop().create_task(self._close_later(old)))
 
     async def _close_later(self, session: aiohttp.ClientSession) -> None:
         # Its requests finish within the timeout; closing earlier would fail them.
         await asyncio.sleep(self.config.timeout_seconds + 1)
-        await _close_session(session, resolver_shared=self.resolver is not None)
+        await session.close()  # a resolver we passed in is not closed by aiohttp: we close it
 
     async def close(self) -> None:
+        # Requests are drained by now: close the replaced sessions without waiting.
         for task in self._old:
             task.cancel()
         await asyncio.gather(*self._old, return_exceptions=True)
-        await _close_session(self.current, resolver_shared=self.resolver is not None)
-
-
-async def _close_session(session: aiohttp.ClientSession, resolver_shared: bool) -> None:
-    if resolver_shared:
-        # The connector closes its resolver on close; a shared one must outlive it.
-        connector = session.connector
-        if isinstance(connector, aiohttp.TCPConnector):
-            connector._resolver_owner = False  # aiohttp ≥3.10 attribute; harmless if absent
-    await session.close()
+        for session in (*self._replaced, self.current):
+            if not session.closed:
+                await session.close()
 
 
 async def run_load(
