@@ -527,12 +527,16 @@ def inject(lam, name, region, alias, latency_ms, probability, layer_arn, by):
     tags = dict(function.get("Tags") or {})
     previous = decode(tags, resource)
     target = alias or LATEST
-    if previous is not None and (target_of(previous) != target or previous["alias"]):
+    # In place only for the run that injected it (the same execution): another
+    # experiment's fault is theirs to roll back.
+    if previous is not None and (
+        target_of(previous) != target or previous["alias"] or previous["by"] != by
+    ):
         raise ChaosError(
             f"{resource} already carries a {previous['fault'].get('kind', '?')} fault on "
             f"{target_of(previous)}, injected by {previous['by']} at {previous['at']}; faults "
-            "never stack. Run remove_faults (or this document with DISABLED) first "
-            "(nothing was changed)"
+            "never stack. Let that experiment finish, or run remove_faults (or this document "
+            "with DISABLED) on it first (nothing was changed)"
         )
     check_layer(lam, layer_arn, latest)
     alias_state = None

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from chaoslib.exceptions import ActivityFailed
 
 from chaosaws_serverless.awslambda import actions
 from chaosaws_serverless.awslambda._record import RECORD_TAG_PREFIX, decode
@@ -231,7 +232,9 @@ def test_a_change_made_during_the_fault_survives_the_rollback(
     assert stack.state(name)["layers"] == [stack.other_layer]
 
 
-def test_a_second_enabled_updates_in_place(stack: Stack, script: types.ModuleType) -> None:
+def test_a_second_enabled_updates_in_place_only_for_the_same_execution(
+    stack: Stack, script: types.ModuleType
+) -> None:
     name = stack.function("hello")
     before = stack.state(name)
     script.handler(stack.payload(name, "ENABLED", False), {})
@@ -240,8 +243,27 @@ def test_a_second_enabled_updates_in_place(stack: Stack, script: types.ModuleTyp
     faulty = stack.faulty(name, False)
     assert faulty["env"]["CHAOS_EXTENSION__LAMBDA__LATENCY_VALUE"] == "3"
     assert faulty["layers"] == [stack.other_layer, stack.layer]  # never stacked
+    # Another execution (another experiment) is refused, naming the first, like inject_latency.
+    other = stack.payload(
+        name, "ENABLED", False, ExecutionId="fedcba98-0000-0000-0000-000000000000"
+    )
+    with pytest.raises(script.ChaosError, match="injected by ssm-automation:0123abcd"):
+        script.handler(other, {})
+    with pytest.raises(ActivityFailed, match="injected by ssm-automation:0123abcd"):
+        actions.inject_latency(name, 1000, configuration=stack.configuration)
     actions.remove_faults(name, configuration=stack.configuration)
     assert stack.state(name) == before
+
+
+def test_the_script_refuses_a_fault_inject_latency_made(
+    stack: Stack, script: types.ModuleType
+) -> None:
+    name = stack.function("hello")
+    actions.inject_latency(name, 1000, configuration=stack.configuration)
+    injected = stack.state(name)
+    with pytest.raises(script.ChaosError, match="faults never stack"):
+        script.handler(stack.payload(name, "ENABLED", False), {})
+    assert stack.state(name) == injected
 
 
 def test_refusals_change_nothing(stack: Stack, script: types.ModuleType) -> None:
