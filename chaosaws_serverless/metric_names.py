@@ -14,7 +14,17 @@ STATUS_5XX = "status_5xx"
 # Requests that got no HTTP answer at all: they count as failures for customers.
 STATUS_TIMEOUT = "status_timeout"
 STATUS_CONNECT_ERROR = "status_connect_error"
-STATUS_METRICS = (STATUS_2XX, STATUS_4XX, STATUS_5XX, STATUS_TIMEOUT, STATUS_CONNECT_ERROR)
+# Something answered, but not with HTTP (garbage, a broken proxy): a failure for
+# customers, kept apart from connect errors.
+STATUS_INVALID_RESPONSE = "status_invalid_response"
+STATUS_METRICS = (
+    STATUS_2XX,
+    STATUS_4XX,
+    STATUS_5XX,
+    STATUS_TIMEOUT,
+    STATUS_CONNECT_ERROR,
+    STATUS_INVALID_RESPONSE,
+)
 
 # Dimension names: the API URL the customers called, and where those customers are.
 DIMENSION_URL = "Url"
@@ -40,10 +50,7 @@ def region_of_metric(metric_name: str) -> str | None:
 # The load generator publishes high-resolution metrics (1 s storage), so readers may
 # query 1/5/10/30 s periods; AWS-published metrics (AWS/...) are standard resolution.
 STORAGE_RESOLUTION_SECONDS = 1
-# The no-answer outcomes count as failures for customers, next to 5xx.
-ERROR_METRICS = (STATUS_5XX, STATUS_TIMEOUT, STATUS_CONNECT_ERROR)
-# Something answered, but not with HTTP (garbage, a broken proxy): a failure for customers,
-# kept apart from connect errors. Published by loadgen; not (yet) in the tuples above.
-STATUS_INVALID_RESPONSE = "status_invalid_response"
+# The no-answer and garbage outcomes count as failures for customers, next to 5xx.
+ERROR_METRICS = (STATUS_5XX, STATUS_TIMEOUT, STATUS_CONNECT_ERROR, STATUS_INVALID_RESPONSE)
 # Latency distribution per interval (Values/Counts), milliseconds from the intended send time.
 LATENCY_MS = "latency_ms"

@@ -86,9 +86,9 @@ def get_error_ratio(
 ) -> float:
     """Return the share of customer requests to ``url`` that failed in the last ``window_seconds``.
 
-    Errors are ``status_5xx`` plus the requests that got no answer at all
-    (``status_timeout``, ``status_connect_error``): a customer whose request
-    times out has failed as surely as one who got a 504. The denominator is
+    Errors are ``status_5xx`` plus the requests that got no HTTP answer
+    (``status_timeout``, ``status_connect_error``, ``status_invalid_response``):
+    a customer whose request times out has failed as surely as one who got a 504. The denominator is
     every outcome (``status_2xx`` + ``status_4xx`` + the errors); 4xx are the
     client's own mistakes and do not count as errors. ``client_region``
     (string, optional) keeps only the customers in that region (dimension

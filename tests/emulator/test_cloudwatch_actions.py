@@ -51,6 +51,7 @@ def test_dashboard_body_round_trips_through_get_dashboard(
         "status_5xx",
         "status_timeout",
         "status_connect_error",
+        "status_invalid_response",
     ]
     assert eu_codes["properties"]["title"] == "eu-west-1 customers: status codes"
 
