@@ -69,3 +69,24 @@ def test_iam_policy_prints_each_role_on_demand() -> None:
     assert json.loads(out)["Version"] == "2012-10-17"
     code, _, err = run("iam-policy", EXPERIMENT, "--role", "fis")
     assert code != 0 and "needs no fis role" in err
+
+
+def test_faults_in_two_regions_need_one_template_per_region(tmp_path: Path) -> None:
+    experiment = json.loads(Path(EXPERIMENT).read_text(encoding="utf-8"))
+    eu = json.loads(json.dumps(experiment["method"][0]))
+    eu["name"] = "inject-latency-eu-hello"
+    eu["provider"]["arguments"].update(function_name="hello-eu-west-1", region="eu-west-1")
+    experiment["method"].insert(1, eu)
+    path = tmp_path / "two-regions.json"
+    path.write_text(json.dumps(experiment))
+    arguments = ["fis-template", str(path), "--role-arn", f"{ROLE}/fis"]
+    arguments += ["--automation-role-arn", f"{ROLE}/automation"]
+    code, _, err = run(*arguments)
+    assert code != 0 and "the faults span eu-west-1, us-east-1" in err
+    code, out, err = run(*arguments, "--region", "eu-west-1")
+    assert code == 0, err
+    template = json.loads(out)
+    assert sorted(template["actions"]) == ["disable-1", "enable-1", "wait-1"]
+    parameters = json.loads(template["actions"]["enable-1"]["parameters"]["documentParameters"])
+    assert parameters["FunctionName"] == "hello-eu-west-1"
+    assert parameters["LayerArn"].startswith("arn:aws:lambda:eu-west-1:")
