@@ -275,6 +275,12 @@ def experiment_policies(
     if fis_role:
         result["fis_role"] = fis_role.policy()
         result["fis_role_trust"] = _trust("fis.amazonaws.com")
+    role = configuration.get("aws_assume_role_arn")
+    if role:
+        ctx.notes.append(
+            f"the activities run as {role} (aws_assume_role_arn): attach the experiment policy to "
+            "that role and let the caller sts:AssumeRole it"
+        )
     result["notes"] = sorted(set(ctx.notes))
     return result
 
