@@ -203,10 +203,13 @@ def test_shipped_experiments_need_nothing_beyond_the_printed_policy(
         runs.append((name, path, policy, _runner(url, policy, f"runner-{name}")))
     before = snapshot(url, stack.regions)
 
-    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0  # from here on moto enforces IAM
     uncovered: list[str] = []
     checked = 0
     with FaultProxy(url, fault_rate=0.0) as proxy:
+        # every call of the runs goes through the proxy, which records it
+        values["configuration"]["aws_endpoint_url"] = proxy.url
+        stack.values_path.write_text(json.dumps(values))
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = 0  # from here on moto enforces IAM
         recorded: list[Request] = []
         original = proxy.decide
 
@@ -241,6 +244,9 @@ def test_a_missing_action_is_denied_and_named(
     """Positive control: the enforcement is live and the error names the IAM action to grant."""
     url, settings = enforcing_moto
     stack = deploy_stack(url, tmp_path)
+    values = json.loads(stack.values_path.read_text())
+    values["configuration"].update(fault_duration_seconds=1)
+    stack.values_path.write_text(json.dumps(values))
     experiment = REPO / "experiments" / "error-injection.json"
     policy = printed_policy(experiment, stack.values_path)
     for statement in policy["Statement"]:
