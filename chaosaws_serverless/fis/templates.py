@@ -315,7 +315,8 @@ def _automation_actions(
             "LayerArn": layer_arn,
             "AutomationAssumeRole": automation_role_arn,
             "LatencyMs": str(fault.latency_ms),
-            "Probability": format(float(fault.probability), "g"),
+            # Plain decimals: the document's allowedPattern takes no exponent (1e-05).
+            "Probability": f"{float(fault.probability):.6f}".rstrip("0").rstrip("."),
             **({"AliasName": fault.alias} if fault.alias else {}),
         }
         enable, wait, disable = f"enable-{index}", f"wait-{index}", f"disable-{index}"

@@ -190,3 +190,20 @@ def test_validation_uses_botocore_and_the_limits_it_leaves_out() -> None:
     typed["actions"]["wait-1"]["parameters"]["duration"] = 600
     with pytest.raises(ActivityFailed, match="Invalid type"):
         validate_template(typed)
+
+
+def test_probabilities_match_the_document_s_pattern() -> None:
+    import re
+
+    import yaml
+
+    from chaosaws_serverless.ssm.document import document_path
+
+    pattern = yaml.safe_load(document_path().read_text())["parameters"]["Probability"][
+        "allowedPattern"
+    ]
+    for probability, text in ((1.0, "1"), (0.5, "0.5"), (0.00001, "0.00001"), (0.25, "0.25")):
+        template = ssm_template(probability=probability)
+        value = json.loads(template["actions"]["enable-1"]["parameters"]["documentParameters"])
+        assert value["Probability"] == text
+        assert re.match(pattern, text), text
