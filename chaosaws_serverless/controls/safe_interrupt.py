@@ -22,6 +22,9 @@ Why it exists (chaostoolkit-lib 1.44, ``chaoslib/exit.py`` and ``run.py``):
   the next fault is injected and the experiment keeps waiting, with the faults
   in place, until the orchestrator loses patience and sends SIGKILL. Only a
   SIGTERM that happens to land in a pause interrupts the run.
+- chaoslib waits for the method's background activities before it rolls
+  back: a background customer load (``loadgen.actions.generate_load``, 20
+  minutes in the catalog) keeps the faults in place until it ends.
 - A signal during the rollbacks stops them ("Terminating now without running
   the remaining rollbacks"): a second Ctrl-C leaves faults behind.
 
@@ -33,7 +36,9 @@ What this control does:
     exception of chaoslib's own "exit gracefully, keep the rollbacks" signal
     (SIGUSR1). A ``BaseException`` passes through the providers' ``except
     Exception``, so the run is interrupted wherever it is, and the rollbacks
-    run as the strategy says.
+    run as the strategy says. SIGINT keeps Python's ``KeyboardInterrupt``.
+    Both stop the background loads of this process first
+    (``loadgen.engine.stop_all_loads``).
 ``before_rollback_control`` / ``after_rollback_control``
     While the rollbacks run, SIGINT and SIGTERM are logged and deferred; the
     third signal in a row is obeyed (an operator who insists gets the process
@@ -53,6 +58,7 @@ cannot help and does nothing.
 """
 
 import signal
+import sys
 import threading
 from types import FrameType
 from typing import Any, Callable, Optional, Union
@@ -96,9 +102,24 @@ def _install(signum: int, handler: Handler) -> None:
     _state.saved.setdefault(signum, previous)
 
 
+def _stop_background_loads() -> None:
+    """Stop the customer loads of background ``generate_load`` activities.
+
+    chaoslib waits for every background activity before it rolls back: a
+    20-minute load would keep the faults in place for 20 minutes after Ctrl-C.
+    Only when the load generator is already imported (no aiohttp import here).
+    """
+    engine = sys.modules.get("chaosaws_serverless.loadgen.engine")
+    if engine is not None:
+        stopped = engine.stop_all_loads()
+        if stopped:
+            logger.warning(f"stopping {stopped} background load(s) so the rollbacks can start")
+
+
 def _terminate(signum: int, frame: Optional[FrameType]) -> None:
     """SIGTERM during the experiment: interrupt it like chaoslib's SIGUSR1, keeping rollbacks."""
     _state.interrupted_by = "SIGTERM"
+    _stop_background_loads()
     logger.warning(
         "SIGTERM received: interrupting the experiment now; the rollbacks will run before exit"
     )
@@ -108,6 +129,7 @@ def _terminate(signum: int, frame: Optional[FrameType]) -> None:
 def _interrupt(signum: int, frame: Optional[FrameType]) -> None:
     """SIGINT during the experiment: Python's own KeyboardInterrupt, noted for the rollbacks."""
     _state.interrupted_by = "SIGINT"
+    _stop_background_loads()
     raise KeyboardInterrupt
 
 

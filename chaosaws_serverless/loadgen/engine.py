@@ -37,6 +37,7 @@ __all__ = [
     "event_loop_name",
     "run_load",
     "run_load_sync",
+    "stop_all_loads",
 ]
 
 logger = logging.getLogger(__name__)
@@ -384,6 +385,27 @@ def _all_done(futures: list[concurrent.futures.Future[None]]) -> "concurrent.fut
     return done
 
 
+# Loads running in this process (background generate_load activities run in chaoslib's
+# threads): an interrupted experiment stops them, since chaoslib waits for its background
+# activities before it rolls back (controls.safe_interrupt calls stop_all_loads).
+_running: dict[asyncio.Event, asyncio.AbstractEventLoop] = {}
+_running_lock = threading.Lock()
+
+
+def stop_all_loads() -> int:
+    """Ask every load running in this process to stop now (thread-safe); return how many.
+
+    Each stops as on its own SIGINT: no new requests, in-flight ones get their
+    timeout, the last interval is published.
+    """
+    with _running_lock:
+        running = list(_running.items())
+    for stop, loop in running:
+        with contextlib.suppress(RuntimeError):  # its loop already closed
+            loop.call_soon_threadsafe(stop.set)
+    return len(running)
+
+
 def run_load_sync(
     config: LoadConfig, *, handle_signals: bool = True, **kwargs: Any
 ) -> dict[str, Any]:
@@ -398,9 +420,13 @@ def run_load_sync(
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         restore = _install_signal_handlers(loop, stop) if handle_signals else {}
+        with _running_lock:
+            _running[stop] = loop
         try:
             return await run_load(config, stop=stop, **kwargs)
         finally:
+            with _running_lock:
+                _running.pop(stop, None)
             for signum, previous in restore.items():
                 signal.signal(signum, previous)
 

@@ -113,8 +113,19 @@ def shipped_experiment_without_hypothesis() -> dict[str, Any]:
     return experiment
 
 
-def deploy_stack(endpoint_url: str, workdir: Path, secret: str | None = None) -> Stack:
-    """Reset the emulator, deploy the reference stack, harden the functions, write the var file."""
+def deploy_stack(
+    endpoint_url: str,
+    workdir: Path,
+    secret: str | None = None,
+    load_url: str | None = None,
+) -> Stack:
+    """Reset the emulator, deploy the reference stack, harden the functions, write the var file.
+
+    With ``load_url``, the method starts with the customers' load as a
+    background activity (``loadgen.actions.generate_load`` for 120 s, as the
+    catalog's ``method/customer-load`` piece runs it), so signals land while
+    the load runs.
+    """
     from chaosaws_serverless import aws
     from chaosaws_serverless.lab import emulator
     from chaosaws_serverless.lab.deploy import deploy
@@ -150,9 +161,10 @@ def deploy_stack(endpoint_url: str, workdir: Path, secret: str | None = None) ->
     values_path = workdir / "values.json"
     values_path.write_text(json.dumps(values, indent=2), encoding="utf-8")
     experiment_path = workdir / "region-failure-method.json"
-    experiment_path.write_text(
-        json.dumps(shipped_experiment_without_hypothesis(), indent=2), encoding="utf-8"
-    )
+    experiment = shipped_experiment_without_hypothesis()
+    if load_url:
+        experiment["method"].insert(0, background_load(load_url))
+    experiment_path.write_text(json.dumps(experiment, indent=2), encoding="utf-8")
     (workdir / "controls.yaml").write_text(CONTROL_FILE, encoding="utf-8")
     (workdir / "settings.yaml").write_text("{}\n", encoding="utf-8")
     return Stack(
@@ -164,6 +176,52 @@ def deploy_stack(endpoint_url: str, workdir: Path, secret: str | None = None) ->
         secret=secret,
         functions=names,
     )
+
+
+def background_load(url: str, duration_seconds: int = 120) -> dict[str, Any]:
+    return {
+        "type": "action",
+        "name": "customers-call-the-api",
+        "background": True,
+        "provider": {
+            "type": "python",
+            "module": "chaosaws_serverless.loadgen.actions",
+            "func": "generate_load",
+            "arguments": {
+                "url": url,
+                "rate_per_second": 20,
+                "duration_seconds": duration_seconds,
+                "publish": "none",
+            },
+        },
+    }
+
+
+class LocalApi:
+    """A local API answering ``Hello from region us-east-1`` (the customers' target)."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Hello(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = b"Hello from region us-east-1"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/hello"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def _tiny_zip() -> bytes:

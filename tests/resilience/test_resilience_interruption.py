@@ -14,7 +14,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from interruption import deploy_stack, random_delay, run_once
+from interruption import LocalApi, deploy_stack, random_delay, run_once
 
 RUNS_PER_SIGNAL = 3
 
@@ -60,4 +60,21 @@ def test_default_strategy_interrupted_run_still_rolls_back(
     assert outcome.status == "interrupted", outcome.output[-4000:]
     assert "chaoslib skipped the rollbacks" in outcome.output
     assert outcome.rollbacks_run == 2
+    assert outcome.modified == {}
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_background_load_does_not_delay_the_rollbacks(
+    moto_server: str, tmp_path: Path, signum: int
+) -> None:
+    """chaoslib waits for background activities before rolling back; the control stops the load."""
+    api = LocalApi()
+    try:
+        stack = deploy_stack(moto_server, tmp_path, load_url=api.url)
+        outcome = run_once(stack, signum, 1.5, run_id="with-load")
+    finally:
+        api.close()
+    assert outcome.status == "interrupted", outcome.output[-4000:]
+    assert outcome.rollbacks_restored == 2, outcome.output[-4000:]
+    assert outcome.seconds_to_exit < 15, outcome.output[-4000:]  # the load was set for 120 s
     assert outcome.modified == {}
