@@ -92,6 +92,7 @@ class _State:
         self.deferred = 0
         self.interrupted_by: Optional[str] = None
         self.load_stopper: Optional[threading.Thread] = None
+        self.done = threading.Event()  # set by cleanup_control: the run is over
 
 
 _state = _State()
@@ -118,10 +119,12 @@ def _stop_background_loads() -> None:
     if _state.load_stopper is not None:
         return
 
+    done = _state.done
+
     def stop_loads() -> None:
         deadline = time.monotonic() + LOAD_STOP_SECONDS
         stopped = 0
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not done.is_set():
             engine = sys.modules.get("chaosaws_serverless.loadgen.engine")
             stop_all = getattr(engine, "stop_all_loads", None)
             if stop_all is not None:
@@ -133,7 +136,7 @@ def _stop_background_loads() -> None:
                 if count and not stopped:
                     logger.warning(f"stopping {count} background load(s) so the rollbacks start")
                 stopped += count
-            time.sleep(0.1)
+            done.wait(0.1)
 
     _state.load_stopper = threading.Thread(target=stop_loads, name="stop-loads", daemon=True)
     _state.load_stopper.start()
@@ -253,6 +256,7 @@ def after_experiment_control(
 def cleanup_control(**kwargs: Any) -> None:
     """Put back the signal handlers this control replaced."""
     global _state
+    _state.done.set()
     if _on_main_thread():
         for signum, handler in _state.saved.items():
             signal.signal(signum, handler)

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -54,3 +55,23 @@ def test_after_experiment_runs_nothing_without_a_signal() -> None:
     journal: dict = {"rollbacks": [], "status": "completed"}
     safe_interrupt.after_experiment_control({"rollbacks": [{"x": 1}]}, state=journal)
     assert journal == {"rollbacks": [], "status": "completed"}
+
+
+def test_background_loads_are_stopped_even_when_still_starting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A load whose thread is still importing the engine gets stopped once it registers."""
+    import time
+    import types
+
+    partial = types.ModuleType("chaosaws_serverless.loadgen.engine")  # no stop_all_loads yet
+    monkeypatch.setitem(sys.modules, "chaosaws_serverless.loadgen.engine", partial)
+    safe_interrupt.configure_control()
+    with pytest.raises(SystemExit):
+        os.kill(os.getpid(), signal.SIGTERM)
+    calls: list[float] = []
+    partial.stop_all_loads = lambda: calls.append(time.monotonic()) or 1  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 2
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert calls
