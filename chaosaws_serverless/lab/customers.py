@@ -44,7 +44,7 @@ class Customers:
             # Follow DNS like a client honouring the record's TTL, and do not
             # stay pinned to a region through a kept-alive connection.
             dns_cache_seconds=0,
-            connection_max_age_seconds=max(1.0, float(stack.ttl_seconds)),
+            connection_max_age_seconds=max(0.5, float(stack.ttl_seconds)),
             verify_tls=False,  # the lab's self-signed certificate
         )
         # Every customer publishes where the experiment reads: the configuration's region.

@@ -171,7 +171,8 @@ def run_variant(
         reset=True,
     )
     try:
-        warm_up = float(stack.experiment["observation_window_seconds"]) + 3
+        # Enough customer data for the "before" probes (they read whatever the window holds).
+        warm_up = min(float(stack.experiment["observation_window_seconds"]), 10.0) + 3
         gateways = ", ".join(
             f"{region} on 127.0.0.1:{ports['https']}"
             for region, ports in (lab.state()["gateways"] or {}).items()
