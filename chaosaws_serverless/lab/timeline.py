@@ -245,10 +245,10 @@ def draw_timeline(data: TimelineData, path: Path, *, title: str) -> Path:
         axis.grid(alpha=0.3)
         if axis.get_legend_handles_labels()[0]:
             axis.legend(loc="upper right", fontsize=8, framealpha=0.8)
-    for marker in data.markers:
+    for i, marker in enumerate(sorted(data.markers, key=lambda m: m.time)):
         axes[0].annotate(
             marker.label,
-            (marker.time - t0 + 0.2, 0.55),
+            (marker.time - t0 + 0.2, 0.7 - 0.2 * (i % 3)),  # staggered: close markers overlap
             fontsize=8,
             color=marker.colour,
             rotation=0,
