@@ -15,6 +15,10 @@ after the method starts (40% among the injections, the rest while
 ``wait_for_failover`` polls), and compares every function with its picture
 from before. After SIGKILL, ``chaosaws-serverless rollback`` runs first.
 
+``--with-load``: the method first starts the customers' load as a background
+activity (``loadgen.actions.generate_load``, 20 req/s for 120 s, on a local
+API), as the catalog's ``method/customer-load`` piece does.
+
 Columns: runs; functions left modified (after exit, or after the rollback CLI
 for SIGKILL; must be 0); runs where a fault was in place when the signal hit
 (SIGKILL: seen before the rollback CLI); journal status "interrupted";
@@ -43,6 +47,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20, help="interruptions per signal")
     parser.add_argument("--seed", type=int, default=9)
+    parser.add_argument(
+        "--baseline-runs", type=int, help="SIGTERM runs with chaoslib alone (default --runs)"
+    )
+    parser.add_argument(
+        "--with-load",
+        action="store_true",
+        help="the method starts a 120 s background customer load (loadgen) on a local API",
+    )
     args = parser.parse_args()
     os.environ.update(interruption.ENV)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -56,23 +68,32 @@ def main() -> None:
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
     rng = random.Random(args.seed)
+    baseline = args.runs if args.baseline_runs is None else args.baseline_runs
     cases = [
-        ("SIGINT", signal.SIGINT, True),
-        ("SIGTERM", signal.SIGTERM, True),
-        ("SIGKILL", signal.SIGKILL, True),
-        ("SIGTERM", signal.SIGTERM, False),
+        ("SIGINT", signal.SIGINT, True, args.runs),
+        ("SIGTERM", signal.SIGTERM, True, args.runs),
+        ("SIGKILL", signal.SIGKILL, True, args.runs),
+        ("SIGTERM", signal.SIGTERM, False, baseline),
     ]
+    api = interruption.LocalApi() if args.with_load else None
     rows = []
     failures = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
-        stack = interruption.deploy_stack(url, Path(tmp))
-        for label, signum, control in cases:
+        stack = interruption.deploy_stack(url, Path(tmp), load_url=api.url if api else None)
+        for label, signum, control, runs in cases:
+            if not runs:
+                continue
             outcomes = []
-            for index in range(args.runs):
+            for index in range(runs):
                 delay = interruption.random_delay(rng)
                 outcome = interruption.run_once(
-                    stack, signum, delay, control=control, run_id=f"{label}-{control}-{index}"
+                    stack,
+                    signum,
+                    delay,
+                    control=control,
+                    run_id=f"{label}-{control}-{index}",
+                    exit_timeout_seconds=300,
                 )
                 outcomes.append(outcome)
                 if outcome.modified:
@@ -107,6 +128,8 @@ def main() -> None:
                 )
             )
     server.stop()
+    if api:
+        api.close()
     header = (
         "signal",
         "control",
@@ -118,7 +141,11 @@ def main() -> None:
         "worst s to exit",
         "worst wall s",
     )
-    print(f"\nInterrupted `chaos run` of region-failure.json ({time.monotonic() - started:.0f} s)")
+    load = ", 120 s background customer load" if args.with_load else ""
+    print(
+        f"\nInterrupted `chaos run` of region-failure.json{load} "
+        f"({time.monotonic() - started:.0f} s)"
+    )
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in rows:
