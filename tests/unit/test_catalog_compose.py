@@ -327,7 +327,7 @@ CONFIGURATION_KEYS = [
     "failover_timeout_seconds",
     "failover_poll_seconds",
     "health_source",
-    "observation_window_seconds",
+    "post_failover_pause_seconds",
 ]
 
 
