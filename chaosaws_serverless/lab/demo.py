@@ -42,12 +42,6 @@ from chaosaws_serverless.lab.timeline import Marker, TimelineData, draw_timeline
 VARIANTS = ("misconfigured", "fixed")
 # Traffic kept flowing after the run, so the timeline shows the recovery too.
 RECOVERY_SECONDS = 6.0
-FAILURE_METRICS = (
-    metric_names.STATUS_5XX,
-    metric_names.STATUS_TIMEOUT,
-    metric_names.STATUS_CONNECT_ERROR,
-)
-ALL_STATUS_METRICS = (metric_names.STATUS_2XX, metric_names.STATUS_4XX, *FAILURE_METRICS)
 
 
 @dataclass
@@ -330,8 +324,8 @@ def _analyse(result: RunResult, lab: Lab) -> None:
             (us, "us_failure_ratio_during_fault"),
             (eu, "eu_failure_ratio_during_fault"),
         ):
-            total = data.total(client, ALL_STATUS_METRICS, result.fault_start, end)
-            failed = data.total(client, FAILURE_METRICS, result.fault_start, end)
+            total = data.total(client, metric_names.STATUS_METRICS, result.fault_start, end)
+            failed = data.total(client, metric_names.ERROR_METRICS, result.fault_start, end)
             setattr(result, attr, round(failed / total, 3) if total else None)
         _draw(result, lab, data)
 
