@@ -25,6 +25,9 @@ Why it exists (chaostoolkit-lib 1.44, ``chaoslib/exit.py`` and ``run.py``):
 - chaoslib waits for the method's background activities before it rolls
   back: a background customer load (``loadgen.actions.generate_load``, 20
   minutes in the catalog) keeps the faults in place until it ends.
+- chaoslib sleeps an activity's ``pauses.after`` even when the signal
+  interrupted that activity: the reference experiment's 390 s pause after
+  ``wait_for_failover`` keeps the faults on for 390 s after SIGTERM.
 - A signal during the rollbacks stops them ("Terminating now without running
   the remaining rollbacks"): a second Ctrl-C leaves faults behind.
 
@@ -38,7 +41,8 @@ What this control does:
     Exception``, so the run is interrupted wherever it is, and the rollbacks
     run as the strategy says. SIGINT keeps Python's ``KeyboardInterrupt``.
     Both stop the background loads of this process first
-    (``loadgen.engine.stop_all_loads``).
+    (``loadgen.engine.stop_all_loads``) and, from then on, the pauses of
+    ``chaoslib.activity`` outside the rollbacks return at once.
 ``before_rollback_control`` / ``after_rollback_control``
     While the rollbacks run, SIGINT and SIGTERM are logged and deferred; the
     third signal in a row is obeyed (an operator who insists gets the process
@@ -93,6 +97,7 @@ class _State:
         self.interrupted_by: Optional[str] = None
         self.load_stopper: Optional[threading.Thread] = None
         self.done = threading.Event()  # set by cleanup_control: the run is over
+        self.activity_time: Any = None  # chaoslib.activity's own `time` while replaced
 
 
 _state = _State()
@@ -175,6 +180,44 @@ def _defer(signum: int, frame: Optional[FrameType]) -> None:
     )
 
 
+class _PausesEndOnInterruption:
+    """``chaoslib.activity``'s view of the ``time`` module: no pause after a signal.
+
+    chaoslib sleeps an activity's ``pauses.after`` in a ``finally``, so an
+    activity interrupted by the signal still sleeps its pause (390 s after
+    ``wait_for_failover`` in the reference experiment) with the faults on.
+    Only that module's ``time`` is replaced, and only its ``sleep`` changes:
+    once a signal interrupted the run, pauses outside the rollbacks return at once.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    def sleep(self, seconds: float) -> None:
+        if _state.interrupted_by and not _state.in_rollbacks:
+            logger.warning(
+                f"skipping a {seconds} s pause: {_state.interrupted_by} interrupted the run"
+            )
+            return
+        time.sleep(seconds)
+
+
+def _replace_activity_time() -> None:
+    import chaoslib.activity as activity_module
+
+    if not isinstance(activity_module.time, _PausesEndOnInterruption):
+        _state.activity_time = activity_module.time
+        activity_module.time = _PausesEndOnInterruption()
+
+
+def _restore_activity_time() -> None:
+    if _state.activity_time is not None:
+        import chaoslib.activity as activity_module
+
+        activity_module.time = _state.activity_time
+        _state.activity_time = None
+
+
 def configure_control(
     configuration: Configuration = None,
     secrets: Secrets = None,
@@ -191,6 +234,7 @@ def configure_control(
         return
     _install(signal.SIGTERM, _terminate)
     _install(signal.SIGINT, _interrupt)
+    _replace_activity_time()
 
 
 def before_rollback_control(context: Any = None, **kwargs: Any) -> None:
@@ -257,6 +301,7 @@ def cleanup_control(**kwargs: Any) -> None:
     """Put back the signal handlers this control replaced."""
     global _state
     _state.done.set()
+    _restore_activity_time()
     if _on_main_thread():
         for signum, handler in _state.saved.items():
             signal.signal(signum, handler)

@@ -75,3 +75,20 @@ def test_background_loads_are_stopped_even_when_still_starting(
     while not calls and time.monotonic() < deadline:
         time.sleep(0.05)
     assert calls
+
+
+def test_pauses_end_once_a_signal_interrupted_the_run() -> None:
+    """chaoslib sleeps pauses.after even for the interrupted activity; not with the control."""
+    import time
+
+    import chaoslib.activity
+
+    safe_interrupt.configure_control()
+    with pytest.raises(SystemExit):
+        os.kill(os.getpid(), signal.SIGTERM)
+    started = time.monotonic()
+    chaoslib.activity.time.sleep(30)  # the pause chaoslib would sleep
+    assert time.monotonic() - started < 1
+    assert chaoslib.activity.time.time() > 0  # everything else is the time module
+    safe_interrupt.cleanup_control()
+    assert chaoslib.activity.time is time
