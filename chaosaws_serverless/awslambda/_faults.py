@@ -247,6 +247,41 @@ def _read_record(tags: Mapping[str, str], resource: str) -> Optional[FaultRecord
         ) from error
 
 
+@dataclass(frozen=True)
+class _Function:
+    """A validated function reference, its client, and its state as read once."""
+
+    name: str
+    alias: Optional[str]
+    region: str
+    resource: str
+    lam: Any
+    function: dict[str, Any]
+    record: Optional[FaultRecord]
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return dict(self.function.get("Tags") or {})
+
+
+def _read_function(
+    function_name: Any,
+    alias: Any,
+    region: Optional[str],
+    configuration: Optional[Configuration],
+    secrets: Optional[Secrets],
+) -> _Function:
+    """Validate the arguments (before any AWS call), then read the function and its record."""
+    name = validate_function_name(function_name)
+    alias = validate_alias(alias)
+    region = resolve_region(region, configuration)
+    lam = client("lambda", region, configuration, secrets)
+    resource = f"function {name!r} in {region}"
+    function = _update.get_function(lam, name, resource)
+    record = _read_record(dict(function.get("Tags") or {}), resource)
+    return _Function(name, alias, region, resource, lam, function, record)
+
+
 def _contract(record: Optional[FaultRecord]) -> FaultContract:
     if record is not None and record.contract in CONTRACTS:
         return CONTRACTS[record.contract]
@@ -369,16 +404,11 @@ def _inject(
     secrets: Optional[Secrets],
     contract: FaultContract = DEFAULT_CONTRACT,
 ) -> dict[str, Any]:
-    name = validate_function_name(function_name)
-    alias = validate_alias(alias)
-    region = resolve_region(region, configuration)
-    arn = resolve_layer_arn(layer_arn, region, configuration)
-    lam = client("lambda", region, configuration, secrets)
-    resource = f"function {name!r} in {region}"
-    function = _update.get_function(lam, name, resource)
+    arn = resolve_layer_arn(layer_arn, resolve_region(region, configuration), configuration)
+    fn = _read_function(function_name, alias, region, configuration, secrets)
+    name, alias, region, resource, lam = fn.name, fn.alias, fn.region, fn.resource, fn.lam
+    function, previous = fn.function, fn.record
     latest = function["Configuration"]
-    tags = dict(function.get("Tags") or {})
-    previous = _read_record(tags, resource)
     target = alias or LATEST
     by, at = _who(), _now()
     # In place only for the run that injected it: another experiment's fault is
@@ -580,15 +610,10 @@ def _remove(
     configuration: Optional[Configuration],
     secrets: Optional[Secrets],
 ) -> dict[str, Any]:
-    name = validate_function_name(function_name)
-    alias = validate_alias(alias)
-    region = resolve_region(region, configuration)
-    lam = client("lambda", region, configuration, secrets)
-    resource = f"function {name!r} in {region}"
-    function = _update.get_function(lam, name, resource)
+    fn = _read_function(function_name, alias, region, configuration, secrets)
+    name, alias, region, resource, lam = fn.name, fn.alias, fn.region, fn.resource, fn.lam
+    function, tags, record = fn.function, fn.tags, fn.record
     latest = function["Configuration"]
-    tags = dict(function.get("Tags") or {})
-    record = _read_record(tags, resource)
     base: dict[str, Any] = {
         "function_name": latest["FunctionName"],
         "region": region,
@@ -741,13 +766,9 @@ def fault_state(
     secrets: Optional[Secrets],
 ) -> dict[str, Any]:
     """Return what the extension does on the function (or alias) now, read as it reads it."""
-    name = validate_function_name(function_name)
-    alias = validate_alias(alias)
-    region = resolve_region(region, configuration)
-    lam = client("lambda", region, configuration, secrets)
-    resource = f"function {name!r} in {region}"
-    function = _update.get_function(lam, name, resource)
-    record = _read_record(dict(function.get("Tags") or {}), resource)
+    fn = _read_function(function_name, alias, region, configuration, secrets)
+    name, alias, region, resource, lam = fn.name, fn.alias, fn.region, fn.resource, fn.lam
+    function, record = fn.function, fn.record
     config = function["Configuration"]
     if alias:
         config = _update.get_function(lam, name, f"alias {alias!r} of {resource}", alias)[
