@@ -184,7 +184,12 @@ def test_shipped_experiments_need_nothing_beyond_the_printed_policy(
     url, settings = enforcing_moto
     stack = deploy_stack(url, tmp_path)
     values = json.loads(stack.values_path.read_text())
-    values["configuration"].update(failover_timeout_seconds=2, fault_duration_seconds=1)
+    values["configuration"].update(
+        failover_timeout_seconds=2,
+        fault_duration_seconds=1,
+        post_failover_pause_seconds=1,
+        fis_timeout_seconds=30,
+    )
     stack.values_path.write_text(json.dumps(values))
     hello = values["configuration"]["us_hello_function"]
     lam = boto3.client("lambda", region_name="us-east-1", endpoint_url=url)

@@ -49,7 +49,12 @@ def test_no_planted_secret_leaks_from_any_shipped_experiment(
     assert len(SHIPPED) >= 4, SHIPPED
     stack = deploy_stack(moto_server, tmp_path)
     values = json.loads(stack.values_path.read_text())
-    values["configuration"].update(failover_timeout_seconds=2, fault_duration_seconds=1)
+    values["configuration"].update(
+        failover_timeout_seconds=2,
+        fault_duration_seconds=1,
+        post_failover_pause_seconds=1,
+        fis_timeout_seconds=30,
+    )
     stack.values_path.write_text(json.dumps(values))
     hello = values["configuration"]["us_hello_function"]
     lam = boto3.client("lambda", region_name="us-east-1", endpoint_url=moto_server)
