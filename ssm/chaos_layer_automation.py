@@ -479,7 +479,9 @@ def unqualified_arn(configuration):
 
 def write_record(lam, arn, tags, record_tags):
     call(lam.tag_resource, Resource=arn, Tags=dict(record_tags))
-    stale = [key for key in record_keys(tags) if key not in record_tags]
+    # A fresh read: another process may have written a longer record since ``tags``.
+    current = call(lam.list_tags, Resource=arn).get("Tags") or {}
+    stale = [key for key in record_keys({**tags, **current}) if key not in record_tags]
     if stale:
         call(lam.untag_resource, Resource=arn, TagKeys=stale)
 

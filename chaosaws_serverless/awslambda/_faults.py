@@ -288,13 +288,16 @@ def _contract(record: Optional[FaultRecord]) -> FaultContract:
     return DEFAULT_CONTRACT
 
 
-def _write_record(
-    lam: Any, arn: str, resource: str, tags: Mapping[str, str], record_tags: Mapping[str, str]
-) -> None:
+def _write_record(lam: Any, arn: str, resource: str, record_tags: Mapping[str, str]) -> None:
     _update.call(
         lam, "tag_resource", "lambda:TagResource", resource, Resource=arn, Tags=dict(record_tags)
     )
-    stale = [key for key in record_keys(tags) if key not in record_tags]
+    # Stale chunks are found on a fresh read, not on ``tags``: another process may
+    # have written a longer record since our read (tags have no conditional write,
+    # and without a RevisionId nothing else tells us), and a leftover chunk of it
+    # would make the record undecodable, so no rollback could run.
+    current = _update.call(lam, "list_tags", "lambda:ListTags", resource, Resource=arn)
+    stale = [key for key in record_keys(current.get("Tags") or {}) if key not in record_tags]
     if stale:
         _update.call(
             lam, "untag_resource", "lambda:UntagResource", resource, Resource=arn, TagKeys=stale
@@ -492,7 +495,7 @@ def _inject(
         if {key: current_tags[key] for key in record_keys(current_tags)} != record_tags:
             # The record always reaches AWS before the change it describes (and is
             # written again when a concurrent injection overwrote it).
-            _write_record(lam, _unqualified_arn(config), resource, current_tags, record_tags)
+            _write_record(lam, _unqualified_arn(config), resource, record_tags)
             written.clear()
             written.update(record_tags)
         if plan.environment == _environment(config) and plan.layers == _layers(config):
@@ -552,9 +555,7 @@ def _point_alias_at_faulty_version(
     assert record.alias is not None
     record.alias["faulty_version"] = faulty
     fresh = _update.get_function(lam, name, resource)
-    _write_record(
-        lam, _unqualified_arn(latest), resource, dict(fresh.get("Tags") or {}), encode(record)
-    )
+    _write_record(lam, _unqualified_arn(latest), resource, encode(record))
     _merge_out_of_latest(lam, name, resource, record, fresh)
     update: dict[str, Any] = {"FunctionName": name, "Name": alias, "FunctionVersion": faulty}
     if alias_state.get("RevisionId"):

@@ -192,18 +192,9 @@ def test_many_functions_injected_by_background_activities_are_all_restored(
 
 @pytest.mark.parametrize(
     "b_conflicts",
-    [
-        pytest.param(
-            False,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="without a RevisionId (moto) nothing tells B its read was stale: B's "
-                "shorter record overwrites A's first chunks and A's last chunk stays, so the "
-                "record no longer decodes (on AWS the 412 re-read rewrites it)",
-            ),
-        ),
-        True,
-    ],
+    # False: without a RevisionId (moto) nothing tells B its read was stale; B's shorter
+    # record must still leave no chunk of A's behind (stale chunks come from a fresh read).
+    [False, True],
 )
 def test_injection_planned_on_a_stale_read_still_rolls_back_exactly(
     configuration: dict[str, Any], monkeypatch: pytest.MonkeyPatch, b_conflicts: bool

@@ -87,6 +87,11 @@ def expect_get(stubber: Stubber, response: dict[str, Any]) -> None:
     stubber.add_response("get_function", copy.deepcopy(response), {"FunctionName": "api-hello"})
 
 
+def expect_list_tags(stubber: Stubber, tags: dict[str, str]) -> None:
+    """The record writer reads the tags back to find stale chunks of another record."""
+    stubber.add_response("list_tags", {"Tags": dict(tags)}, {"Resource": FUNCTION_ARN})
+
+
 def test_inject_retries_409_412_and_429_and_passes_the_fresh_revision(
     stubbed: tuple[Stubber, list[float]],
 ) -> None:
@@ -99,6 +104,7 @@ def test_inject_retries_409_412_and_429_and_passes_the_fresh_revision(
         {"LayerName": LAYER.rsplit(":", 1)[0], "VersionNumber": 3},
     )
     stubber.add_response("tag_resource", {}, {"Resource": FUNCTION_ARN, "Tags": tags})
+    expect_list_tags(stubber, tags)
     before = function("r1", {"A": "1"}, [OTHER], tags=tags)
     update = {"FunctionName": "api-hello", "Layers": [OTHER, LAYER], "Environment": ANY}
     stubber.add_client_error(
@@ -147,6 +153,7 @@ def test_a_conflict_that_never_ends_fails_clearly(stubbed: tuple[Stubber, list[f
         {"LayerName": LAYER.rsplit(":", 1)[0], "VersionNumber": 3},
     )
     stubber.add_response("tag_resource", {}, {"Resource": FUNCTION_ARN, "Tags": tags})
+    expect_list_tags(stubber, tags)
     before = function("r1", {"A": "1"}, [], tags=tags)
     for attempt in range(_update.MAX_ATTEMPTS):
         if attempt:
@@ -255,6 +262,7 @@ def test_a_concurrent_injection_from_another_process_is_absorbed_not_recorded_as
         {"LayerName": LAYER.rsplit(":", 1)[0], "VersionNumber": 3},
     )
     stubber.add_response("tag_resource", {}, {"Resource": FUNCTION_ARN, "Tags": first_tags})
+    expect_list_tags(stubber, first_tags)
     stubber.add_client_error(
         "update_function_configuration", "PreconditionFailedException", http_status_code=412
     )
@@ -266,6 +274,8 @@ def test_a_concurrent_injection_from_another_process_is_absorbed_not_recorded_as
     expect_get(stubber, function("r2", their_env, [OTHER, LAYER], tags=their_tags))
     captured: dict[str, Any] = {}
     stubber.add_response("tag_resource", {}, {"Resource": FUNCTION_ARN, "Tags": ANY})
+    # The fresh read after writing shows their leftover chunk 7: it must be removed.
+    expect_list_tags(stubber, their_tags)
     stubber.add_response("untag_resource", {}, {"Resource": FUNCTION_ARN, "TagKeys": ANY})
     stubber.add_response(
         "update_function_configuration",
