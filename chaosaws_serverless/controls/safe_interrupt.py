@@ -71,6 +71,8 @@ from typing import Any, Callable, Optional, Union
 from chaoslib.types import Configuration, Experiment, Journal, Secrets, Settings
 from logzero import logger
 
+from chaosaws_serverless.controls._rollbacks import apply_declared_rollbacks, rollback_strategy
+
 __all__ = [
     "after_experiment_control",
     "after_rollback_control",
@@ -271,16 +273,13 @@ def after_experiment_control(
     declared = experiment.get("rollbacks") or []
     if not declared or state.get("rollbacks"):
         return
-    runtime = (settings or {}).get("runtime") or experiment.get("runtime") or {}
-    strategy = str((runtime.get("rollbacks") or {}).get("strategy") or "default")
+    strategy = rollback_strategy(experiment, settings)
     if strategy == "never":
         logger.warning(
             f"{_state.interrupted_by} interrupted the run and the rollback strategy is 'never': "
             "faults may remain; `chaosaws-serverless rollback` restores every function"
         )
         return
-    from chaoslib.run import apply_rollbacks
-
     logger.warning(
         f"{_state.interrupted_by} interrupted the run and chaoslib skipped the rollbacks "
         f"(strategy {strategy!r}): running the {len(declared)} rollback(s) now"
@@ -288,9 +287,7 @@ def after_experiment_control(
     runs: list = []
     before_rollback_control()
     try:
-        apply_rollbacks(
-            experiment, configuration or {}, secrets or {}, None, experiment.get("dry"), None, runs
-        )
+        apply_declared_rollbacks(experiment, configuration, secrets, runs)
     finally:
         after_rollback_control()
         state["rollbacks"] = runs

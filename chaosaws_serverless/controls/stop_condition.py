@@ -55,6 +55,7 @@ from chaoslib.types import Configuration, Experiment, Journal, Secrets, Settings
 from logzero import logger
 
 from chaosaws_serverless.aws import resolve_region
+from chaosaws_serverless.controls._rollbacks import apply_declared_rollbacks, rollback_strategy
 
 __all__ = [
     "after_activity_control",
@@ -291,7 +292,7 @@ def after_experiment_control(
     experiment = context
     declared = experiment.get("rollbacks", []) or []
     already = state.get("rollbacks") or []
-    strategy = _rollback_strategy(experiment, settings)
+    strategy = rollback_strategy(experiment, settings)
     state["stop_condition"] = {**triggered, "rollback_strategy": strategy}
     if strategy == "never":
         logger.warning(
@@ -302,8 +303,6 @@ def after_experiment_control(
     if len(already) >= len(declared):
         state["stop_condition"]["rollbacks_run_by"] = "chaoslib"
         return
-    from chaoslib.run import apply_rollbacks
-
     logger.warning(
         f"stop condition: chaoslib skipped the rollbacks of the interrupted run (strategy "
         f"{strategy!r}); running the {len(declared)} rollback(s) now"
@@ -311,15 +310,7 @@ def after_experiment_control(
     runs: list = []
     started = time.monotonic()
     try:
-        apply_rollbacks(
-            experiment,
-            configuration or {},
-            secrets or {},
-            None,
-            experiment.get("dry"),
-            None,
-            runs,
-        )
+        apply_declared_rollbacks(experiment, configuration, secrets, runs)
     finally:
         state["rollbacks"] = [*already, *runs]
         state["stop_condition"]["rollbacks_run_by"] = "stop_condition control"
@@ -333,11 +324,6 @@ def cleanup_control(**kwargs: Any) -> None:
         _watcher.stop()
     _watcher = None
     _config_error = None
-
-
-def _rollback_strategy(experiment: Experiment, settings: Optional[Settings]) -> str:
-    runtime = (settings or {}).get("runtime") or experiment.get("runtime") or {}
-    return str((runtime.get("rollbacks") or {}).get("strategy") or "default")
 
 
 def _chaoslib_handles_sigusr1() -> bool:
