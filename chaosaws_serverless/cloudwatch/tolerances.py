@@ -49,37 +49,30 @@ def _limit(limit: Any, label: str, ratio: bool) -> float:
 
 def ratio_at_most(value: Any = None, max_ratio: Any = None) -> bool:
     """Return True when the ratio ``value`` is at most ``max_ratio`` (0..1)."""
-    limit = _limit(max_ratio, "max_ratio", ratio=True)
-    number = _number(value, "value")
-    ok = number is not None and number <= limit
-    logger.info(f"tolerance: ratio {value!r} <= {limit:g}? {ok}")
-    return ok
+    return _compare(value, "<=", max_ratio, "max_ratio", ratio=True)
 
 
 def ratio_at_least(value: Any = None, min_ratio: Any = None) -> bool:
     """Return True when the ratio ``value`` is at least ``min_ratio`` (0..1)."""
-    limit = _limit(min_ratio, "min_ratio", ratio=True)
-    number = _number(value, "value")
-    ok = number is not None and number >= limit
-    logger.info(f"tolerance: ratio {value!r} >= {limit:g}? {ok}")
-    return ok
+    return _compare(value, ">=", min_ratio, "min_ratio", ratio=True)
 
 
 def at_most(value: Any = None, maximum: Any = None) -> bool:
     """Return True when the number ``value`` is at most ``maximum`` (seconds, counts...)."""
-    limit = _limit(maximum, "maximum", ratio=False)
-    number = _number(value, "value")
-    ok = number is not None and number <= limit
-    logger.info(f"tolerance: {value!r} <= {limit:g}? {ok}")
-    return ok
+    return _compare(value, "<=", maximum, "maximum", ratio=False)
 
 
 def at_least(value: Any = None, minimum: Any = None) -> bool:
     """Return True when the number ``value`` is at least ``minimum``."""
-    limit = _limit(minimum, "minimum", ratio=False)
+    return _compare(value, ">=", minimum, "minimum", ratio=False)
+
+
+def _compare(value: Any, operator: str, limit: Any, label: str, ratio: bool) -> bool:
+    """Compare a probe's ``value`` with a validated limit and log the comparison."""
+    bound = _limit(limit, label, ratio=ratio)
     number = _number(value, "value")
-    ok = number is not None and number >= limit
-    logger.info(f"tolerance: {value!r} >= {limit:g}? {ok}")
+    ok = number is not None and (number <= bound if operator == "<=" else number >= bound)
+    logger.info(f"tolerance: {'ratio ' if ratio else ''}{value!r} {operator} {bound:g}? {ok}")
     return ok
 
 
