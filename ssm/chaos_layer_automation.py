@@ -196,7 +196,7 @@ def latency_environment(latency_ms, probability):
         EXEC_WRAPPER: WRAPPER,
         ENABLE_LATENCY: "true",
         LATENCY_VALUE: str(max(1, math.ceil(latency_ms / 1000))),
-        LATENCY_PROBABILITY: format(float(probability), "g"),
+        LATENCY_PROBABILITY: repr(float(probability)),
     }
 
 
@@ -288,11 +288,12 @@ def target_of(record):
 
 
 def check_tag_budget(tags, record_tags):
-    others = [k for k in tags if not k.startswith(RECORD_TAG_PREFIX)]
+    others = [k for k in tags if not k.startswith((RECORD_TAG_PREFIX, "aws:"))]
     total = len(others) + len(record_tags)
     if total > MAX_FUNCTION_TAGS:
         raise ChaosError(
-            f"the function has {len(others)} tags and the fault record needs {len(record_tags)}: "
+            f"the function has {len(others)} tags (aws: tags not counted) and the fault record "
+            f"needs {len(record_tags)}: "
             f"{total} is over Lambda's limit of {MAX_FUNCTION_TAGS} tags per function; remove "
             f"{total - MAX_FUNCTION_TAGS} of its tags first"
         )
@@ -477,6 +478,11 @@ def unqualified_arn(configuration):
     return arn[: -len(":$LATEST")] if arn.endswith(":$LATEST") else arn
 
 
+def read_tags(lam, configuration):
+    # GetFunction leaves Tags out when lambda:ListTags is not allowed: never read them there.
+    return dict(call(lam.list_tags, Resource=unqualified_arn(configuration)).get("Tags") or {})
+
+
 def write_record(lam, arn, tags, record_tags):
     call(lam.tag_resource, Resource=arn, Tags=dict(record_tags))
     # A fresh read: another process may have written a longer record since ``tags``.
@@ -526,7 +532,7 @@ def inject(lam, name, region, alias, latency_ms, probability, layer_arn, by):
     fault = {"kind": "latency", "latency_ms": latency_ms, "probability": probability}
     function = get_function(lam, name)
     latest = function["Configuration"]
-    tags = dict(function.get("Tags") or {})
+    tags = read_tags(lam, latest)
     previous = decode(tags, resource)
     target = alias or LATEST
     # In place only for the run that injected it (the same execution): another
@@ -553,7 +559,7 @@ def inject(lam, name, region, alias, latency_ms, probability, layer_arn, by):
 
     def compute(fresh):
         config = fresh["Configuration"]
-        current_tags = dict(fresh.get("Tags") or tags)
+        current_tags = tags if fresh is function else read_tags(lam, config)
         plan = plan_injection(
             environment_of(config), layers_of(config), fault_environment, layer_arn, previous
         )
@@ -628,7 +634,7 @@ def point_alias_at_faulty_version(lam, name, resource, alias, alias_state, recor
     faulty = str(call(lam.publish_version, **params)["Version"])
     record["alias"]["faulty_version"] = faulty
     fresh = get_function(lam, name)
-    write_record(lam, unqualified_arn(latest), dict(fresh.get("Tags") or {}), encode(record))
+    write_record(lam, unqualified_arn(latest), read_tags(lam, latest), encode(record))
     merge_out_of_latest(lam, name, resource, record, fresh)
     update = {"FunctionName": name, "Name": alias, "FunctionVersion": faulty}
     if alias_state.get("RevisionId"):
@@ -656,7 +662,7 @@ def remove(lam, name, region, alias):
     resource = f"function {name!r} in {region}"
     function = get_function(lam, name)
     latest = function["Configuration"]
-    tags = dict(function.get("Tags") or {})
+    tags = read_tags(lam, latest)
     record = decode(tags, resource)
     if record is None:
         env = environment_of(latest)

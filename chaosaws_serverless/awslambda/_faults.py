@@ -55,6 +55,8 @@ from chaosaws_serverless.awslambda.contracts import (
     MAX_LATENCY_MS,
     FaultContract,
     latency_seconds,
+    published_layer_arn,
+    response_switches_read,
 )
 
 LAYER_ARN = re.compile(
@@ -125,13 +127,63 @@ def validate_status_code(value: Any) -> int:
     return int(number)
 
 
-def validate_function_name(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 170 or " " in value:
+# Lambda's FunctionName (botocore's pattern, split so a qualifier can be named):
+# a name of at most 64 characters, an ARN or a partial ARN, maybe ":qualifier".
+FUNCTION_NAME = re.compile(
+    r"^(?:arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d):"
+    r"\d{12}:function:|\d{12}:function:)?(?P<name>[A-Za-z0-9_-]{1,64})(?::(?P<qualifier>.*))?$"
+)
+# Runtimes whose bootstrap is the function's own: Lambda ignores AWS_LAMBDA_EXEC_WRAPPER there.
+OS_ONLY_RUNTIMES = ("provided",)
+
+
+def validate_function_name(value: Any, region: Optional[str] = None) -> str:
+    """Return ``value`` when Lambda accepts it as an unqualified function in ``region``."""
+    match = FUNCTION_NAME.match(value) if isinstance(value, str) else None
+    if match is None:
         raise ActivityFailed(
-            f"function_name must be a Lambda function name or ARN (1..170 characters, no "
-            f"spaces), got {value!r}"
+            f"function_name must be a Lambda function name (1..64 letters, digits, '-', '_') or "
+            f"its ARN, got {value!r}; Lambda would reject it (nothing was changed)"
+        )
+    if match["qualifier"] is not None:
+        raise ActivityFailed(
+            f"function_name {value!r} carries the qualifier {match['qualifier']!r}; pass the "
+            f"unqualified function and alias={match['qualifier']!r} (an alias is faulted by "
+            "publishing a version; a version itself cannot change) (nothing was changed)"
+        )
+    if region and match["region"] and match["region"] != region:
+        raise ActivityFailed(
+            f"function_name {value!r} is in {match['region']} but the activity's region is "
+            f"{region}; pass region={match['region']!r} (nothing was changed)"
         )
     return value
+
+
+def validate_region_argument(value: Any) -> None:
+    """Refuse a region argument given but empty (None means: from the configuration)."""
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ActivityFailed(
+            f"region must be an AWS region name such as 'us-east-1', got {value!r}; omit it to "
+            "use the configuration's 'aws_region' (nothing was changed)"
+        )
+
+
+def check_runtime(configuration: Mapping[str, Any], resource: str) -> None:
+    """Refuse functions the chaos extension cannot wrap (before anything changes)."""
+    if configuration.get("PackageType") == "Image":
+        raise ActivityFailed(
+            f"{resource} is a container image: Lambda attaches no layers to it, so the chaos "
+            "extension cannot run. Build the extension into the image, or choose a zip "
+            "function (nothing was changed)"
+        )
+    runtime = str(configuration.get("Runtime") or "")
+    if runtime.startswith(OS_ONLY_RUNTIMES):
+        raise ActivityFailed(
+            f"{resource} runs on the OS-only runtime {runtime!r}: Lambda does not run "
+            "AWS_LAMBDA_EXEC_WRAPPER there, so the chaos extension would never see an "
+            "invocation. Call the extension's wrapper from your bootstrap, or choose a "
+            "managed-runtime function (nothing was changed)"
+        )
 
 
 def validate_alias(value: Any) -> Optional[str]:
@@ -146,19 +198,31 @@ def validate_alias(value: Any) -> Optional[str]:
 
 
 def resolve_layer_arn(
-    layer_arn: Optional[str], region: str, configuration: Optional[Configuration]
+    layer_arn: Optional[str],
+    region: str,
+    configuration: Optional[Configuration],
+    architecture: str = "x86_64",
 ) -> str:
-    """Return the chaos layer ARN for ``region``: the argument, else ``chaos_layer_arns``."""
+    """Return the chaos layer ARN for ``region``.
+
+    The argument, else the configuration's ``chaos_layer_arns[region]``, else
+    the extension's published layer for the region and ``architecture``.
+    """
     source = "layer_arn"
     if not layer_arn:
         arns = (configuration or {}).get("chaos_layer_arns")
-        if not isinstance(arns, Mapping) or not arns.get(region):
-            raise ActivityFailed(
-                f"no chaos extension layer ARN for {region}: pass 'layer_arn' or set the "
-                f"configuration 'chaos_layer_arns': {{\"{region}\": "
-                f'"arn:aws:lambda:{region}:<account>:layer:<name>:<version>"}}'
-            )
-        layer_arn, source = str(arns[region]), f"chaos_layer_arns[{region!r}]"
+        if isinstance(arns, Mapping) and arns.get(region):
+            layer_arn, source = str(arns[region]), f"chaos_layer_arns[{region!r}]"
+        else:
+            layer_arn = published_layer_arn(region, architecture)
+            source = f"the published {architecture} layer of {region}"
+            if layer_arn is None:
+                raise ActivityFailed(
+                    f"the chaos extension publishes no {architecture} layer in {region}: pass "
+                    f"'layer_arn' or set the configuration 'chaos_layer_arns': {{\"{region}\": "
+                    f'"arn:aws:lambda:{region}:<account>:layer:<name>:<version>"}} '
+                    "(nothing was changed)"
+                )
     match = LAYER_ARN.match(str(layer_arn))
     if not match:
         raise ActivityFailed(
@@ -272,14 +336,29 @@ def _read_function(
     secrets: Optional[Secrets],
 ) -> _Function:
     """Validate the arguments (before any AWS call), then read the function and its record."""
-    name = validate_function_name(function_name)
-    alias = validate_alias(alias)
+    validate_region_argument(region)
     region = resolve_region(region, configuration)
+    name = validate_function_name(function_name, region)
+    alias = validate_alias(alias)
     lam = client("lambda", region, configuration, secrets)
     resource = f"function {name!r} in {region}"
     function = _update.get_function(lam, name, resource)
-    record = _read_record(dict(function.get("Tags") or {}), resource)
+    function["Tags"] = read_tags(lam, function["Configuration"], resource)
+    record = _read_record(function["Tags"], resource)
     return _Function(name, alias, region, resource, lam, function, record)
+
+
+def read_tags(lam: Any, configuration: Mapping[str, Any], resource: str) -> dict[str, str]:
+    """Return the function's tags from ListTags, never from GetFunction.
+
+    Since 2024 GetFunction leaves ``Tags`` out when the caller may not call
+    ``lambda:ListTags``: a missing key there means "not allowed to see", not
+    "no record". ListTags denied is an ``ActivityFailed`` naming the action.
+    """
+    answer = _update.call(
+        lam, "list_tags", "lambda:ListTags", resource, Resource=_unqualified_arn(configuration)
+    )
+    return dict(answer.get("Tags") or {})
 
 
 def _contract(record: Optional[FaultRecord]) -> FaultContract:
@@ -407,11 +486,21 @@ def _inject(
     secrets: Optional[Secrets],
     contract: FaultContract = DEFAULT_CONTRACT,
 ) -> dict[str, Any]:
-    arn = resolve_layer_arn(layer_arn, resolve_region(region, configuration), configuration)
+    validate_region_argument(region)
+    validate_function_name(function_name, resolve_region(region, configuration))
     fn = _read_function(function_name, alias, region, configuration, secrets)
     name, alias, region, resource, lam = fn.name, fn.alias, fn.region, fn.resource, fn.lam
     function, previous = fn.function, fn.record
     latest = function["Configuration"]
+    check_runtime(latest, resource)
+    architecture = (latest.get("Architectures") or ["x86_64"])[0]
+    arn = resolve_layer_arn(layer_arn, region, configuration, architecture)
+    # A version of the chaos layer already attached is the extension in use
+    # (Lambda refuses two versions of one layer): name and check that one.
+    attached = [a for a in _layers(latest) if a.rsplit(":", 1)[0] == arn.rsplit(":", 1)[0]]
+    if attached and attached[0] != arn:
+        logger.info(f"{resource}: the chaos layer is already attached as {attached[0]}; using it")
+        arn = attached[0]
     target = alias or LATEST
     by, at = _who(), _now()
     # In place only for the run that injected it: another experiment's fault is
@@ -446,7 +535,7 @@ def _inject(
 
     def compute(fresh: Any) -> Optional[dict[str, Any]]:
         config = fresh["Configuration"]
-        current_tags = dict(fresh.get("Tags") or {})
+        current_tags = fn.tags if fresh is function else read_tags(lam, config, resource)
         environment, layers = _environment(config), _layers(config)
         absorbed = None
         if fresh is not function:  # a re-read after a conflict: did someone inject meanwhile?
@@ -775,7 +864,8 @@ def fault_state(
         config = _update.get_function(lam, name, f"alias {alias!r} of {resource}", alias)[
             "Configuration"
         ]
-    seen = _contract(record).read(_environment(config))
+    contract = _contract(record)
+    seen = contract.read(_environment(config), response_switches_read(_layers(config), contract))
     kinds = [
         k for k, on in (("latency", seen.latency_enabled), ("error", seen.response_enabled)) if on
     ]

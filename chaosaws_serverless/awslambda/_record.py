@@ -15,8 +15,8 @@ Tags ``chaosaws-serverless:fault:0``, ``chaosaws-serverless:fault:1``, ...
 order, the base64url text (RFC 4648 §5, ``=`` padding stripped) of a compact
 UTF-8 JSON object. Each tag value holds at most 256 characters (Lambda's
 limit; base64url only uses characters Lambda tag values accept). The
-function keeps at most 50 tags in all: an injection that would exceed it is
-refused before anything changes. The JSON object::
+function keeps at most 50 tags in all (``aws:`` tags not counted): an
+injection that would exceed it is refused before anything changes. The JSON object::
 
     {
       "v": 1,                               # format version
@@ -202,11 +202,14 @@ def decode(tags: Mapping[str, str]) -> Optional[FaultRecord]:
 
 def check_tag_budget(tags: Mapping[str, str], record_tags: Mapping[str, str]) -> None:
     """Raise ``RecordError`` when the function cannot hold ``record_tags`` beside its own tags."""
-    others = [k for k in tags if not k.startswith(RECORD_TAG_PREFIX)]
+    # Tags whose key starts with "aws:" (CloudFormation's, for example) do not
+    # count toward Lambda's limit of 50.
+    others = [k for k in tags if not k.startswith((RECORD_TAG_PREFIX, "aws:"))]
     total = len(others) + len(record_tags)
     if total > MAX_FUNCTION_TAGS:
         raise RecordError(
-            f"the function has {len(others)} tags and the fault record needs {len(record_tags)}: "
+            f"the function has {len(others)} tags (aws: tags not counted) and the fault record "
+            f"needs {len(record_tags)}: "
             f"{total} is over Lambda's limit of {MAX_FUNCTION_TAGS} tags per function; remove "
             f"{total - MAX_FUNCTION_TAGS} of its tags first"
         )

@@ -34,6 +34,7 @@ import botocore.session
 from botocore.exceptions import ParamValidationError
 from botocore.validate import validate_parameters
 from chaoslib.exceptions import ActivityFailed
+from logzero import logger
 
 __all__ = [
     "DEFAULT_DOCUMENT_NAME",
@@ -53,7 +54,8 @@ MANAGED_BY_TAG = {"managed-by": "chaosaws-serverless"}
 
 # The ENABLED/DISABLED automations only attach or detach: they end in seconds.
 AUTOMATION_MAX_DURATION = "PT10M"
-# FIS durations run from one minute (Lambda actions) to 12 hours.
+# FIS durations run from one minute (aws:fis:wait and the Lambda actions) to 12 hours.
+MIN_DURATION_SECONDS = 60
 MAX_DURATION_SECONDS = 12 * 3600
 MAX_LATENCY_MS = 900_000
 # FIS quotas not in botocore's model (service quotas page): checked here.
@@ -167,6 +169,15 @@ def build_lambda_fault_template(
         raise ActivityFailed(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if not faults:
         raise ActivityFailed("no Lambda fault to compile: give at least one function")
+    iso_duration(duration_seconds)  # validates
+    if duration_seconds < MIN_DURATION_SECONDS:
+        # FIS would reject the template at CreateExperimentTemplate: say so, hold 1 minute.
+        logger.warning(
+            f"duration_seconds={duration_seconds} is shorter than FIS allows (aws:fis:wait and "
+            f"the Lambda actions take 1 minute to 12 hours): the template holds the fault "
+            f"{MIN_DURATION_SECONDS} s"
+        )
+        duration_seconds = MIN_DURATION_SECONDS
     duration = iso_duration(duration_seconds)
     if duration_seconds > MAX_DURATION_SECONDS:
         raise ActivityFailed(
@@ -238,8 +249,9 @@ def fis_extension_prerequisites(
         "configurations to the extension (one bucket per region).",
         f"Attach the AWS FIS Lambda extension layer to {functions}: its ARN for your "
         f"architecture is the public SSM parameter "
-        "/aws/service/fis/lambda-extension/AWS-FIS-extension-x86_64 (or -arm64) in "
-        f"{region}.",
+        "/aws/service/fis/lambda-extension/AWS-FIS-extension-x86_64/1.x.x (or "
+        "/aws/service/fis/lambda-extension/AWS-FIS-extension-arm64/1.x.x) in "
+        f"{region}: aws ssm get-parameter --name <parameter> --region {region}.",
         f"Set on each function AWS_LAMBDA_EXEC_WRAPPER=/opt/aws-fis/bootstrap and "
         f"AWS_FIS_CONFIGURATION_LOCATION={location} (a function with another "
         "AWS_LAMBDA_EXEC_WRAPPER, such as the chaos-lambda-extension's, cannot use both).",

@@ -58,10 +58,13 @@ _INJECT = (
     Grant(("lambda:GetLayerVersion",), "layer"),
 )
 # remove_faults follows the record, which may name an alias the arguments do not.
+# Every reader of the record needs lambda:ListTags: without it GetFunction simply
+# leaves Tags out, which would read as "nothing injected".
 _REMOVE = (
     Grant(
         (
             "lambda:GetFunction",
+            "lambda:ListTags",
             "lambda:UpdateFunctionConfiguration",
             "lambda:UntagResource",
             "lambda:GetAlias",
@@ -93,10 +96,10 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
         Grant(_REMOVE[0].actions, "recorded-function"),
     ),
     "chaosaws_serverless.awslambda.probes.get_fault_state": (
-        Grant(("lambda:GetFunction",), "function"),
+        Grant(("lambda:GetFunction", "lambda:ListTags"), "function"),
     ),
     "chaosaws_serverless.awslambda.probes.fault_is_injected": (
-        Grant(("lambda:GetFunction",), "function"),
+        Grant(("lambda:GetFunction", "lambda:ListTags"), "function"),
     ),
     "chaosaws_serverless.cloudwatch.actions.put_experiment_dashboard": (
         Grant(("cloudwatch:PutDashboard", "cloudwatch:GetDashboard"), "dashboard"),

@@ -6,10 +6,13 @@ picks a new configuration up on its next cold start), then behaves the way the
 real stack does:
 
 - the chaos extension acts only when its layer is attached AND the function's
-  ``AWS_LAMBDA_EXEC_WRAPPER`` names its wrapper; the variables are read with
-  the package's fault contract (:meth:`FaultContract.read`), so the lab honours
-  exactly what the extension would: latency (whole seconds, with probability)
-  and response change (with probability);
+  ``AWS_LAMBDA_EXEC_WRAPPER`` names its wrapper; its variables are read by
+  :mod:`chaosaws_serverless.lab.extension`, transcribed from the upstream
+  source (v0.1.6, the published layers) independently of the package's own
+  contract module: the latency is slept before the handler runs, the handler
+  then runs (its side effects happen) and its payload is replaced by the raw
+  ``DEFAULT_RESPONSE`` text, which API Gateway parses as a proxy response
+  (malformed: 502);
 - the wrapper set without the layer attached fails every invocation, as on
   Lambda (the wrapper script does not exist): 502;
 - the function's ``Timeout`` ends the invocation (Lambda error → 502), and the
@@ -36,11 +39,12 @@ from typing import Any
 from aiohttp import web
 
 from chaosaws_serverless import aws
-from chaosaws_serverless.awslambda.contracts import (
-    DEFAULT_CONTRACT,
-    EXEC_WRAPPER,
-    ExtensionFault,
-    FaultContract,
+from chaosaws_serverless.lab.extension import (
+    PUBLISHED_BUILD,
+    WRAPPER,
+    WRAPPER_VARIABLE,
+    Extension,
+    handler_payload,
 )
 
 # Handlers named in a function's configuration ("functions.hello") are looked up
@@ -127,7 +131,7 @@ class RegionalGateway:
         *,
         layer_name: str,
         integration_timeout_seconds: float,
-        contract: FaultContract = DEFAULT_CONTRACT,
+        build: str = PUBLISHED_BUILD,
         random_source: Callable[[], float] = random.random,
     ) -> None:
         self.region = region
@@ -136,7 +140,7 @@ class RegionalGateway:
         self.configs = configs
         self.layer_name = layer_name
         self.integration_timeout_seconds = integration_timeout_seconds
-        self.contract = contract
+        self.build = build
         self.random = random_source
         self.status_counts: Counter[int] = Counter()
         self.port = 0  # plain HTTP
@@ -196,15 +200,15 @@ class RegionalGateway:
         event = await _proxy_event(request, host)
         return await self.invoke(config, event)
 
-    def fault(self, config: dict[str, Any]) -> ExtensionFault | None:
+    def fault(self, config: dict[str, Any]) -> Extension | None:
         """Return what the extension does for ``config``; None when the invocation cannot start."""
         environment = dict((config.get("Environment") or {}).get("Variables") or {})
         attached = layer_attached(config, self.layer_name)
-        if environment.get(EXEC_WRAPPER) == self.contract.wrapper and not attached:
+        if environment.get(WRAPPER_VARIABLE) == WRAPPER and not attached:
             return None  # the wrapper script lives in the layer: Lambda cannot start the runtime
         if not attached:
-            return ExtensionFault(wrapped=False)
-        return self.contract.read(environment)
+            return Extension({}, self.build)  # no extension: nothing proxied
+        return Extension(environment, self.build)
 
     async def invoke(self, config: dict[str, Any], event: dict[str, Any]) -> web.Response:
         """Invoke the function ``config`` describes behind the gateway's integration timeout."""
@@ -233,16 +237,19 @@ class RegionalGateway:
     async def _run(
         self,
         config: dict[str, Any],
-        fault: ExtensionFault,
+        fault: Extension,
         event: dict[str, Any],
         context: LambdaContext,
     ) -> Any:
-        if fault.active and fault.latency_enabled and self.random() < fault.latency_probability:
-            await asyncio.sleep(fault.latency_seconds)
+        delay = fault.latency_before_handler(self.random)
+        if delay:
+            await asyncio.sleep(delay)
         result = _handler(str(config.get("Handler", "")))(event, context)
-        if fault.active and fault.response_enabled and self.random() < fault.response_probability:
-            result = dict(fault.response)
-        return result
+        payload = fault.response_after_handler(handler_payload(result), self.random)
+        try:  # API Gateway reads the invocation payload as JSON
+            return json.loads(payload)
+        except ValueError:
+            return None  # not a proxy response: 502
 
 
 def _handler(name: str) -> Callable[[dict[str, Any], Any], Any]:

@@ -331,10 +331,38 @@ def test_bad_status_code_is_refused(world: World, status_code: Any) -> None:
         actions.inject_error("api-hello", status_code, configuration=world.configuration)
 
 
-def test_missing_layer_configuration_is_refused(world: World) -> None:
-    world.function()
-    with pytest.raises(ActivityFailed, match="no chaos extension layer ARN for eu-west-1"):
-        actions.inject_latency("api-hello", 1000, region=EU, configuration=world.configuration)
+def test_a_region_without_a_published_layer_names_the_configuration_key(world: World) -> None:
+    # upstream LAYERS.md publishes no layer in af-south-1
+    world.function(region="af-south-1")
+    with pytest.raises(ActivityFailed, match=r"no x86_64 layer in af-south-1.*chaos_layer_arns"):
+        actions.inject_latency(
+            "api-hello", 1000, region="af-south-1", configuration=world.configuration
+        )
+    assert world.layers(region="af-south-1") == [] and world.tags(region="af-south-1") == {}
+
+
+def test_an_attached_chaos_layer_version_is_the_one_named_and_checked(world: World) -> None:
+    older = world.layer(CompatibleArchitectures=["x86_64"])
+    world.layer(CompatibleArchitectures=["arm64"])  # the configured one: arm64 only
+    world.function(layers=[older], Architectures=["x86_64"])
+    result = actions.inject_error("api-hello", configuration=world.configuration)
+    assert result["layer_arn"] == older and world.layers() == [older]
+    actions.remove_faults("api-hello", configuration=world.configuration)
+    assert world.layers() == [older]  # it was there before: kept
+
+
+def test_aws_tags_do_not_count_toward_the_tag_limit(world: World) -> None:
+    world.layer()
+    world.function(tags={f"t{i}": "v" for i in range(47)})
+    arn = world.config()["Configuration"]["FunctionArn"]
+    try:
+        world.aws("lambda", US).tag_resource(
+            Resource=arn, Tags={"aws:cloudformation:stack-name": "s", "aws:x": "y"}
+        )
+    except Exception:  # AWS reserves aws: keys for itself; moto may too
+        pytest.skip("the emulator refuses aws: tags")
+    actions.inject_latency("api-hello", 1000, configuration=world.configuration)
+    assert actions.remove_faults("api-hello", configuration=world.configuration)["removed"]
 
 
 def test_another_wrapper_is_refused(world: World) -> None:
