@@ -173,3 +173,87 @@ def test_unknown_path_and_unknown_host_answer_like_api_gateway() -> None:
 def test_another_wrapper_without_the_chaos_layer_runs_normally() -> None:
     status, _, _ = call(function({EXEC_WRAPPER: "/opt/otel-instrument"}, layers=(OTHER_LAYER,)))
     assert status == 200
+
+
+# --- judged by the transcription of upstream routes.rs v0.1.6 (lab/extension.py) -------
+
+CALLS: list[str] = []
+
+
+def counted(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A handler with a side effect, to see whether it ran."""
+    CALLS.append(context.aws_request_id)
+    return {"statusCode": 200, "body": "ran"}
+
+
+@pytest.fixture
+def counted_handler(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    from chaosaws_serverless.lab import gateway
+
+    monkeypatch.setitem(gateway.HANDLER_MODULES, "probe", __name__)
+    CALLS.clear()
+    return CALLS
+
+
+def published_error_env(**extra: str) -> dict[str, str]:
+    return {
+        EXEC_WRAPPER: "/opt/bootstrap",
+        "CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_REPONSE_BODY": "true",
+        "CHAOS_EXTENSION__RESPONSE__CHANGE_RESPONSE_PROBABILITY": "1",
+        **extra,
+    }
+
+
+def test_the_handler_still_runs_under_an_error_fault(counted_handler: list[str]) -> None:
+    config = function(
+        published_error_env(
+            CHAOS_EXTENSION__RESPONSE__DEFAULT_RESPONSE='{"statusCode":503,"body":"x"}'
+        )
+    )
+    config["Handler"] = "probe.counted"
+    status, body, _ = call(config)
+    assert (status, body) == (503, "x")
+    assert len(counted_handler) == 1  # its side effects happened
+
+
+def test_only_mains_spelling_is_not_seen_by_the_published_build() -> None:
+    env = {
+        EXEC_WRAPPER: "/opt/bootstrap",
+        "CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_RESPONSE_BODY": "true",
+        "CHAOS_EXTENSION__RESPONSE__CHANGE_RESPONSE_PROBABILITY": "1",
+    }
+    status, _, _ = call(function(env))
+    assert status == 200
+
+
+def test_without_a_response_the_upstream_default_answers() -> None:
+    status, body, _ = call(function(published_error_env()))
+    assert (status, body) == (500, "hello, Chaos!!!")
+
+
+def test_a_response_that_is_not_a_proxy_response_is_a_502() -> None:
+    env = published_error_env(CHAOS_EXTENSION__RESPONSE__DEFAULT_RESPONSE="down for chaos")
+    status, _, _ = call(function(env))
+    assert status == 502  # the raw text reaches API Gateway, which cannot parse it
+
+
+def test_latency_is_slept_before_the_handler_runs(counted_handler: list[str]) -> None:
+    env = {
+        EXEC_WRAPPER: "/opt/bootstrap",
+        "CHAOS_EXTENSION__LAMBDA__ENABLE_LATENCY": "true",
+        "CHAOS_EXTENSION__LAMBDA__LATENCY_VALUE": "5",
+        "CHAOS_EXTENSION__LAMBDA__LATENCY_PROBABILITY": "1",
+    }
+    config = function(env)
+    config["Handler"] = "probe.counted"
+    status, _, _ = call(config, integration_timeout_seconds=0.3)
+    assert status == 504
+    assert counted_handler == []  # timed out while sleeping: the handler never started
+
+
+def test_the_package_error_fault_reaches_customers_through_the_published_build() -> None:
+    from chaosaws_serverless.awslambda._faults import error_fault
+
+    fault = error_fault(503, "down for chaos", 1.0)
+    status, body, _ = call(function(fault.environment))
+    assert (status, body) == (503, "down for chaos")
