@@ -32,9 +32,11 @@ def inject_latency(
     """Make a share of a Lambda function's invocations wait ``latency_ms`` before running.
 
     Appends the chaos extension layer (``layer_arn``, else the configuration's
-    ``chaos_layer_arns`` entry for the region; string, optional) to the
-    function's layers and sets ``AWS_LAMBDA_EXEC_WRAPPER`` and the extension's
-    latency variables. ``latency_ms`` (integer, 1..900000) is rounded UP to
+    ``chaos_layer_arns`` entry for the region, else the extension's published
+    layer for the function's region and architecture; string, optional) to
+    the function's layers and sets ``AWS_LAMBDA_EXEC_WRAPPER`` and the
+    extension's latency variables; the extension sleeps before the handler
+    runs, within the function's timeout. ``latency_ms`` (integer, 1..900000) is rounded UP to
     whole seconds, the only unit the extension sleeps in (it reads anything
     else as 900 s, so only integers are ever written). ``probability``
     (number, 0..1) is the share of invocations delayed. ``alias`` (string,
@@ -46,7 +48,8 @@ def inject_latency(
     replaces the fault in place (never stacks); one on another target is
     refused. Refused before any change: a layer from another region or
     architecture, a sixth layer, another ``AWS_LAMBDA_EXEC_WRAPPER``, an
-    environment over 4 KB. Returns ``function_name``, ``region``, ``alias``,
+    environment over 4 KB, an OS-only (``provided*``) runtime, a container
+    image, a qualified ``function_name`` (use ``alias``). Returns ``function_name``, ``region``, ``alias``,
     ``fault``, ``latency_ms``, ``probability``, ``layer_arn``,
     ``variables_set`` (names), ``since``; with an alias also
     ``faulty_version`` and ``original_version``.
@@ -75,13 +78,18 @@ def inject_error(
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> Dict[str, Any]:
-    """Make a share of a Lambda function's invocations answer ``status_code`` instead of running.
+    """Make a share of a Lambda function's invocations answer ``status_code`` after running.
 
     Same mechanics, arguments and refusals as ``inject_latency``, with the
-    extension's response-change variables: the function answers
+    extension's response-change variables (both spellings: v0.1.6's
+    ``..._ENABLE_CHANGE_REPONSE_BODY``, read by the published layers, and
+    main's ``..._ENABLE_CHANGE_RESPONSE_BODY``). The handler still runs (its
+    side effects happen); the extension then replaces its answer by
     ``{"statusCode": status_code, "body": body}`` (``status_code``: integer,
     100..599; ``body``: string, optional, default a short JSON message) for a
-    share ``probability`` (number, 0..1) of invocations. Rollback partner:
+    share ``probability`` (number, 0..1) of invocations. Only API Gateway
+    proxy integrations (and callers reading ``statusCode``) see the status; a
+    direct Invoke sees a normal payload holding it. Rollback partner:
     ``remove_faults``. Returns the same keys as ``inject_latency`` with
     ``status_code`` instead of ``latency_ms``.
 

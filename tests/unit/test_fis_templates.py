@@ -122,7 +122,20 @@ def test_prerequisites_name_the_bucket_wrapper_and_layer() -> None:
     steps = " ".join(fis_extension_prerequisites(["hello"], "us-east-1", "my-bucket"))
     assert "AWS_FIS_CONFIGURATION_LOCATION=arn:aws:s3:::my-bucket/FisConfigs/" in steps
     assert "/opt/aws-fis/bootstrap" in steps
-    assert "/aws/service/fis/lambda-extension/AWS-FIS-extension-x86_64" in steps
+    # AWS FIS user guide, "Available versions of the AWS FIS extension for Lambda".
+    assert "/aws/service/fis/lambda-extension/AWS-FIS-extension-x86_64/1.x.x" in steps
+    assert "/aws/service/fis/lambda-extension/AWS-FIS-extension-arm64/1.x.x" in steps
+
+
+@pytest.mark.parametrize("seconds", [1, 30, 59])
+def test_a_fault_shorter_than_a_minute_is_held_one_minute_and_said(
+    seconds: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    # aws:fis:wait takes 1 minute to 12 hours (AWS FIS actions reference).
+    template = ssm_template(duration_seconds=seconds)
+    waits = [a for a in template["actions"].values() if a["actionId"] == "aws:fis:wait"]
+    assert waits and all(a["parameters"]["duration"] == "PT1M" for a in waits)
+    assert f"duration_seconds={seconds} is shorter than FIS allows" in caplog.text
 
 
 @pytest.mark.parametrize(
