@@ -49,9 +49,10 @@ def inject_latency(
     refused. Refused before any change: a layer from another region or
     architecture, a sixth layer, another ``AWS_LAMBDA_EXEC_WRAPPER``, an
     environment over 4 KB, an OS-only (``provided*``) runtime, a container
-    image, a qualified ``function_name`` (use ``alias``). Returns ``function_name``, ``region``, ``alias``,
-    ``fault``, ``latency_ms``, ``probability``, ``layer_arn``,
-    ``variables_set`` (names), ``since``; with an alias also
+    image, a qualified ``function_name`` (use ``alias``). Returns
+    ``function_name``, ``region``, ``alias``, ``fault``, ``latency_ms``,
+    ``probability``, ``layer_arn``, ``variables_set`` (names), ``since``;
+    with an alias also
     ``faulty_version`` and ``original_version``.
 
     ```json
