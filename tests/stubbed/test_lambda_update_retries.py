@@ -88,7 +88,7 @@ def expect_get(stubber: Stubber, response: dict[str, Any]) -> None:
 
 
 def expect_list_tags(stubber: Stubber, tags: dict[str, str]) -> None:
-    """The record writer reads the tags back to find stale chunks of another record."""
+    """The record is read with ListTags (GetFunction's Tags need that permission anyway)."""
     stubber.add_response("list_tags", {"Tags": dict(tags)}, {"Resource": FUNCTION_ARN})
 
 
@@ -98,6 +98,7 @@ def test_inject_retries_409_412_and_429_and_passes_the_fresh_revision(
     stubber, sleeps = stubbed
     _, tags = record_of({"A": "1"}, [OTHER], _faults.latency_fault(1000, 1.0))
     expect_get(stubber, function("r1", {"A": "1"}, [OTHER]))
+    expect_list_tags(stubber, {})
     stubber.add_response(
         "get_layer_version",
         {"LayerVersionArn": LAYER, "CompatibleArchitectures": ["x86_64", "arm64"]},
@@ -114,6 +115,7 @@ def test_inject_retries_409_412_and_429_and_passes_the_fresh_revision(
         expected_params={**update, "RevisionId": "r1"},
     )
     expect_get(stubber, before)
+    expect_list_tags(stubber, tags)
     stubber.add_client_error(
         "update_function_configuration",
         "PreconditionFailedException",
@@ -124,6 +126,7 @@ def test_inject_retries_409_412_and_429_and_passes_the_fresh_revision(
     deployed = function("r2", {"A": "2"}, [OTHER], tags=tags)
     stubber.add_client_error("get_function", "TooManyRequestsException", http_status_code=429)
     expect_get(stubber, deployed)
+    expect_list_tags(stubber, tags)
     stubber.add_client_error(
         "update_function_configuration",
         "TooManyRequestsException",
@@ -131,6 +134,7 @@ def test_inject_retries_409_412_and_429_and_passes_the_fresh_revision(
         expected_params={**update, "RevisionId": "r2"},
     )
     expect_get(stubber, deployed)
+    expect_list_tags(stubber, tags)
     stubber.add_response(
         "update_function_configuration",
         {"FunctionName": "api-hello", "RevisionId": "r3", "LastUpdateStatus": "InProgress"},
@@ -147,6 +151,7 @@ def test_a_conflict_that_never_ends_fails_clearly(stubbed: tuple[Stubber, list[f
     stubber, _ = stubbed
     _, tags = record_of({"A": "1"}, [], _faults.latency_fault(1000, 1.0))
     expect_get(stubber, function("r1", {"A": "1"}, []))
+    expect_list_tags(stubber, {})
     stubber.add_response(
         "get_layer_version",
         {"LayerVersionArn": LAYER},
@@ -158,6 +163,7 @@ def test_a_conflict_that_never_ends_fails_clearly(stubbed: tuple[Stubber, list[f
     for attempt in range(_update.MAX_ATTEMPTS):
         if attempt:
             expect_get(stubber, before)
+            expect_list_tags(stubber, tags)
         stubber.add_client_error(
             "update_function_configuration",
             "ResourceConflictException",
@@ -166,6 +172,7 @@ def test_a_conflict_that_never_ends_fails_clearly(stubbed: tuple[Stubber, list[f
         )
     # The failed injection then runs remove_faults: nothing to merge, the record goes.
     expect_get(stubber, before)
+    expect_list_tags(stubber, tags)
     stubber.add_response("untag_resource", {}, {"Resource": FUNCTION_ARN, "TagKeys": sorted(tags)})
     with pytest.raises(
         ActivityFailed,
@@ -184,6 +191,7 @@ def test_remove_retries_a_revision_conflict_and_keeps_the_concurrent_change(
     tags = {"team": "a", **record_tags}
     injected = function("r1", plan.environment, plan.layers, tags=tags)
     expect_get(stubber, injected)
+    expect_list_tags(stubber, tags)
     stubber.add_client_error(
         "update_function_configuration",
         "PreconditionFailedException",
@@ -256,6 +264,7 @@ def test_a_concurrent_injection_from_another_process_is_absorbed_not_recorded_as
     original = {"A": "1"}
     _, first_tags = record_of(original, [OTHER], ours)
     expect_get(stubber, function("r1", original, [OTHER]))
+    expect_list_tags(stubber, {})
     stubber.add_response(
         "get_layer_version",
         {"LayerVersionArn": LAYER},
@@ -272,6 +281,7 @@ def test_a_concurrent_injection_from_another_process_is_absorbed_not_recorded_as
     their_tags[f"{RECORD_TAG_PREFIX}7"] = "AAAA"
     their_env = {**original, **theirs.environment}
     expect_get(stubber, function("r2", their_env, [OTHER, LAYER], tags=their_tags))
+    expect_list_tags(stubber, their_tags)
     captured: dict[str, Any] = {}
     stubber.add_response("tag_resource", {}, {"Resource": FUNCTION_ARN, "Tags": ANY})
     # The fresh read after writing shows their leftover chunk 7: it must be removed.
