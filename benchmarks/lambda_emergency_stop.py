@@ -272,7 +272,8 @@ def run(url: str, regions: list[str], count: int, faulty: int, workers: int) -> 
     wall = time.perf_counter() - wall
     ops = calls.take()
     exact, changed = check({(r["region"], r["function_name"]) for r in result["functions"]})
-    rows.append(("new: tagging API, regions + restores parallel", ops, wall, exact, changed, result))
+    new = "new: tagging API, regions + restores parallel"
+    rows.append((new, ops, wall, exact, changed, result))
 
     header = (
         f"{'emergency stop':<48} {'API calls':>9} {'wall s':>7} {'restored exactly':>16} "
