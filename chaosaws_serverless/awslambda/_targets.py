@@ -41,8 +41,8 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 from logzero import logger
 
-from chaosaws_serverless.aws import client, resolve_region
-from chaosaws_serverless.awslambda import _discovery, _faults, _update
+from chaosaws_serverless.aws import resolve_region
+from chaosaws_serverless.awslambda import _discovery, _faults
 from chaosaws_serverless.awslambda._record import (
     RECORD_TAG_PREFIX,
     FaultRecord,
@@ -287,12 +287,10 @@ def remove_by_tags(
         if record is not None and record.selection != sel_id:
             continue
         to_read.append(name)
-    lam = client("lambda", region, configuration, secrets)
 
     def restore(name: str) -> Optional[dict[str, Any]]:
-        resource = f"function {name!r} in {region}"
-        fresh = _update.get_function(lam, name, resource)
-        record = _faults._read_record(dict(fresh.get("Tags") or {}), resource)
+        # The record as the single-function actions read it (fresh, from AWS).
+        record = _faults._read_function(name, None, region, configuration, secrets).record
         if record is None or record.selection != sel_id:
             return None
         return _faults.remove(name, region, None, configuration, secrets)
