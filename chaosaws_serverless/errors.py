@@ -26,7 +26,7 @@ from botocore.exceptions import (
 )
 from chaoslib.exceptions import ActivityFailed
 
-__all__ = ["activity_failed", "aws_errors", "error_code"]
+__all__ = ["activity_failed", "aws_errors", "error_code", "is_access_denied"]
 
 _ACCESS_DENIED = {
     "AccessDenied",
@@ -50,6 +50,11 @@ def error_code(error: Exception) -> str:
     if isinstance(error, ClientError):
         return str(error.response.get("Error", {}).get("Code", ""))
     return ""
+
+
+def is_access_denied(error: Exception) -> bool:
+    """Return whether ``error`` is AWS refusing the caller's permissions."""
+    return error_code(error) in _ACCESS_DENIED
 
 
 def _hint(code: str, iam_action: str) -> str:

@@ -31,7 +31,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 from logzero import logger
 
-from chaosaws_serverless.aws import client, configured_regions, resolve_region
+from chaosaws_serverless.aws import client, resolve_region
 from chaosaws_serverless.awslambda import _update
 from chaosaws_serverless.awslambda._merge import (
     PlanError,
@@ -468,11 +468,28 @@ def inject(
     configuration: Optional[Configuration],
     secrets: Optional[Secrets],
     contract: FaultContract = DEFAULT_CONTRACT,
+    *,
+    selection: Optional[str] = None,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
-    """Inject ``fault`` into a function (or the alias) and return what was done."""
+    """Inject ``fault`` into a function (or the alias) and return what was done.
+
+    ``selection``: the id of a tag-targeted injection, kept in the record.
+    ``dry_run``: read and run every check of an injection, change nothing
+    (a tag target checks all its functions before changing any).
+    """
     with _function_lock(function_name, region, configuration):
         return _inject(
-            function_name, fault, region, alias, layer_arn, configuration, secrets, contract
+            function_name,
+            fault,
+            region,
+            alias,
+            layer_arn,
+            configuration,
+            secrets,
+            contract,
+            selection=selection,
+            dry_run=dry_run,
         )
 
 
@@ -485,6 +502,9 @@ def _inject(
     configuration: Optional[Configuration],
     secrets: Optional[Secrets],
     contract: FaultContract = DEFAULT_CONTRACT,
+    *,
+    selection: Optional[str] = None,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
     validate_region_argument(region)
     validate_function_name(function_name, resolve_region(region, configuration))
@@ -575,12 +595,15 @@ def _inject(
                 ),
                 layers=plan.appended_layers,
                 env=plan.env_entries,
+                selection=selection,
             )
             record_tags = encode(record)
             check_tag_budget(current_tags, record_tags)
         except (PlanError, RecordError) as error:
             raise ActivityFailed(f"cannot inject into {resource}: {error}") from error
         holder["record"] = record
+        if dry_run:
+            return None
         if {key: current_tags[key] for key in record_keys(current_tags)} != record_tags:
             # The record always reaches AWS before the change it describes (and is
             # written again when a concurrent injection overwrote it).
@@ -593,6 +616,8 @@ def _inject(
 
     try:
         _, updated = _update.update_configuration(lam, name, resource, compute, initial=function)
+        if dry_run:
+            return {"function_name": latest["FunctionName"], "region": region, "checked": True}
         record = holder["record"]
         result: dict[str, Any] = {}
         if alias and alias_state is not None and record.alias is not None:
@@ -797,52 +822,6 @@ def _restore_alias(lam: Any, name: str, resource: str, record: FaultRecord) -> d
             if "ResourceNotFoundException" not in str(error):
                 raise
     return report
-
-
-# --- every region ---------------------------------------------------------------------
-
-
-def injected_functions(
-    region: str, configuration: Optional[Configuration], secrets: Optional[Secrets]
-) -> list[str]:
-    """Return the names of the functions of ``region`` that carry a fault record."""
-    lam = client("lambda", region, configuration, secrets)
-    names = []
-    marker: Optional[str] = None
-    while True:
-        params: dict[str, Any] = {"Marker": marker} if marker else {}
-        page = _update.call(
-            lam, "list_functions", "lambda:ListFunctions", f"functions in {region}", **params
-        )
-        for function in page.get("Functions", []):
-            tags = _update.call(
-                lam,
-                "list_tags",
-                "lambda:ListTags",
-                f"function {function['FunctionName']!r} in {region}",
-                Resource=_unqualified_arn(function),
-            ).get("Tags", {})
-            if record_keys(tags):
-                names.append(function["FunctionName"])
-        marker = page.get("NextMarker")
-        if not marker:
-            return names
-
-
-def remove_everywhere(
-    regions: Optional[list[str]],
-    configuration: Optional[Configuration],
-    secrets: Optional[Secrets],
-) -> list[dict[str, Any]]:
-    """Restore every function carrying a fault record in ``regions`` (default: configured)."""
-    chosen = regions or configured_regions(configuration)
-    reports = []
-    for region in chosen:
-        names = injected_functions(region, configuration, secrets)
-        logger.info(f"{region}: {len(names)} function(s) with a fault to remove")
-        for name in names:
-            reports.append(remove(name, region, None, configuration, secrets))
-    return reports
 
 
 # --- state ----------------------------------------------------------------------------

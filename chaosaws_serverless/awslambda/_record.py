@@ -32,7 +32,9 @@ injection that would exceed it is refused before anything changes. The JSON obje
       "env": {
         "AWS_LAMBDA_EXEC_WRAPPER": {"was": null, "set": ["3f2a9c0d1e4b"]},
         "CHAOS_EXTENSION__LAMBDA__LATENCY_VALUE": {"was": "5", "set": ["..."]}
-      }
+      },
+      "selection": "checkout-latency"       # only when injected by tags (``_targets``):
+                                            # the selection id its rollback restores
     }
 
 ``env`` lists every variable the injection wrote: ``was`` is the value before
@@ -113,6 +115,8 @@ class FaultRecord:
     alias: Optional[dict[str, Optional[str]]] = None
     layers: list[str] = field(default_factory=list)
     env: dict[str, EnvEntry] = field(default_factory=dict)
+    # The selection of a tag-targeted injection (``_targets``); absent otherwise.
+    selection: Optional[str] = None
 
     @property
     def target(self) -> str:
@@ -129,6 +133,7 @@ class FaultRecord:
             "alias": self.alias,
             "layers": list(self.layers),
             "env": {k: {"was": e.was, "set": list(e.set)} for k, e in sorted(self.env.items())},
+            **({"selection": self.selection} if self.selection else {}),
         }
 
     @classmethod
@@ -151,6 +156,7 @@ class FaultRecord:
             alias=dict(alias) if alias else None,
             layers=[str(arn) for arn in data.get("layers") or []],
             env=env,
+            selection=str(data["selection"]) if data.get("selection") else None,
         )
 
 

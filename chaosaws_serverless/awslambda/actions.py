@@ -9,13 +9,22 @@ fault is kept. One call touches one function: Chaos Toolkit composes several,
 and they are safe to run as concurrent background activities.
 """
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 from chaoslib.types import Configuration, Secrets
 
-from chaosaws_serverless.awslambda import _faults
+from chaosaws_serverless.aws import resolve_region
+from chaosaws_serverless.awslambda import _faults, _stop, _targets
 
-__all__ = ["inject_error", "inject_latency", "remove_all_faults", "remove_faults"]
+__all__ = [
+    "inject_error",
+    "inject_error_by_tags",
+    "inject_latency",
+    "inject_latency_by_tags",
+    "remove_all_faults",
+    "remove_faults",
+    "remove_faults_by_tags",
+]
 
 
 def inject_latency(
@@ -146,14 +155,21 @@ def remove_all_faults(
     *,
     configuration: Configuration = None,
     secrets: Secrets = None,
-) -> List[Dict[str, Any]]:
+) -> Dict[str, Any]:
     """Remove every fault this package injected, in one region or in every configured region.
 
-    The emergency stop: lists the functions of ``region`` (string, optional;
-    default every region of ``aws_regions``/``aws_region``), finds those
-    carrying a fault record in their tags and runs ``remove_faults`` on each.
-    Returns the list of ``remove_faults`` results (empty when nothing was
-    injected). Same as ``chaosaws-serverless rollback``.
+    The emergency stop: in ``region`` (string, optional; default every region
+    of ``aws_regions``/``aws_region``), all regions at once, finds the
+    functions carrying a fault record with one Resource Groups Tagging API
+    call per 100 functions found (``tag:GetResources``; when that API is
+    denied, ListFunctions + ListTags on every function) and runs
+    ``remove_faults`` on each, a few at a time per region
+    (``lambda_restore_concurrency``, default 4: inside Lambda's control-plane
+    quota; throttles are retried). Returns ``regions``: per region ``path``
+    (``tagging-api`` or ``list-functions``), ``examined``, ``found``,
+    ``restored``, ``failed``; and ``functions``: the ``remove_faults``
+    results. A function that cannot be restored fails the action after
+    every other one was restored. Same as ``chaosaws-serverless rollback``.
 
     ```json
     {"type": "action", "name": "remove-every-lambda-fault",
@@ -161,5 +177,116 @@ def remove_all_faults(
                   "func": "remove_all_faults", "arguments": {}}}
     ```
     """
-    regions = [_faults.resolve_region(region, configuration)] if region else None
-    return _faults.remove_everywhere(regions, configuration, secrets)
+    regions = [resolve_region(region, configuration)] if region else None
+    stops = _stop.stop(regions, configuration, secrets)
+    return {
+        "regions": [s.summary() for s in stops],
+        "functions": [report for s in stops for report in s.reports],
+    }
+
+
+# --- blast radius by tags (``_targets``) ------------------------------------------------
+
+
+def inject_latency_by_tags(
+    tags: Dict[str, str],
+    latency_ms: int,
+    selection: str = "ALL",
+    probability: float = 1.0,
+    region: Optional[str] = None,
+    layer_arn: Optional[str] = None,
+    selection_id: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> Dict[str, Any]:
+    """Make a share of the invocations of the functions chosen by their tags wait ``latency_ms``.
+
+    ``tags`` (object, key -> exact value): the functions of ``region``
+    carrying all of them are the candidates; ``selection`` (string) takes
+    ``ALL``, ``COUNT(n)`` or ``PERCENT(p)`` of them at random, as AWS FIS's
+    selectionMode (PERCENT rounds down, at least one). Each chosen function
+    gets exactly what ``inject_latency`` does, its record carrying
+    ``selection_id`` (string, optional; default derived from the region and
+    the tags; give each concurrent experiment on the same tags its own).
+
+    All or nothing: every chosen function passes every check of
+    ``inject_latency`` before any is changed (each refused function is named);
+    more functions than the configuration's ``lambda_max_functions_per_action``
+    (default 20) is refused; a selection id another run holds is refused.
+    Rollback partner: ``remove_faults_by_tags`` with the same ``tags``,
+    ``region`` and ``selection_id``. Returns ``selection_id``, ``matched``,
+    ``functions`` (names chosen), the fault's parameters and ``found_by``.
+
+    ```json
+    {"type": "action", "name": "slow-down-a-fifth-of-checkout",
+     "provider": {"type": "python", "module": "chaosaws_serverless.awslambda.actions",
+                  "func": "inject_latency_by_tags",
+                  "arguments": {"tags": {"service": "checkout"}, "latency_ms": 3000,
+                                "selection": "PERCENT(20)", "region": "us-east-1"}}}
+    ```
+    """
+    fault = _faults.latency_fault(latency_ms, probability)
+    return _targets.inject_by_tags(
+        tags, fault, selection, region, layer_arn, selection_id, configuration, secrets
+    )
+
+
+def inject_error_by_tags(
+    tags: Dict[str, str],
+    status_code: int = 500,
+    body: Optional[str] = None,
+    selection: str = "ALL",
+    probability: float = 1.0,
+    region: Optional[str] = None,
+    layer_arn: Optional[str] = None,
+    selection_id: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> Dict[str, Any]:
+    """Make a share of the invocations of the functions chosen by their tags answer ``status_code``.
+
+    Same targeting, selection, ceiling and all-or-nothing rule as
+    ``inject_latency_by_tags``, with the fault of ``inject_error``. Rollback
+    partner: ``remove_faults_by_tags``.
+
+    ```json
+    {"type": "action", "name": "fail-two-checkout-functions",
+     "provider": {"type": "python", "module": "chaosaws_serverless.awslambda.actions",
+                  "func": "inject_error_by_tags",
+                  "arguments": {"tags": {"service": "checkout"}, "status_code": 503,
+                                "selection": "COUNT(2)"}}}
+    ```
+    """
+    fault = _faults.error_fault(status_code, body, probability)
+    return _targets.inject_by_tags(
+        tags, fault, selection, region, layer_arn, selection_id, configuration, secrets
+    )
+
+
+def remove_faults_by_tags(
+    tags: Dict[str, str],
+    region: Optional[str] = None,
+    selection_id: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> Dict[str, Any]:
+    """Remove the faults a tag-targeted injection made, restoring exactly those functions.
+
+    Finds, from any process, the functions whose fault record carries the
+    selection id (``selection_id``, else the one derived from ``region`` and
+    ``tags``, as the injection did) and runs ``remove_faults`` on each; the
+    records of other experiments are left alone. Idempotent. Returns
+    ``selection_id``, ``restored`` (names) and ``functions`` (the
+    ``remove_faults`` results).
+
+    ```json
+    {"type": "action", "name": "restore-checkout",
+     "provider": {"type": "python", "module": "chaosaws_serverless.awslambda.actions",
+                  "func": "remove_faults_by_tags",
+                  "arguments": {"tags": {"service": "checkout"}, "region": "us-east-1"}}}
+    ```
+    """
+    return _targets.remove_by_tags(tags, region, selection_id, configuration, secrets)

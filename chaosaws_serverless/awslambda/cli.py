@@ -1,15 +1,43 @@
 """``chaosaws-serverless rollback``: the emergency stop for Lambda faults, from any shell."""
 
 import json
+from collections.abc import Sequence
 from typing import Any, Optional
 
 import click
 
-__all__ = ["rollback", "rollback_table"]
+__all__ = ["region_table", "rollback", "rollback_table"]
 
 
 def _names(values: Any) -> str:
     return ", ".join(values or []) or "-"
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
+        for row in [header, *rows]
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def region_table(summaries: list[dict[str, Any]]) -> str:
+    """Return a plain-text table of the emergency stop's figures, one line per region."""
+    header = ("region", "found by", "examined", "with a fault", "restored", "failed")
+    rows = [
+        (
+            str(s["region"]),
+            str(s["path"]),
+            str(s["examined"]),
+            str(s["found"]),
+            str(s["restored"]),
+            str(s["failed"]),
+        )
+        for s in summaries
+    ]
+    return _table(header, rows)
 
 
 def rollback_table(reports: list[dict[str, Any]]) -> str:
@@ -38,13 +66,7 @@ def rollback_table(reports: list[dict[str, Any]]) -> str:
         )
         for r in reports
     ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
-        for row in [header, *rows]
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return _table(header, rows)
 
 
 @click.command("rollback")
@@ -68,12 +90,16 @@ def rollback(
 ) -> None:
     """Remove every Lambda fault this package injected and print what was restored.
 
-    Finds the functions carrying a fault record (tags) in each region and
-    restores them exactly as remove_faults does; with --function, only that one.
+    Finds the functions carrying a fault record (tags) in every region at once
+    (tagging API, else ListFunctions + ListTags) and restores them exactly as
+    remove_faults does, a few at a time; prints per region which path ran and
+    how many functions were examined, found and restored. With --function,
+    only that one.
     """
     from chaoslib.exceptions import ActivityFailed
 
-    from chaosaws_serverless.awslambda import _faults
+    from chaosaws_serverless.aws import configured_regions
+    from chaosaws_serverless.awslambda import _faults, _stop
 
     configuration: dict[str, Any] = {}
     if regions:
@@ -82,20 +108,25 @@ def rollback(
         configuration["aws_endpoint_url"] = endpoint_url
     if profile:
         configuration["aws_profile_name"] = profile
+    summaries: list[dict[str, Any]] = []
     try:
-        chosen = _faults.configured_regions(configuration)
+        chosen = configured_regions(configuration)
         if function_name:
             reports = [
                 _faults.remove(function_name, region, None, configuration, None)
                 for region in chosen
             ]
         else:
-            reports = _faults.remove_everywhere(chosen, configuration, None)
+            stops = _stop.stop(chosen, configuration, None)
+            summaries = [s.summary() for s in stops]
+            reports = [report for s in stops for report in s.reports]
     except ActivityFailed as error:
         raise click.ClickException(str(error)) from error
     if as_json:
-        click.echo(json.dumps(reports, indent=2, default=str))
+        click.echo(json.dumps({"regions": summaries, "functions": reports}, indent=2, default=str))
         return
+    if summaries:
+        click.echo(region_table(summaries) + "\n")
     if not reports:
         click.echo(f"no Lambda fault recorded in {', '.join(chosen)}: nothing to restore")
         return

@@ -1,7 +1,8 @@
 """``chaosaws-serverless fis-template EXPERIMENT.json``: run an experiment's Lambda faults on FIS.
 
-Compiles the method's ``inject_latency``/``inject_error`` actions of a Chaos
-Toolkit experiment into an FIS experiment template (JSON on stdout, ready for
+Compiles the method's ``inject_latency``/``inject_error`` actions (and their
+``*_by_tags`` tag targets, fis-extension mode) of a Chaos Toolkit experiment
+into an FIS experiment template (JSON on stdout, ready for
 ``aws fis create-experiment-template --cli-input-json`` or the
 ``create_experiment_template`` action). Values come from the options, else the
 experiment's configuration (``fis_role_arn``, ``automation_role_arn``,
@@ -20,6 +21,7 @@ from chaosaws_serverless.iam.cli import load_experiment
 __all__ = ["fis_template_command", "lambda_faults"]
 
 _ACTIONS = "chaosaws_serverless.awslambda.actions"
+_FAULTS = ("inject_latency", "inject_error", "inject_latency_by_tags", "inject_error_by_tags")
 
 
 def lambda_faults(
@@ -38,7 +40,7 @@ def lambda_faults(
         provider = activity.get("provider") or {}
         func = provider.get("func")
         pause = substitute(dict(activity.get("pauses") or {}), configuration, {})
-        is_fault = provider.get("module") == _ACTIONS and func in ("inject_latency", "inject_error")
+        is_fault = provider.get("module") == _ACTIONS and func in _FAULTS
         # The fault lasts from the first injection to the end of the method.
         if faults or is_fault:
             pauses += (_int(pause.get("before")) if faults else 0) + _int(pause.get("after"))
@@ -49,21 +51,30 @@ def lambda_faults(
             region = str(args.get("region") or configuration.get("aws_region") or "us-east-1")
             probability = float(args.get("probability", 1.0))
             alias = str(args["alias"]) if args.get("alias") else None
-            if func == "inject_latency":
+            # A tag target (*_by_tags) becomes FIS's own resourceTags + selectionMode.
+            target: dict[str, Any] = {}
+            if str(func).endswith("_by_tags"):
+                target = {
+                    "tags": args["tags"],
+                    "selection": str(args.get("selection", "ALL")).strip().upper(),
+                }
+            if str(func).startswith("inject_latency"):
                 fault = LambdaFault(
-                    str(args["function_name"]),
+                    str(args.get("function_name", "")),
                     "latency",
                     latency_ms=int(args["latency_ms"]),
                     probability=probability,
                     alias=alias,
+                    **target,
                 )
             else:
                 fault = LambdaFault(
-                    str(args["function_name"]),
+                    str(args.get("function_name", "")),
                     "error",
                     status_code=int(args.get("status_code", 500)),
                     probability=probability,
                     alias=alias,
+                    **target,
                 )
         except (KeyError, TypeError, ValueError) as error:
             raise click.ClickException(
@@ -172,7 +183,7 @@ def fis_template_command(
     except ActivityFailed as error:
         raise click.ClickException(str(error)) from error
     if mode == "fis-extension":
-        functions = [fault.function_name for fault in selected]
+        functions = [fault.label for fault in selected]
         for step in fis_extension_prerequisites(functions, chosen, config_bucket):
             click.echo(f"prerequisite: {step}", err=True)
     click.echo(json.dumps(template, indent=2))

@@ -14,8 +14,10 @@ Two modes compile the same faults:
 ``fis-extension``
     FIS's native Lambda actions (``aws:lambda:invocation-add-delay``,
     ``aws:lambda:invocation-http-integration-response``) on targets of type
-    ``aws:lambda:function``. They only work on functions prepared once for the
-    AWS FIS Lambda extension; :func:`fis_extension_prerequisites` lists what.
+    ``aws:lambda:function``: named functions, or a tag target (``tags`` +
+    ``selection``, FIS's own ``resourceTags`` + ``selectionMode``). They only
+    work on functions prepared once for the AWS FIS Lambda extension;
+    :func:`fis_extension_prerequisites` lists what.
 
 A template is the request of FIS ``CreateExperimentTemplate`` without its
 ``clientToken`` (``aws fis create-experiment-template --cli-input-json`` takes
@@ -71,6 +73,7 @@ _FUNCTION_ARN = re.compile(
     r"^arn:(aws[a-z-]*):lambda:([a-z0-9-]+):(\d{12}):function:([\w-]{1,64})(?::([\w$-]+))?$"
 )
 _FUNCTION_NAME = re.compile(r"^[\w-]{1,64}$")
+_SELECTION_MODE = re.compile(r"^(ALL|COUNT\([1-9]\d*\)|PERCENT\(([1-9]\d?|100)\))$")
 _DOCUMENT_NAME = re.compile(r"^[a-zA-Z0-9_.-]{3,128}$")
 
 
@@ -84,6 +87,18 @@ class LambdaFault:
     status_code: int = 500
     probability: float = 1.0
     alias: Optional[str] = None
+    # A tag target instead of one function (``*_by_tags``): FIS's own
+    # ``resourceTags`` + ``selectionMode`` (fis-extension mode only).
+    tags: Optional[Mapping[str, str]] = None
+    selection: str = "ALL"
+
+    @property
+    def label(self) -> str:
+        """The function's name, or the tag target in words."""
+        if self.tags:
+            tags = ", ".join(f"{k}={v}" for k, v in sorted(self.tags.items()))
+            return f"functions tagged {tags} ({self.selection})"
+        return _function_name(self.function_name)
 
 
 def iso_duration(seconds: int) -> str:
@@ -187,7 +202,7 @@ def build_lambda_fault_template(
     partition, account = _role_parts(role_arn)
     for fault in faults:
         _check_fault(fault, region, mode)
-    names = [_function_name(f.function_name) for f in faults]
+    names = [_function_name(f.function_name) for f in faults if not f.tags]
     if len(set(names)) != len(names):
         raise ActivityFailed(f"each function may appear once in a template, got {names}")
 
@@ -315,6 +330,12 @@ def _automation_actions(
 ) -> dict[str, Any]:
     actions: dict[str, Any] = {}
     for index, fault in enumerate(faults, start=1):
+        if fault.tags:
+            raise ActivityFailed(
+                f"the SSM document targets one named function; {fault.label} is a tag target: "
+                "use mode 'fis-extension', whose aws:lambda:function targets select by tags "
+                "natively"
+            )
         if fault.kind != "latency":
             raise ActivityFailed(
                 f"the SSM document injects latency only; {fault.function_name!r} has a "
@@ -366,16 +387,23 @@ def _extension_actions(
     targets: dict[str, Any] = {}
     actions: dict[str, Any] = {}
     for index, fault in enumerate(faults, start=1):
-        name = _function_name(fault.function_name)
-        arn = f"arn:{partition}:lambda:{region}:{account}:function:{name}"
-        if fault.alias:
-            arn = f"{arn}:{fault.alias}"
+        name = fault.label
         target = f"function-{index}"
-        targets[target] = {
-            "resourceType": "aws:lambda:function",
-            "resourceArns": [arn],
-            "selectionMode": "ALL",
-        }
+        if fault.tags:
+            targets[target] = {
+                "resourceType": "aws:lambda:function",
+                "resourceTags": dict(fault.tags),
+                "selectionMode": fault.selection,
+            }
+        else:
+            arn = f"arn:{partition}:lambda:{region}:{account}:function:{name}"
+            if fault.alias:
+                arn = f"{arn}:{fault.alias}"
+            targets[target] = {
+                "resourceType": "aws:lambda:function",
+                "resourceArns": [arn],
+                "selectionMode": "ALL",
+            }
         # FIS takes whole percentages 1..100; never round a small probability to 0.
         percentage = str(min(100, max(1, math.ceil(fault.probability * 100))))
         if fault.kind == "latency":
@@ -419,9 +447,31 @@ def _stop_conditions(alarm_arns: Sequence[str]) -> list[dict[str, str]]:
     return [{"source": "aws:cloudwatch:alarm", "value": str(arn)} for arn in alarm_arns]
 
 
+def _check_tag_target(fault: LambdaFault) -> None:
+    tags = fault.tags
+    if (
+        not isinstance(tags, Mapping)
+        or not tags
+        or not all(
+            isinstance(k, str) and 1 <= len(k) <= 128 and isinstance(v, str) and len(v) <= 256
+            for k, v in tags.items()
+        )
+    ):
+        raise ActivityFailed(f"tags must map tag keys to string values, got {tags!r}")
+    if len(tags) > _TAGS_MAX:
+        raise ActivityFailed(f"an FIS target takes at most {_TAGS_MAX} tags, got {len(tags)}")
+    if not _SELECTION_MODE.match(fault.selection or ""):
+        raise ActivityFailed(
+            f"selection must be ALL, COUNT(n) or PERCENT(p) (FIS selectionMode), got "
+            f"{fault.selection!r}"
+        )
+
+
 def _check_fault(fault: LambdaFault, region: str, mode: str) -> None:
     match = _FUNCTION_ARN.match(fault.function_name)
-    if match:
+    if fault.tags is not None:
+        _check_tag_target(fault)
+    elif match:
         if match.group(2) != region:
             raise ActivityFailed(
                 f"function {fault.function_name!r} is in {match.group(2)}, the template in "
@@ -466,7 +516,7 @@ def _describe(faults: Sequence[LambdaFault], duration_seconds: int, mode: str, r
     kinds = sorted(
         {f"{f.latency_ms} ms latency" if f.kind == "latency" else "errors" for f in faults}
     )
-    functions = ", ".join(_function_name(f.function_name) for f in faults)
+    functions = ", ".join(f.label for f in faults)
     return (
         f"chaosaws-serverless: {' and '.join(kinds)} on {functions} in {region} for "
         f"{duration_seconds} s ({mode})"

@@ -19,9 +19,15 @@ fall behind a new call. Actions botocore calls implicitly are listed here too
 """
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
-__all__ = ["AUTOMATION_ROLE", "PERMISSIONS", "Grant", "record_tag_condition"]
+__all__ = [
+    "AUTOMATION_ROLE",
+    "PERMISSIONS",
+    "Grant",
+    "record_tag_condition",
+    "target_tag_condition",
+]
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,23 @@ _REMOVE = (
         "function",
     ),
 )
+# Finding functions by tags (awslambda._discovery): the tagging API, which AWS
+# does not scope to resources, and the ListFunctions + ListTags fallback for
+# accounts where it is denied.
+_FIND_BY_TAGS = (
+    Grant(("tag:GetResources", "lambda:ListFunctions"), "*"),
+    Grant(("lambda:ListTags",), "any-function"),
+)
+# A tag target changes only functions carrying its tags (aws:ResourceTag
+# condition), and restores them on a failed injection.
+_INJECT_BY_TAGS = (
+    *_FIND_BY_TAGS,
+    Grant(_INJECT[0].actions, "tagged-function"),
+    # Never printed (a tag target takes no alias), listed for the code it shares.
+    Grant(_INJECT[1].actions, "tagged-function", when="alias"),
+    Grant(_REMOVE[0].actions, "tagged-function"),
+    Grant(("lambda:GetLayerVersion",), "layer"),
+)
 _METRICS = (Grant(("cloudwatch:GetMetricData", "cloudwatch:ListMetrics"), "*"),)
 _HEALTH = (
     Grant(("route53:GetHealthCheck", "route53:GetHealthCheckStatus"), "health-check"),
@@ -91,8 +114,14 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     "chaosaws_serverless.awslambda.actions.inject_error": _INJECT,
     "chaosaws_serverless.awslambda.actions.remove_faults": _REMOVE,
     "chaosaws_serverless.awslambda.actions.remove_all_faults": (
-        Grant(("lambda:ListFunctions",), "*"),
-        Grant(("lambda:ListTags",), "any-function"),
+        *_FIND_BY_TAGS,
+        Grant(_REMOVE[0].actions, "recorded-function"),
+    ),
+    "chaosaws_serverless.awslambda.actions.inject_latency_by_tags": _INJECT_BY_TAGS,
+    "chaosaws_serverless.awslambda.actions.inject_error_by_tags": _INJECT_BY_TAGS,
+    "chaosaws_serverless.awslambda.actions.remove_faults_by_tags": (
+        *_FIND_BY_TAGS,
+        Grant(("lambda:GetFunction",), "tagged-function"),
         Grant(_REMOVE[0].actions, "recorded-function"),
     ),
     "chaosaws_serverless.awslambda.probes.get_fault_state": (
@@ -238,3 +267,10 @@ def record_tag_condition() -> dict[str, dict[str, str]]:
     from chaosaws_serverless.awslambda._record import RECORD_TAG_PREFIX
 
     return {"Null": {f"aws:ResourceTag/{RECORD_TAG_PREFIX}0": "false"}}
+
+
+def target_tag_condition(tags: Any) -> Optional[dict[str, dict[str, str]]]:
+    """Return the IAM condition "the function carries every tag of the target" (None: no tags)."""
+    if not isinstance(tags, dict) or not tags:
+        return None
+    return {"StringEquals": {f"aws:ResourceTag/{k}": str(v) for k, v in sorted(tags.items())}}

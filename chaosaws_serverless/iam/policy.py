@@ -10,7 +10,8 @@ check, hosted zone, SSM document. ``*`` appears only for the actions AWS does
 not scope to a resource (``cloudwatch:GetMetricData``, ``lambda:ListFunctions``,
 the FIS/SSM List/Describe calls); ``remove_all_faults`` acts on
 ``function:*`` only under a condition that the function carries this
-package's fault record.
+package's fault record, and a tag target (``*_by_tags``) only on functions
+carrying its tags (``aws:ResourceTag/<key>`` conditions).
 
 It returns the policy of whoever runs the experiment (``experiment``), the
 policy of the SSM Automation role the chaos-layer document assumes
@@ -34,6 +35,7 @@ from chaosaws_serverless.iam.permissions import (
     PERMISSIONS,
     Grant,
     record_tag_condition,
+    target_tag_condition,
 )
 
 __all__ = ["CONTROL_PERMISSIONS", "RESOURCE_KINDS", "PolicyError", "experiment_policies"]
@@ -107,6 +109,11 @@ def _any_function(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
         f"arn:{ctx.partition}:lambda:{region}:{ctx.account}:function:*"
         for region in ctx.regions(arguments)
     ]
+
+
+def _region_functions(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
+    # Tag targets: which functions is known at run time; the tag condition scopes them.
+    return [f"arn:{ctx.partition}:lambda:{ctx.region(arguments)}:{ctx.account}:function:*"]
 
 
 def _layer(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
@@ -197,6 +204,7 @@ RESOURCE_KINDS: dict[str, Callable[[_Context, Mapping[str, Any]], list[str]]] = 
     "function": _functions,
     "recorded-function": _any_function,
     "any-function": _any_function,
+    "tagged-function": _region_functions,
     "loadgen-function": _loadgen_function,
     "layer": _layer,
     "alarm": _alarms,
@@ -222,6 +230,12 @@ _CONDITIONS: dict[str, Callable[[], dict[str, Any]]] = {
     "passed-role-fis": _passed_to("fis"),
     "passed-role-ssm": _passed_to("ssm"),
     "passed-role-lambda": _passed_to("lambda"),
+}
+
+
+# Conditions that depend on the activity's arguments (tag targets).
+_ARGUMENT_CONDITIONS: dict[str, Callable[[Mapping[str, Any]], Optional[dict[str, Any]]]] = {
+    "tagged-function": lambda arguments: target_tag_condition(arguments.get("tags")),
 }
 
 
@@ -262,6 +276,11 @@ def experiment_policies(
                 continue
             resources = RESOURCE_KINDS[grant.kind](ctx, arguments)
             condition = _CONDITIONS[grant.kind]() if grant.kind in _CONDITIONS else None
+            if grant.kind in _ARGUMENT_CONDITIONS:
+                condition = _ARGUMENT_CONDITIONS[grant.kind](arguments)
+                if condition is None:
+                    ctx.notes.append(f"{module}.{name} names no tags: nothing granted for them")
+                    continue
             for action in grant.actions:
                 caller.add(action, resources, condition)
         for arguments_ in _automation_targets(f"{module}.{name}", arguments, ctx, fis_role):

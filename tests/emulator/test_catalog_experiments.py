@@ -142,3 +142,65 @@ def test_preflight_deviates_and_the_report_names_the_misconfigured_check(
     assert "failover-configuration-has-no-findings" in html
     assert "failover-misconfiguration-findings" in html
     assert values["us_health_check_id"] in html
+
+
+def test_tag_targeted_latency_scenario_runs_and_restores_exactly_the_chosen_functions(
+    tmp_path: Path, configuration: dict[str, Any], aws: Callable[..., Any]
+) -> None:
+    """`tagged-latency.json`: PERCENT(20) of 10 tagged functions, then its rollback by tags."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return 'ok'\n")
+    lam = aws("lambda")
+    role = aws("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    layer = lam.publish_layer_version(
+        LayerName="chaos-lambda-extension", Content={"ZipFile": buffer.getvalue()}
+    )["LayerVersionArn"]
+    names = [f"checkout-{i}" for i in range(10)]
+    for name in [*names, "payments-0"]:
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler="app.handler",
+            Code={"ZipFile": buffer.getvalue()},
+            Environment={"Variables": {"N": name}},
+            Tags={"service": name.split("-")[0]},
+        )
+    values = {
+        **arrange_zone(aws, "example.us.mydomain.com"),
+        "aws_endpoint_url": configuration["aws_endpoint_url"],
+        "chaos_layer_arns": {"us-east-1": layer},
+        "health_source": "api",
+        "latency_ms": 1000,
+        "fault_duration_seconds": 1,
+    }
+    var_file = tmp_path / "values.json"
+    var_file.write_text(json.dumps({"configuration": values}))
+    journal = tmp_path / "journal.json"
+    result = chaos(
+        "run",
+        "--journal-path",
+        str(journal),
+        "--var-file",
+        str(var_file),
+        str(ROOT / "experiments" / "tagged-latency.json"),
+        cwd=tmp_path,
+    )
+    assert journal.exists(), result.stdout[-3000:] + result.stderr[-3000:]
+    ran = json.loads(journal.read_text(encoding="utf-8"))
+    assert ran["status"] == "completed" and ran["deviated"] is False, result.stderr[-3000:]
+    (inject,) = ran["run"]
+    chosen = inject["output"]["functions"]
+    assert len(chosen) == 2 and set(chosen) <= set(names)  # PERCENT(20) of 10
+    (rollback,) = ran["rollbacks"]
+    assert rollback["status"] == "succeeded"
+    assert rollback["output"]["restored"] == sorted(chosen)
+    for name in [*names, "payments-0"]:
+        answer = lam.get_function(FunctionName=name)
+        assert answer["Configuration"]["Environment"]["Variables"] == {"N": name}
+        assert not answer["Configuration"].get("Layers")
+        assert answer["Tags"] == {"service": name.split("-")[0]}

@@ -275,7 +275,8 @@ def test_remove_all_faults_restores_every_injected_function_in_every_region(
             world.function(name, region, env={"N": name})
         actions.inject_latency("api-hello", 1000, region=region, configuration=world.configuration)
         actions.inject_error("api-health", region=region, configuration=world.configuration)
-    reports = actions.remove_all_faults(configuration=world.configuration)
+    result = actions.remove_all_faults(configuration=world.configuration)
+    reports = result["functions"]
     assert sorted((r["region"], r["function_name"]) for r in reports) == [
         (EU, "api-health"),
         (EU, "api-hello"),
@@ -286,7 +287,32 @@ def test_remove_all_faults_restores_every_injected_function_in_every_region(
         for name in ("api-hello", "api-health", "untouched"):
             assert world.env(name, region) == {"N": name}
             assert world.layers(name, region) == []
-    assert actions.remove_all_faults(region=US, configuration=world.configuration) == []
+    # Per region: which path found them, how many examined, found, restored.
+    assert sorted(result["regions"], key=lambda s: s["region"]) == [
+        {
+            "region": region,
+            "path": "tagging-api",
+            "examined": 2,
+            "found": 2,
+            "restored": 2,
+            "failed": 0,
+        }
+        for region in (EU, US)
+    ]
+    again = actions.remove_all_faults(region=US, configuration=world.configuration)
+    assert again == {
+        "regions": [
+            {
+                "region": US,
+                "path": "tagging-api",
+                "examined": 0,
+                "found": 0,
+                "restored": 0,
+                "failed": 0,
+            }
+        ],
+        "functions": [],
+    }
 
 
 # --- bad input: ActivityFailed naming the value and the fix, nothing changed ------------
@@ -421,7 +447,21 @@ def test_rollback_cli_restores_everything_and_prints_a_table(world: World) -> No
     )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].split()[:3] == ["region", "function", "fault"]
+    assert lines[0].split() == [
+        "region",
+        "found",
+        "by",
+        "examined",
+        "with",
+        "a",
+        "fault",
+        "restored",
+        "failed",
+    ]
+    assert {tuple(line.split()) for line in lines[2:4]} == {
+        (region, "tagging-api", "1", "1", "1", "0") for region in (US, EU)
+    }
+    assert lines[5].split()[:3] == ["region", "function", "fault"]
     assert any(line.startswith(f"{US}  api-hello  latency") for line in lines)
     assert any(line.startswith(f"{EU}  api-hello  latency") for line in lines)
     assert "2 function(s) restored" in result.output

@@ -29,6 +29,7 @@ READY = [
     "region-failure-fis",
     "error-injection",
     "canary-alias-latency",
+    "tagged-latency",
     "failover-preflight",
 ]
 HEADER = {"title": "t", "description": "d"}

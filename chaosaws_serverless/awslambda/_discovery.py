@@ -1,0 +1,210 @@
+"""Find Lambda functions by their tags, in calls that do not grow with the account.
+
+The Resource Groups Tagging API answers "which functions of this region carry
+these tags" directly: ``tag:GetResources`` with ``ResourceTypeFilters``
+``lambda:function`` and ``TagFilters`` returns only the matching functions
+(and their tags), up to 100 per page, so finding the 30 functions that carry a
+fault record among 3,000 takes one call per region instead of one ListTags per
+function. TagFilters semantics (botocore's model of GetResources): several
+keys must all match (AND), several values of one key are alternatives (OR), a
+key without values matches any value.
+
+Accounts where that API is denied (an SCP, a policy without ``tag:*``) fall
+back to ``lambda:ListFunctions`` + ``lambda:ListTags`` per function (the only
+other way to read a function's tags), run in a bounded thread pool; the
+answer says which path ran (``path``) and how many functions it examined, so
+an operator knows why a stop took long.
+
+A fault record always has its chunk 0 (``_record``), so "carries a fault
+record" is the key filter ``chaosaws-serverless:fault:0``, the same key the
+printed IAM policy's condition tests.
+"""
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from botocore.exceptions import ClientError
+from chaoslib.exceptions import ActivityFailed
+from chaoslib.types import Configuration, Secrets
+
+from chaosaws_serverless.aws import client
+from chaosaws_serverless.awslambda import _update
+from chaosaws_serverless.awslambda._record import RECORD_TAG_PREFIX
+from chaosaws_serverless.errors import is_access_denied
+
+TAGGING_API = "tagging-api"
+LIST_FUNCTIONS = "list-functions"
+RECORD_KEY = f"{RECORD_TAG_PREFIX}0"
+# GetResources' maximum page size (botocore model: 1..100).
+RESOURCES_PER_PAGE = 100
+# ListTags shares Lambda's control-plane quota (15 requests/s per region with
+# every other control-plane call): a handful of threads keeps the fallback
+# near that rate; throttles are retried by ``_update.call``.
+LIST_TAGS_WORKERS = 4
+
+TagFilters = Mapping[str, Optional[Sequence[str]]]
+
+
+@dataclass(frozen=True)
+class TaggedFunction:
+    """A function found by its tags: unqualified ARN, name and every tag it carries."""
+
+    arn: str
+    name: str
+    tags: dict[str, str]
+
+
+@dataclass
+class Found:
+    """What one region's search found, and how."""
+
+    region: str
+    path: str  # TAGGING_API | LIST_FUNCTIONS
+    examined: int  # functions whose tags were read
+    functions: list[TaggedFunction] = field(default_factory=list)
+    api_calls: int = 0
+    fallback_reason: Optional[str] = None
+
+
+def function_name(arn: str) -> str:
+    """Return the name of an unqualified function ARN (``arn:...:function:NAME``)."""
+    return arn.split(":function:", 1)[1].split(":", 1)[0]
+
+
+def matches(tags: Mapping[str, str], filters: TagFilters) -> bool:
+    """Return whether ``tags`` pass ``filters`` with GetResources' semantics."""
+    for key, values in filters.items():
+        if key not in tags:
+            return False
+        if values and tags[key] not in values:
+            return False
+    return True
+
+
+def find_functions(
+    region: str,
+    filters: TagFilters,
+    configuration: Optional[Configuration],
+    secrets: Optional[Secrets],
+) -> Found:
+    """Return the functions of ``region`` whose tags match ``filters`` (tagging API or listing)."""
+    if not filters:
+        raise ActivityFailed("no tag filter given: refusing to match every function of a region")
+    try:
+        return _by_tagging_api(region, filters, configuration, secrets)
+    except _Denied as denied:
+        found = _by_listing(region, filters, configuration, secrets)
+        found.fallback_reason = denied.reason
+        return found
+
+
+def find_recorded(
+    region: str, configuration: Optional[Configuration], secrets: Optional[Secrets]
+) -> Found:
+    """Return the functions of ``region`` that carry a fault record."""
+    return find_functions(region, {RECORD_KEY: None}, configuration, secrets)
+
+
+class _Denied(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _by_tagging_api(
+    region: str,
+    filters: TagFilters,
+    configuration: Optional[Configuration],
+    secrets: Optional[Secrets],
+) -> Found:
+    tagging = client("resourcegroupstaggingapi", region, configuration, secrets)
+    found = Found(region, TAGGING_API, 0)
+    params: dict[str, Any] = {
+        "ResourceTypeFilters": ["lambda:function"],
+        "TagFilters": [
+            {"Key": key, **({"Values": list(values)} if values else {})}
+            for key, values in filters.items()
+        ],
+        "ResourcesPerPage": RESOURCES_PER_PAGE,
+    }
+    token = ""
+    while True:
+        try:
+            found.api_calls += 1
+            page = _update.call(
+                tagging,
+                "get_resources",
+                "tag:GetResources",
+                f"tagged Lambda functions in {region}",
+                **params,
+                **({"PaginationToken": token} if token else {}),
+            )
+        except ActivityFailed as error:
+            cause = error.__cause__
+            if isinstance(cause, ClientError) and is_access_denied(cause):
+                raise _Denied(str(error)) from error
+            raise
+        for resource in page.get("ResourceTagMappingList", []):
+            arn = str(resource["ResourceARN"])
+            tags = {str(t["Key"]): str(t["Value"]) for t in resource.get("Tags", [])}
+            found.examined += 1
+            # The filter ran on AWS's side; checking again costs nothing and
+            # keeps a lenient endpoint from widening the blast radius.
+            if matches(tags, filters):
+                found.functions.append(TaggedFunction(arn, function_name(arn), tags))
+        # A page may hold fewer than the maximum with more to come: only the
+        # token says when it is over.
+        token = page.get("PaginationToken") or ""
+        if not token:
+            return found
+
+
+def _by_listing(
+    region: str,
+    filters: TagFilters,
+    configuration: Optional[Configuration],
+    secrets: Optional[Secrets],
+) -> Found:
+    lam = client("lambda", region, configuration, secrets)
+    found = Found(region, LIST_FUNCTIONS, 0)
+    arns: list[str] = []
+    marker = ""
+    while True:
+        found.api_calls += 1
+        page = _update.call(
+            lam,
+            "list_functions",
+            "lambda:ListFunctions",
+            f"functions in {region}",
+            MaxItems=50,  # AWS's most per page
+            **({"Marker": marker} if marker else {}),
+        )
+        for function in page.get("Functions", []):
+            arn = str(function["FunctionArn"])
+            arns.append(arn[: -len(":$LATEST")] if arn.endswith(":$LATEST") else arn)
+        marker = page.get("NextMarker") or ""
+        if not marker:
+            break
+
+    def tags_of(arn: str) -> dict[str, str]:
+        answer = _update.call(
+            lam,
+            "list_tags",
+            "lambda:ListTags",
+            f"function {function_name(arn)!r} in {region}",
+            Resource=arn,
+        )
+        return dict(answer.get("Tags") or {})
+
+    with ThreadPoolExecutor(max_workers=LIST_TAGS_WORKERS) as pool:
+        every = list(pool.map(tags_of, arns))
+    found.api_calls += len(arns)
+    found.examined = len(arns)
+    found.functions = [
+        TaggedFunction(arn, function_name(arn), tags)
+        for arn, tags in zip(arns, every, strict=True)
+        if matches(tags, filters)
+    ]
+    return found

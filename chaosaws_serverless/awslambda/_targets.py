@@ -1,0 +1,324 @@
+"""Lambda faults on the functions chosen by their tags: selection, ceiling, all-or-nothing.
+
+A tag target names functions the way AWS FIS does (``resourceTags`` +
+``selectionMode``): every function of the region carrying ALL the given tags
+(exact values) is a candidate, and the selection takes ``ALL``, ``COUNT(n)``
+or ``PERCENT(p)`` of them at random (PERCENT rounds down, at least one).
+
+Rules, in the order they run (everything before step 5 changes nothing):
+
+1. arguments are validated (tags, selection, selection id, the fault, the layer);
+2. candidates are found (``_discovery``: tagging API, else listing); none is a
+   refusal;
+3. the number selected is compared with the ceiling of the configuration
+   (``lambda_max_functions_per_action``, default ``DEFAULT_CEILING``): more is
+   a refusal naming both numbers, so a typo in a tag cannot fault an account;
+4. the selection id (``selection_id``, default derived from region + tags) must
+   not be in use by another run: a function carrying a record of this id
+   injected by another run is a refusal (so a rollback by id only ever
+   restores this run's functions); then every selected function goes through
+   every check of a single injection (``_faults.inject(dry_run=True)``), and
+   ANY refusal refuses the whole action, each refused function named;
+5. the fault is injected into each selected function, its record carrying the
+   selection id; if AWS fails one now, the ones already changed are rolled back
+   before the error is raised (all-or-nothing).
+
+The rollback, ``remove_by_tags``, needs no memory of the run: it restores
+exactly the functions whose record carries the selection id, re-reading each
+candidate's tags fresh rather than trusting the tagging index, and leaves
+every other record (another experiment's) alone.
+"""
+
+import hashlib
+import json
+import random
+import re
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Optional, TypeVar
+
+from chaoslib.exceptions import ActivityFailed
+from chaoslib.types import Configuration, Secrets
+from logzero import logger
+
+from chaosaws_serverless.aws import resolve_region
+from chaosaws_serverless.awslambda import _discovery, _faults
+from chaosaws_serverless.awslambda._record import (
+    RECORD_TAG_PREFIX,
+    FaultRecord,
+    RecordError,
+    decode,
+)
+
+DEFAULT_CEILING = 20
+CEILING_KEY = "lambda_max_functions_per_action"
+_SELECTION = re.compile(r"^\s*(ALL|COUNT\((\d+)\)|PERCENT\((\d+)\))\s*$", re.IGNORECASE)
+_SELECTION_ID = re.compile(r"^[A-Za-z0-9_.:=@+-]{1,64}$")
+# TagFilters limits (botocore model: 50 filters); tag key/value lengths as AWS tags.
+_MAX_TAG_FILTERS = 50
+# Concurrent checks/injections per action: inside Lambda's control-plane quota.
+WORKERS = 4
+T = TypeVar("T")
+
+
+def validate_tags(tags: Any) -> dict[str, str]:
+    """Return ``tags`` as a non-empty ``{key: value}`` map of strings."""
+    if not isinstance(tags, Mapping) or not tags:
+        raise ActivityFailed(
+            f'tags must be a non-empty object of tag key -> value (e.g. {{"service": '
+            f'"checkout"}}), got {tags!r}'
+        )
+    if len(tags) > _MAX_TAG_FILTERS:
+        raise ActivityFailed(f"tags may hold at most {_MAX_TAG_FILTERS} keys, got {len(tags)}")
+    checked: dict[str, str] = {}
+    for key, value in tags.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= 128:
+            raise ActivityFailed(f"tag key must be a string of 1..128 characters, got {key!r}")
+        if key.startswith("chaosaws-serverless:"):
+            raise ActivityFailed(
+                f"tag key {key!r} is this package's own record tag: target your functions' tags"
+            )
+        if not isinstance(value, str) or len(value) > 256:
+            raise ActivityFailed(
+                f"tag {key!r} must have a string value of at most 256 characters (the exact "
+                f"value to match), got {value!r}"
+            )
+        checked[key] = value
+    return checked
+
+
+def selection_count(selection: Any, candidates: int) -> int:
+    """Return how many of ``candidates`` functions a selection (ALL, COUNT, PERCENT) takes."""
+    match = _SELECTION.match(str(selection)) if isinstance(selection, str) else None
+    if not match:
+        raise ActivityFailed(
+            f"selection must be ALL, COUNT(n) or PERCENT(p) (as AWS FIS's selectionMode), got "
+            f"{selection!r}"
+        )
+    if match.group(1).upper() == "ALL":
+        return candidates
+    if match.group(2) is not None:
+        count = int(match.group(2))
+        if count < 1:
+            raise ActivityFailed(f"selection COUNT(n) needs n >= 1, got {selection!r}")
+        return min(count, candidates)
+    percent = int(match.group(3))
+    if not 1 <= percent <= 100:
+        raise ActivityFailed(f"selection PERCENT(p) needs p in 1..100, got {selection!r}")
+    return min(candidates, max(1, candidates * percent // 100)) if candidates else 0
+
+
+def selection_id(given: Any, region: str, tags: Mapping[str, str]) -> str:
+    """Return the id that marks the selection's records: ``given``, else one derived from tags."""
+    if given:
+        if not isinstance(given, str) or not _SELECTION_ID.match(given):
+            raise ActivityFailed(
+                f"selection_id must be 1..64 letters, digits or _.:=@+- (e.g. the experiment's "
+                f"name), got {given!r}"
+            )
+        return given
+    canonical = json.dumps([region, sorted(tags.items())], separators=(",", ":"))
+    return "tags-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
+
+
+def ceiling(configuration: Optional[Configuration]) -> int:
+    """Return the most functions one tag-targeted action may change (configuration)."""
+    value = (configuration or {}).get(CEILING_KEY, DEFAULT_CEILING)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if isinstance(value, bool) or number < 1:
+        raise ActivityFailed(
+            f"configuration {CEILING_KEY!r} must be a positive integer (most functions one "
+            f"action may change), got {value!r}"
+        )
+    return number
+
+
+def _record_of(function: _discovery.TaggedFunction) -> Optional[FaultRecord]:
+    try:
+        return decode(function.tags)
+    except RecordError as error:
+        logger.warning(f"function {function.name!r}: damaged fault record ignored here: {error}")
+        return None
+
+
+def _pool_map(work: Callable[[str], T], names: list[str]) -> list[tuple[str, Any]]:
+    """Run ``work`` on every name, a few at a time; return (name, result or ActivityFailed)."""
+
+    def one(name: str) -> tuple[str, Any]:
+        try:
+            return name, work(name)
+        except ActivityFailed as error:
+            return name, error
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        return list(pool.map(one, names))
+
+
+def inject_by_tags(
+    tags: Any,
+    fault: _faults.Fault,
+    selection: Any,
+    region: Optional[str],
+    layer_arn: Optional[str],
+    given_selection_id: Any,
+    configuration: Optional[Configuration],
+    secrets: Optional[Secrets],
+) -> dict[str, Any]:
+    """Inject ``fault`` into the functions ``tags`` + ``selection`` choose, all or none."""
+    checked = validate_tags(tags)
+    region = resolve_region(region, configuration)
+    sel_id = selection_id(given_selection_id, region, checked)
+    limit = ceiling(configuration)
+    selection_count(selection, 1)  # the syntax, before any AWS call
+    arn = _faults.resolve_layer_arn(layer_arn, region, configuration)
+    where = f"functions tagged {_describe(checked)} in {region}"
+
+    found = _discovery.find_functions(region, _filters(checked), configuration, secrets)
+    candidates = sorted(found.functions, key=lambda f: f.name)
+    if not candidates:
+        raise ActivityFailed(
+            f"no function carries tags {_describe(checked)} in {region} ({found.examined} "
+            f"examined, {found.path}): check the tags and the region (nothing was changed)"
+        )
+    count = selection_count(selection, len(candidates))
+    if count > limit:
+        raise ActivityFailed(
+            f"selection {selection} of the {len(candidates)} {where} is {count} functions, "
+            f"more than the ceiling of {limit} per action (configuration {CEILING_KEY!r}): "
+            "narrow the tags or the selection, or raise the ceiling (nothing was changed)"
+        )
+
+    # Faults of this selection id already in the region: ours (re-run in place)
+    # or another run's (refused, so a rollback by id restores only one run's).
+    me = _faults._who()
+    recorded = _discovery.find_recorded(region, configuration, secrets).functions
+    ours: list[str] = []
+    theirs: list[str] = []
+    for function in recorded:
+        record = _record_of(function)
+        if record is None or record.selection != sel_id:
+            continue
+        if record.by == me:
+            ours.append(function.name)
+        else:
+            theirs.append(f"{function.name} (by {record.by} at {record.at})")
+    if theirs:
+        raise ActivityFailed(
+            f"selection id {sel_id!r} is in use by another run on {', '.join(sorted(theirs))}: "
+            "pass a distinct selection_id, or roll that selection back first "
+            "(remove_faults_by_tags with its selection_id); nothing was changed"
+        )
+    names = [f.name for f in candidates]
+    rest = [n for n in names if n not in ours]
+    picked = sorted(set(ours) | set(random.SystemRandom().sample(rest, max(0, count - len(ours)))))
+
+    def check(name: str) -> Any:
+        return _faults.inject(
+            name, fault, region, None, arn, configuration, secrets, selection=sel_id, dry_run=True
+        )
+
+    refused = [(n, r) for n, r in _pool_map(check, picked) if isinstance(r, ActivityFailed)]
+    if refused:
+        raise ActivityFailed(
+            f"{len(refused)} of the {len(picked)} selected {where} cannot take the fault, so "
+            "none was changed (a tag target is all-or-nothing): "
+            + "; ".join(f"{name}: {error}" for name, error in refused)
+        )
+
+    def apply(name: str) -> Any:
+        return _faults.inject(
+            name, fault, region, None, arn, configuration, secrets, selection=sel_id
+        )
+
+    results = _pool_map(apply, picked)
+    failed = [(n, r) for n, r in results if isinstance(r, ActivityFailed)]
+    if failed:
+        done = [n for n, r in results if not isinstance(r, ActivityFailed)]
+        logger.error(f"{where}: {len(failed)} injection(s) failed; undoing the {len(done)} done")
+        undo = _pool_map(lambda n: _faults.remove(n, region, None, configuration, secrets), done)
+        stuck = [n for n, r in undo if isinstance(r, ActivityFailed)]
+        raise ActivityFailed(
+            f"AWS failed the fault on {len(failed)} of the {len(picked)} selected {where}; the "
+            f"{len(done) - len(stuck)} already changed were restored"
+            + (f" except {', '.join(stuck)} (run remove_faults_by_tags)" if stuck else "")
+            + ": "
+            + "; ".join(f"{name}: {error}" for name, error in failed)
+        )
+    logger.info(f"{where}: {fault.kind} fault on {len(picked)} of {len(candidates)} ({selection})")
+    return {
+        "selection_id": sel_id,
+        "region": region,
+        "tags": checked,
+        "selection": str(selection),
+        "matched": len(candidates),
+        "functions": picked,
+        "fault": fault.kind,
+        **{k: v for k, v in fault.params.items() if k != "kind"},
+        "layer_arn": arn,
+        "found_by": found.path,
+    }
+
+
+def remove_by_tags(
+    tags: Any,
+    region: Optional[str],
+    given_selection_id: Any,
+    configuration: Optional[Configuration],
+    secrets: Optional[Secrets],
+) -> dict[str, Any]:
+    """Restore exactly the functions whose record carries the selection's id."""
+    checked = validate_tags(tags)
+    region = resolve_region(region, configuration)
+    sel_id = selection_id(given_selection_id, region, checked)
+    tagged = _discovery.find_functions(region, _filters(checked), configuration, secrets)
+    recorded = _discovery.find_recorded(region, configuration, secrets)
+    candidates: dict[str, _discovery.TaggedFunction] = {}
+    for function in [*tagged.functions, *recorded.functions]:
+        candidates[function.name] = function
+    # A candidate whose indexed tags show another selection's record is not
+    # ours (faults never stack); every other one is read fresh.
+    to_read = []
+    for name, function in sorted(candidates.items()):
+        has_record = any(k.startswith(RECORD_TAG_PREFIX) for k in function.tags)
+        record = _record_of(function) if has_record else None
+        if record is not None and record.selection != sel_id:
+            continue
+        to_read.append(name)
+
+    def restore(name: str) -> Optional[dict[str, Any]]:
+        # The record as the single-function actions read it (fresh, from AWS).
+        record = _faults._read_function(name, None, region, configuration, secrets).record
+        if record is None or record.selection != sel_id:
+            return None
+        return _faults.remove(name, region, None, configuration, secrets)
+
+    results = _pool_map(restore, to_read)
+    failed = [(n, r) for n, r in results if isinstance(r, ActivityFailed)]
+    restored = [r for _, r in results if isinstance(r, dict) and r.get("removed")]
+    if failed:
+        raise ActivityFailed(
+            f"selection {sel_id!r} in {region}: {len(restored)} function(s) restored, "
+            f"{len(failed)} failed, run it again once fixed (it is idempotent): "
+            + "; ".join(f"{name}: {error}" for name, error in failed)
+        )
+    logger.info(f"selection {sel_id!r} in {region}: {len(restored)} function(s) restored")
+    return {
+        "selection_id": sel_id,
+        "region": region,
+        "tags": checked,
+        "examined": len(to_read),
+        "restored": sorted(r["function_name"] for r in restored),
+        "functions": restored,
+        "found_by": tagged.path,
+    }
+
+
+def _filters(tags: Mapping[str, str]) -> dict[str, list[str]]:
+    return {key: [value] for key, value in tags.items()}
+
+
+def _describe(tags: Mapping[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(tags.items()))
