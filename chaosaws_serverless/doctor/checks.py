@@ -38,6 +38,7 @@ __all__ = [
     "failed",
     "plan_experiment",
     "read_only_checks",
+    "with_declared",
 ]
 
 PACKAGE = "chaosaws_serverless"
@@ -159,6 +160,19 @@ def plan_experiment(
         if not plan.regions:
             plan.regions = configured_regions(configuration)
     return plan
+
+
+def with_declared(
+    experiment: Optional[Mapping[str, Any]], configuration: Configuration
+) -> dict[str, Any]:
+    """Return ``configuration`` over the experiment's declared one, loaded as chaoslib does."""
+    from chaoslib.configuration import load_configuration
+
+    given = dict(configuration or {})
+    declared = dict((experiment or {}).get("configuration") or {})
+    if not declared:
+        return given
+    return {**load_configuration(declared, dict(given)), **given}
 
 
 # --- the checks ------------------------------------------------------------------------
@@ -388,7 +402,7 @@ def read_only_checks(
     regions: Optional[list[str]] = None,
 ) -> list[Check]:
     """Run every read-only check for ``experiment`` (or only credentials and layers without one)."""
-    configuration = dict(configuration or {})
+    configuration = with_declared(experiment, configuration)
     secrets = dict(secrets or {})
     plan = plan_experiment(experiment, configuration, regions)
     checks: list[Check] = []

@@ -6,7 +6,14 @@ from typing import Any, Optional
 
 from chaoslib.types import Configuration, Secrets
 
-from chaosaws_serverless.doctor.checks import FAIL, Check, failed, plan_experiment, read_only_checks
+from chaosaws_serverless.doctor.checks import (
+    FAIL,
+    Check,
+    failed,
+    plan_experiment,
+    read_only_checks,
+    with_declared,
+)
 
 __all__ = ["as_json", "run_doctor", "table"]
 
@@ -26,7 +33,7 @@ def run_doctor(
     if live:
         from chaosaws_serverless.doctor.live import live_checks
 
-        plan = plan_experiment(experiment, dict(configuration or {}), regions)
+        plan = plan_experiment(experiment, with_declared(experiment, configuration), regions)
         checks.extend(live_checks(plan, configuration, secrets, **live_options))
     return checks
 
