@@ -237,13 +237,13 @@ class _Run:
         self.layer_kw = {"layer_arn": layer} if layer else {}
 
     def step(self, name: str, action: Callable[[], tuple[str, str, dict[str, Any]]]) -> bool:
-        if self.on_step:
-            self.on_step(self.region, name)
         started = time.monotonic()
         try:
+            if self.on_step:
+                self.on_step(self.region, name)
             verdict, detail, measured = action()
-        except ActivityFailed as error:
-            verdict, detail, measured = FAIL, str(error), {}
+        except Exception as error:  # any failure is this step's verdict; Ctrl-C/SIGTERM are not
+            verdict, detail, measured = FAIL, str(error) or type(error).__name__, {}
         measured = {"step_seconds": round(time.monotonic() - started, 3), **measured}
         self.checks.append(Check(f"live {name}", f"{self.name} ({self.region})", verdict, detail, measured))
         return verdict == PASS

@@ -273,3 +273,19 @@ def test_without_experiment_checks_credentials_and_layers(
     assert verdicts(checks)[("chaos layer", US)] == "pass"
     assert verdicts(checks)[("chaos layer", EU)] == "fail"  # no layer ARN configured for EU
 
+
+
+def test_doctor_passes_probe_follows_the_doctor(
+    world: World, aws: Callable[..., Any], configuration: dict[str, Any], tmp_path: Path
+) -> None:
+    from chaosaws_serverless.doctor.probes import doctor_passes
+
+    world.function("api-hello")
+    traffic(aws)
+    good_zone, good_checks = reference_zone(aws)
+    path = tmp_path / "experiment.json"
+    path.write_text(json.dumps(experiment(good_zone, good_checks, ["api-hello"])))
+    assert doctor_passes(str(path), configuration=configuration) is True
+    bad_zone, bad_checks = reference_zone(aws, us_check_domain="example.eu.mydomain.com")
+    path.write_text(json.dumps(experiment(bad_zone, bad_checks, ["api-hello"])))
+    assert doctor_passes(str(path), configuration=configuration) is False
