@@ -50,7 +50,7 @@ def architecture_refusal(
 def conflict_refusal(
     previous: Optional[FaultRecord], target: str, by: Optional[str], resource: str
 ) -> Optional[str]:
-    """Return why a fault recorded on the function stops a new one (``by`` None: any record does)."""
+    """Return why a fault recorded on the function stops a new one (``by`` None: any does)."""
     if previous is None:
         return None
     if previous.target != target or previous.alias or previous.by != by:

@@ -52,7 +52,9 @@ _ROUTE_PROBES = {
 _DATA_PROBES = {
     f"{PACKAGE}.cloudwatch.probes.{f}"
     for f in ("get_error_ratio", "get_metric_sum", "get_region_share", "get_requests_by_region")
-} | {f"{PACKAGE}.route53.probes.{f}" for f in ("get_health_check_status", "health_check_is_healthy")}
+} | {
+    f"{PACKAGE}.route53.probes.{f}" for f in ("get_health_check_status", "health_check_is_healthy")
+}
 _LOAD_ACTIONS = {
     f"{PACKAGE}.loadgen.actions.{f}" for f in ("generate_load", "start_load_generator")
 }
@@ -140,7 +142,12 @@ def plan_experiment(
         elif key in _ROUTE_PROBES:
             route = {
                 k: arguments[k]
-                for k in ("hosted_zone_id", "record_name", "max_ttl_seconds", "max_detection_seconds")
+                for k in (
+                    "hosted_zone_id",
+                    "record_name",
+                    "max_ttl_seconds",
+                    "max_detection_seconds",
+                )
                 if k in arguments
             }
             if route not in plan.routes:
@@ -190,7 +197,9 @@ def identity(configuration: Configuration, secrets: Secrets) -> tuple[Check, dic
     return Check("credentials", "sts", PASS, f"{who['Arn']} (account {who['Account']})"), who
 
 
-def layer(region: str, layer_arn: Optional[str], configuration: Configuration, secrets: Secrets) -> tuple[Check, Optional[list[str]]]:
+def layer(
+    region: str, layer_arn: Optional[str], configuration: Configuration, secrets: Secrets
+) -> tuple[Check, Optional[list[str]]]:
     """Check the chaos layer an injection in ``region`` attaches: named, well formed, readable."""
     try:
         arn = _faults.resolve_layer_arn(layer_arn, region, configuration)
@@ -261,11 +270,23 @@ def function(
     if layer_arn is None:
         return Check(name, label, FAIL, f"{summary}; no readable chaos layer for {target.region}")
     refusals = injection_refusals(
-        config, tags, fault.environment, fault.params, layer_arn, layer_architectures, target.alias,
+        config,
+        tags,
+        fault.environment,
+        fault.params,
+        layer_arn,
+        layer_architectures,
+        target.alias,
         by=_faults._who(),
     )
     if refusals:
-        return Check(name, label, FAIL, f"{summary}; the injection would refuse: {' | '.join(refusals)}", facts)
+        return Check(
+            name,
+            label,
+            FAIL,
+            f"{summary}; the injection would refuse: {' | '.join(refusals)}",
+            facts,
+        )
     return Check(name, label, PASS, f"{summary}; the injection would go ahead", facts)
 
 
@@ -322,9 +343,13 @@ def permissions(
     conditional: list[str] = []
     asked = 0
     for statement in policy.get("Statement") or []:
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
         if statement.get("Condition"):
-            conditional.extend(actions)  # needs the resource's tags, which the simulator is not given
+            conditional.extend(
+                actions
+            )  # needs the resource's tags, which the simulator is not given
             continue
         resources = _simulated_resources(statement.get("Resource", "*"))
         asked += len(actions) * len(resources)
@@ -341,14 +366,24 @@ def permissions(
                 if "AccessDenied" in code
                 else f"the policy simulator did not answer ({error})"
             )
-            return Check("permissions", "iam", SKIP, f"not checked: {reason}; grant it, or check the policy of `chaosaws-serverless iam-policy` by hand")
+            return Check(
+                "permissions",
+                "iam",
+                SKIP,
+                f"not checked: {reason}; grant it, or compare the caller's policy with "
+                "`chaosaws-serverless iam-policy` by hand",
+            )
         for result in results:
             if result.get("EvalDecision") != "allowed":
                 denied.append(
                     f"{result['EvalActionName']} on {result.get('EvalResourceName', '*')} "
                     f"({result.get('EvalDecision')})"
                 )
-    note = f"; not simulated (conditional on tags): {', '.join(sorted(set(conditional)))}" if conditional else ""
+    note = (
+        f"; not simulated (conditional on tags): {', '.join(sorted(set(conditional)))}"
+        if conditional
+        else ""
+    )
     if denied:
         return Check("permissions", source, FAIL, f"denied: {'; '.join(denied)}{note}")
     return Check("permissions", source, PASS, f"{asked} action/resource pairs allowed{note}")
@@ -366,15 +401,21 @@ def routes(route: Mapping[str, Any], configuration: Configuration, secrets: Secr
     except ActivityFailed as error:
         return Check("route53 failover", label, FAIL, str(error))
     except TypeError as error:
-        return Check("route53 failover", label, FAIL, f"the probe's arguments are incomplete: {error}")
+        return Check(
+            "route53 failover", label, FAIL, f"the probe's arguments are incomplete: {error}"
+        )
     if findings:
         return Check("route53 failover", label, FAIL, " | ".join(findings), {"findings": findings})
     return Check("route53 failover", label, PASS, "no misconfiguration found")
 
 
 def data_probe(
-    module: str, func: str, arguments: Mapping[str, Any], starts_load: bool,
-    configuration: Configuration, secrets: Secrets,
+    module: str,
+    func: str,
+    arguments: Mapping[str, Any],
+    starts_load: bool,
+    configuration: Configuration,
+    secrets: Secrets,
 ) -> Check:
     """Run one of the experiment's metric probes now: does its data exist in the window?"""
     import importlib
@@ -386,12 +427,19 @@ def data_probe(
         value = probe(**dict(arguments), configuration=configuration, secrets=secrets)
     except ActivityFailed as error:
         if str(error).startswith("no data") and starts_load:
-            return Check("metric data", label, WARN, f"{error} (the experiment starts its own load, which publishes it)")
+            return Check(
+                "metric data",
+                label,
+                WARN,
+                f"{error} (the experiment starts its own load, which publishes it)",
+            )
         return Check("metric data", label, FAIL, str(error))
     except TypeError as error:
         return Check("metric data", label, FAIL, f"the probe's arguments are incomplete: {error}")
     if value in ("Unhealthy", False) and "health" in func:
-        return Check("metric data", label, WARN, f"returns {value!r} now: the steady state may not hold")
+        return Check(
+            "metric data", label, WARN, f"returns {value!r} now: the steady state may not hold"
+        )
     return Check("metric data", label, PASS, f"returns {value!r}")
 
 
@@ -420,7 +468,9 @@ def read_only_checks(
     for target in plan.targets:
         arn, architectures = layers.get(target.region, (None, None))
         if target.layer_arn and target.layer_arn != arn:
-            layer_check, architectures = layer(target.region, target.layer_arn, configuration, secrets)
+            layer_check, architectures = layer(
+                target.region, target.layer_arn, configuration, secrets
+            )
             arn = target.layer_arn if layer_check.verdict == PASS else None
         checks.append(function(target, arn, architectures, configuration, secrets))
     checks.append(permissions(experiment, configuration, secrets, who))

@@ -19,10 +19,18 @@ __all__ = ["doctor_command"]
     help="Also prove the faults fire: a throwaway function per region, faulted, invoked, "
     "restored and deleted (creates and invokes Lambda functions).",
 )
-@click.option("--role-arn", help="--live: execution role of the throwaway functions "
-              "(default: the role of the experiment's function in that region).")
-@click.option("--latency-ms", type=click.IntRange(1000, 60000), default=3000, show_default=True,
-              help="--live: the latency injected and measured.")
+@click.option(
+    "--role-arn",
+    help="--live: execution role of the throwaway functions "
+    "(default: the role of the experiment's function in that region).",
+)
+@click.option(
+    "--latency-ms",
+    type=click.IntRange(1000, 60000),
+    default=3000,
+    show_default=True,
+    help="--live: the latency injected and measured.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (for CI) instead of the table.")
 def doctor_command(
     experiment: Optional[str],
@@ -61,4 +69,3 @@ def doctor_command(
     click.echo(runner.as_json(checks) if as_json else runner.table(checks))
     if any(c.verdict == "fail" for c in checks):
         sys.exit(1)
-

@@ -98,9 +98,7 @@ def throwaway_code(runtime: str) -> tuple[bytes, str]:
     return buffer.getvalue(), handler
 
 
-def remove_leftovers(
-    region: str, configuration: Configuration, secrets: Secrets
-) -> list[str]:
+def remove_leftovers(region: str, configuration: Configuration, secrets: Secrets) -> list[str]:
     """Delete the throwaway functions an earlier live run left in ``region`` (found by tag)."""
     lam = client("lambda", region, configuration, secrets)
     removed = []
@@ -127,7 +125,7 @@ def _delete(lam: Any, name: str, region: str) -> None:
         with aws_errors("lambda:DeleteFunction", f"function {name!r} in {region}"):
             lam.delete_function(FunctionName=name)
     except ActivityFailed as error:
-        if error_code(error.__cause__) != "ResourceNotFoundException":  # type: ignore[arg-type]
+        if error_code(error.__cause__) != "ResourceNotFoundException":
             raise
 
 
@@ -151,7 +149,9 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _family(plan: Plan, region: str, configuration: Configuration, secrets: Secrets) -> dict[str, Any]:
+def _family(
+    plan: Plan, region: str, configuration: Configuration, secrets: Secrets
+) -> dict[str, Any]:
     """Return runtime, architecture and role for the region's throwaway function."""
     chosen: dict[str, Any] = {"runtime": DEFAULT_RUNTIME, "architecture": "x86_64", "role": None}
     for target in plan.targets:
@@ -233,8 +233,7 @@ class _Run:
         self.checks: list[Check] = []
         self.invocations = 0
         self.invoked_seconds = 0.0
-        layer = plan_layer(plan, region)
-        self.layer_kw = {"layer_arn": layer} if layer else {}
+        self.layer_arn = plan_layer(plan, region)
 
     def step(self, name: str, action: Callable[[], tuple[str, str, dict[str, Any]]]) -> bool:
         started = time.monotonic()
@@ -245,7 +244,9 @@ class _Run:
         except Exception as error:  # any failure is this step's verdict; Ctrl-C/SIGTERM are not
             verdict, detail, measured = FAIL, str(error) or type(error).__name__, {}
         measured = {"step_seconds": round(time.monotonic() - started, 3), **measured}
-        self.checks.append(Check(f"live {name}", f"{self.name} ({self.region})", verdict, detail, measured))
+        self.checks.append(
+            Check(f"live {name}", f"{self.name} ({self.region})", verdict, detail, measured)
+        )
         return verdict == PASS
 
     def invoke(self) -> dict[str, Any]:
@@ -285,8 +286,12 @@ class _Run:
 
     def inject_latency(self) -> tuple[str, str, dict[str, Any]]:
         result = actions.inject_latency(
-            self.name, self.latency_ms, region=self.region, configuration=self.configuration,
-            secrets=self.secrets, **self.layer_kw,
+            self.name,
+            self.latency_ms,
+            region=self.region,
+            configuration=self.configuration,
+            secrets=self.secrets,
+            layer_arn=self.layer_arn,
         )
         return PASS, f"{result['layer_arn']} attached, {result['latency_ms']} ms", {}
 
@@ -296,26 +301,45 @@ class _Run:
         wanted = latency_seconds(self.latency_ms) * DELAY_SHARE
         measured = {**seen, "delay_seen_seconds": delay}
         if delay < wanted:
-            return FAIL, (
-                f"delay seen {delay} s, expected at least {wanted:.1f} s: the layer did not "
-                "fire (is it the chaos-lambda-extension, built for this runtime and architecture?)"
-            ), measured
-        return PASS, f"delay seen {delay} s (injected {latency_seconds(self.latency_ms)} s)", measured
+            return (
+                FAIL,
+                (
+                    f"delay seen {delay} s, expected at least {wanted:.1f} s: the layer did not "
+                    "fire (is it the chaos-lambda-extension, built for this runtime and "
+                    "architecture?)"
+                ),
+                measured,
+            )
+        return (
+            PASS,
+            f"delay seen {delay} s (injected {latency_seconds(self.latency_ms)} s)",
+            measured,
+        )
 
     def inject_error(self) -> tuple[str, str, dict[str, Any]]:
         actions.inject_error(
-            self.name, self.status_code, body=ERROR_BODY, region=self.region,
-            configuration=self.configuration, secrets=self.secrets, **self.layer_kw,
+            self.name,
+            self.status_code,
+            body=ERROR_BODY,
+            region=self.region,
+            configuration=self.configuration,
+            secrets=self.secrets,
+            layer_arn=self.layer_arn,
         )
         return PASS, f"status {self.status_code} injected", {}
 
     def error_invoke(self) -> tuple[str, str, dict[str, Any]]:
         seen = self.invoke()
         if seen["status_seen"] != self.status_code:
-            return FAIL, (
-                f"status seen {seen['status_seen']}, expected {self.status_code}: the layer did "
-                "not change the response"
-            ), seen
+            return (
+                FAIL,
+                (
+                    f"status seen {seen['status_seen']}, expected {self.status_code}: "
+                    "the layer did "
+                    "not change the response"
+                ),
+                seen,
+            )
         return PASS, f"status seen {seen['status_seen']} in {seen['seconds']} s", seen
 
     def remove(self) -> tuple[str, str, dict[str, Any]]:
@@ -342,8 +366,15 @@ class _Run:
             zip(
                 STEPS,
                 (
-                    self.create, self.baseline, self.inject_latency, self.latency_invoke,
-                    self.inject_error, self.error_invoke, self.remove, self.verify, self.delete,
+                    self.create,
+                    self.baseline,
+                    self.inject_latency,
+                    self.latency_invoke,
+                    self.inject_error,
+                    self.error_invoke,
+                    self.remove,
+                    self.verify,
+                    self.delete,
                 ),
                 strict=True,
             )
@@ -364,12 +395,22 @@ class _Run:
         try:
             _delete(self.lam, self.name, self.region)
             self.deleted = True
-            self.checks.append(Check("live cleanup", f"{self.name} ({self.region})", PASS, "deleted after the failure"))
+            self.checks.append(
+                Check(
+                    "live cleanup",
+                    f"{self.name} ({self.region})",
+                    PASS,
+                    "deleted after the failure",
+                )
+            )
         except Exception as error:  # the cause of the failure matters more
             self.checks.append(
                 Check(
-                    "live cleanup", f"{self.name} ({self.region})", FAIL,
-                    f"could not delete it ({error}); the next `doctor --live` removes it (tag {DOCTOR_TAG})",
+                    "live cleanup",
+                    f"{self.name} ({self.region})",
+                    FAIL,
+                    f"could not delete it ({error}); the next `doctor --live` removes it "
+                    f"(tag {DOCTOR_TAG})",
                 )
             )
         finally:
@@ -380,7 +421,7 @@ class _Run:
 
 
 def plan_layer(plan: Plan, region: str) -> Optional[str]:
-    """Return the layer_arn an experiment's action passes in ``region`` (else the configuration's)."""
+    """Return the layer_arn the experiment's actions pass in ``region`` (None: configured)."""
     return next((t.layer_arn for t in plan.targets if t.region == region and t.layer_arn), None)
 
 
@@ -402,6 +443,7 @@ def live_checks(
     each step. A KeyboardInterrupt (Ctrl-C, or SIGTERM) is re-raised after the
     cleanup.
     """
+
     def default_invoker(region: str) -> Any:
         return client("lambda", region, configuration, secrets)
 
@@ -417,11 +459,24 @@ def live_checks(
                 continue
             if removed:
                 checks.append(
-                    Check("live leftovers", region, PASS, f"removed {len(removed)} from an earlier run: {', '.join(removed)}")
+                    Check(
+                        "live leftovers",
+                        region,
+                        PASS,
+                        f"removed {len(removed)} from an earlier run: {', '.join(removed)}",
+                    )
                 )
             run = _Run(
-                region, plan, configuration, secrets, role_arn, latency_ms, status_code,
-                invoker, clock, on_step,
+                region,
+                plan,
+                configuration,
+                secrets,
+                role_arn,
+                latency_ms,
+                status_code,
+                invoker,
+                clock,
+                on_step,
             )
             try:
                 checks.extend(run.run())
@@ -431,11 +486,16 @@ def live_checks(
     gb_seconds = seconds * MEMORY_MB / 1024
     checks.append(
         Check(
-            "live cost", ", ".join(plan.regions), PASS,
+            "live cost",
+            ", ".join(plan.regions),
+            PASS,
             f"{invocations} invocations, {seconds:.1f} s invoked at {MEMORY_MB} MB = "
             f"{gb_seconds:.2f} GB-s",
-            {"invocations": invocations, "invoked_seconds": round(seconds, 3), "gb_seconds": round(gb_seconds, 3)},
+            {
+                "invocations": invocations,
+                "invoked_seconds": round(seconds, 3),
+                "gb_seconds": round(gb_seconds, 3),
+            },
         )
     )
     return checks
-

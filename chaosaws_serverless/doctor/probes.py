@@ -1,6 +1,6 @@
-"""Probe: does the doctor pass for this experiment? (an experiment can refuse to start without it)."""
+"""Probe: does the doctor pass for this experiment? (so an experiment can refuse to start)."""
 
-from typing import List
+from typing import List, Optional
 
 from chaoslib.types import Configuration, Secrets
 from logzero import logger
@@ -10,7 +10,7 @@ __all__ = ["doctor_passes"]
 
 def doctor_passes(
     experiment_path: str = "",
-    regions: List[str] = None,  # type: ignore[assignment]  # chaoslib's discovery needs a plain list type
+    regions: Optional[List[str]] = None,
     *,
     configuration: Configuration = None,
     secrets: Secrets = None,

@@ -28,7 +28,7 @@ def run_doctor(
     live: bool = False,
     **live_options: Any,
 ) -> list[Check]:
-    """Return every check's verdict; with ``live``, the live proof runs after the read-only checks."""
+    """Return every check's verdict; ``live`` adds the live proof after the read-only checks."""
     checks = read_only_checks(experiment, configuration, secrets, regions)
     if live:
         from chaosaws_serverless.doctor.live import live_checks
@@ -48,7 +48,9 @@ def table(checks: list[Check]) -> str:
     lines += [f"{v:<{widths[0]}}  {c:<{widths[1]}}  {t:<{widths[2]}}  {d}" for v, c, t, d in rows]
     bad = failed(checks)
     lines.append(
-        f"doctor: {len(bad)} of {len(checks)} checks failed" if bad else f"doctor: all {len(checks)} checks passed (or warned/skipped)"
+        f"doctor: {len(bad)} of {len(checks)} checks failed"
+        if bad
+        else f"doctor: all {len(checks)} checks passed (or warned/skipped)"
     )
     return "\n".join(lines)
 

@@ -66,7 +66,10 @@ def experiment(zone_id: str, checks: dict[str, str], functions: list[str]) -> di
                     "type": "action",
                     "name": f"slow-{name}",
                     "provider": provider(
-                        "awslambda.actions", "inject_latency", function_name=name, latency_ms=5000,
+                        "awslambda.actions",
+                        "inject_latency",
+                        function_name=name,
+                        latency_ms=5000,
                         region=US,
                     ),
                 }
@@ -76,8 +79,13 @@ def experiment(zone_id: str, checks: dict[str, str], functions: list[str]) -> di
                 "type": "probe",
                 "name": "failover",
                 "provider": provider(
-                    "route53.probes", "wait_for_failover", hosted_zone_id=zone_id,
-                    record_name=NAME, client_region=US, from_region=US, timeout_seconds=60,
+                    "route53.probes",
+                    "wait_for_failover",
+                    hosted_zone_id=zone_id,
+                    record_name=NAME,
+                    client_region=US,
+                    from_region=US,
+                    timeout_seconds=60,
                 ),
             },
         ],
@@ -85,7 +93,9 @@ def experiment(zone_id: str, checks: dict[str, str], functions: list[str]) -> di
             {
                 "type": "action",
                 "name": f"restore-{name}",
-                "provider": provider("awslambda.actions", "remove_faults", function_name=name, region=US),
+                "provider": provider(
+                    "awslambda.actions", "remove_faults", function_name=name, region=US
+                ),
             }
             for name in functions
         ],
@@ -127,7 +137,11 @@ def test_misconfigured_health_check_is_named(
     world.function("api-hello")
     zone_id, checks = reference_zone(aws, us_check_domain="example.eu.mydomain.com")
     traffic(aws)
-    failing = [c for c in read_only_checks(experiment(zone_id, checks, ["api-hello"]), configuration) if c.verdict == "fail"]
+    failing = [
+        c
+        for c in read_only_checks(experiment(zone_id, checks, ["api-hello"]), configuration)
+        if c.verdict == "fail"
+    ]
     assert [c.check for c in failing] == ["route53 failover"]
     assert checks[US] in failing[0].detail and "example.eu.mydomain.com" in failing[0].detail
 
@@ -238,7 +252,10 @@ def test_no_data_only_warns_when_the_experiment_starts_the_load(
 
 
 def test_cli_table_json_and_exit_codes(
-    world: World, aws: Callable[..., Any], configuration: dict[str, Any], tmp_path: Path,
+    world: World,
+    aws: Callable[..., Any],
+    configuration: dict[str, Any],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     world.function("api-hello")
@@ -247,7 +264,9 @@ def test_cli_table_json_and_exit_codes(
     path = tmp_path / "experiment.json"
     path.write_text(json.dumps(experiment(good_zone, good_checks, ["api-hello"])))
     values = tmp_path / "values.json"
-    values.write_text(json.dumps({"configuration": {"chaos_layer_arns": configuration["chaos_layer_arns"]}}))
+    values.write_text(
+        json.dumps({"configuration": {"chaos_layer_arns": configuration["chaos_layer_arns"]}})
+    )
     env = tmp_path / "lab.env"
     env.write_text(f"AWS_ENDPOINT_URL={configuration['aws_endpoint_url']}\n")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -263,7 +282,9 @@ def test_cli_table_json_and_exit_codes(
     path.write_text(json.dumps(experiment(good_zone, good_checks, ["gone"])))
     failing = runner.invoke(main, [*args, "--json"])
     assert failing.exit_code == 1
-    assert [c["target"] for c in json.loads(failing.output)["checks"] if c["verdict"] == "fail"] == [f"gone ({US})"]
+    assert [
+        c["target"] for c in json.loads(failing.output)["checks"] if c["verdict"] == "fail"
+    ] == [f"gone ({US})"]
 
 
 def test_without_experiment_checks_credentials_and_layers(
@@ -272,7 +293,6 @@ def test_without_experiment_checks_credentials_and_layers(
     checks = run_doctor(None, configuration, regions=[US, EU])
     assert verdicts(checks)[("chaos layer", US)] == "pass"
     assert verdicts(checks)[("chaos layer", EU)] == "fail"  # no layer ARN configured for EU
-
 
 
 def test_doctor_passes_probe_follows_the_doctor(

@@ -25,10 +25,10 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "emulator"))
-from test_lambda_faults import World  # noqa: E402
+from test_lambda_faults import World
 
-from chaosaws_serverless.doctor import live  # noqa: E402
-from chaosaws_serverless.doctor.checks import Plan, Target  # noqa: E402
+from chaosaws_serverless.doctor import live
+from chaosaws_serverless.doctor.checks import Plan, Target
 
 US, EU = "us-east-1", "eu-west-1"
 
@@ -170,8 +170,12 @@ def test_every_failure_path_removes_what_was_created(
         os.kill(os.getpid(), signal.SIGTERM)
 
     run = lambda: live.live_checks(  # noqa: E731
-        plan((US,)), configuration, latency_ms=2000, invoke_client=fake.client,
-        clock=fake.clock, on_step=on_step,
+        plan((US,)),
+        configuration,
+        latency_ms=2000,
+        invoke_client=fake.client,
+        clock=fake.clock,
+        on_step=on_step,
     )
     if how == "error":
         checks = run()
@@ -209,7 +213,8 @@ def test_the_throwaway_function_is_smallest_and_follows_the_runtime_family(
     def on_step(region: str, name: str) -> None:
         if name == "baseline invoke":
             (function,) = [
-                f for f in aws("lambda", region).list_functions()["Functions"]
+                f
+                for f in aws("lambda", region).list_functions()["Functions"]
                 if f["FunctionName"].startswith(live.DOCTOR_PREFIX)
             ]
             seen.append(function)
@@ -217,8 +222,12 @@ def test_the_throwaway_function_is_smallest_and_follows_the_runtime_family(
     fake = FakeExtension(aws, "chaos-lambda-extension")
     target = Target("node-api", US, None, None, "inject_latency", {"latency_ms": 5000})
     live.live_checks(
-        Plan(regions=[US], targets=[target]), configuration, latency_ms=2000,
-        invoke_client=fake.client, clock=fake.clock, on_step=on_step,
+        Plan(regions=[US], targets=[target]),
+        configuration,
+        latency_ms=2000,
+        invoke_client=fake.client,
+        clock=fake.clock,
+        on_step=on_step,
     )
     assert seen[0]["Runtime"] == "nodejs20.x" and seen[0]["Handler"] == "index.handler"
     assert seen[0]["MemorySize"] == 128  # Lambda's minimum

@@ -55,7 +55,7 @@ def simulated(request_actions: list[str], deny: set[str] = frozenset()) -> dict[
 
 
 def statements() -> list[dict[str, Any]]:
-    """The unconditional statements of the experiment's least-privilege policy (what is simulated)."""
+    """The unconditional statements of the experiment's policy (what the doctor simulates)."""
     from chaosaws_serverless.iam.policy import experiment_policies
 
     policy = experiment_policies(EXPERIMENT, configuration(), ACCOUNT)["experiment"]
