@@ -1,4 +1,4 @@
-"""`chaosaws-serverless doctor` on the lab: the fixed stack passes, the misconfigured check is named."""
+"""`chaosaws-serverless doctor` on the lab: fixed stack passes, misconfigured check named."""
 
 import json
 import os
