@@ -50,6 +50,10 @@ __all__ = [
 
 DOCTOR_PREFIX = "chaosaws-doctor-"
 DOCTOR_TAG = "chaosaws-serverless:doctor"
+TAG_TIME = "%Y-%m-%dT%H:%M:%SZ"
+# A live run takes a few minutes per region: a doctor function older than this
+# belongs to a run that died; a younger one may be another doctor's, in progress.
+LEFTOVER_AFTER_SECONDS = 30 * 60
 DEFAULT_RUNTIME = "python3.12"
 MEMORY_MB = 128  # Lambda's smallest
 DEFAULT_LATENCY_MS = 3000
@@ -115,9 +119,20 @@ def remove_leftovers(region: str, configuration: Configuration, secrets: Secrets
             tags = lam.list_tags(Resource=arn).get("Tags") or {}
         if DOCTOR_TAG not in tags:
             continue  # the prefix alone is not proof that it is ours
+        if not _abandoned(tags[DOCTOR_TAG]):
+            continue  # another doctor may be running right now (a run takes minutes)
         _delete(lam, name, region)
         removed.append(name)
     return removed
+
+
+def _abandoned(created_at: str, now: Optional[datetime] = None) -> bool:
+    """Return True when a doctor function created at ``created_at`` outlived any live run."""
+    try:
+        created = datetime.strptime(created_at, TAG_TIME).replace(tzinfo=UTC)
+    except ValueError:
+        return True  # tagged by us but unreadable: nothing else would remove it
+    return ((now or datetime.now(UTC)) - created).total_seconds() > LEFTOVER_AFTER_SECONDS
 
 
 def _delete(lam: Any, name: str, region: str) -> None:
@@ -270,7 +285,7 @@ class _Run:
                 Timeout=latency_seconds(self.latency_ms) + 10,
                 Architectures=[self.family["architecture"]],
                 Description="chaosaws-serverless doctor: deleted by the run that created it",
-                Tags={DOCTOR_TAG: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")},
+                Tags={DOCTOR_TAG: datetime.now(UTC).strftime(TAG_TIME)},
             )
         self.created = True
         with aws_errors("lambda:GetFunction", f"function {self.name!r} in {self.region}"):

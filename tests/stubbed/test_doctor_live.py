@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +194,9 @@ def test_leftovers_of_an_earlier_run_are_removed_by_tag_only(
 ) -> None:
     world.function(f"{live.DOCTOR_PREFIX}killed", tags={live.DOCTOR_TAG: "2026-01-01T00:00:00Z"})
     world.function(f"{live.DOCTOR_PREFIX}not-ours")  # same prefix, no tag: someone else's
+    # Tagged a minute ago: another doctor's run in progress, not a leftover.
+    recent = (datetime.now(UTC) - timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    world.function(f"{live.DOCTOR_PREFIX}running", tags={live.DOCTOR_TAG: recent})
     fake = FakeExtension(aws, "chaos-lambda-extension")
     checks = live.live_checks(
         plan((US,)), configuration, latency_ms=2000, invoke_client=fake.client, clock=fake.clock
@@ -201,7 +205,10 @@ def test_leftovers_of_an_earlier_run_are_removed_by_tag_only(
     assert [c.detail for c in leftovers] == [
         f"removed 1 from an earlier run: {live.DOCTOR_PREFIX}killed"
     ]
-    assert doctor_functions(aws) == [f"{live.DOCTOR_PREFIX}not-ours"]
+    assert sorted(doctor_functions(aws)) == [
+        f"{live.DOCTOR_PREFIX}not-ours",
+        f"{live.DOCTOR_PREFIX}running",
+    ]
 
 
 def test_the_throwaway_function_is_smallest_and_follows_the_runtime_family(
