@@ -10,9 +10,7 @@ and the probe ``chaosaws_serverless.doctor.probes.doctor_passes``.
 - ``live``: a throwaway function per region, faulted and restored through the
   package's own actions, invoked and measured, always deleted;
 - ``runner``: both together, the table and the JSON.
+
+Nothing is imported here: ``chaosaws-serverless`` imports ``doctor.cli`` at
+start-up, which must stay fast (boto3 and chaoslib load inside the command).
 """
-
-from chaosaws_serverless.doctor.checks import FAIL, PASS, SKIP, WARN, Check
-from chaosaws_serverless.doctor.runner import run_doctor, table
-
-__all__ = ["FAIL", "PASS", "SKIP", "WARN", "Check", "run_doctor", "table"]

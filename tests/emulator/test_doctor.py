@@ -14,8 +14,8 @@ from test_route53_probes import NAME, reference_zone
 
 from chaosaws_serverless.awslambda import actions
 from chaosaws_serverless.cli import main
-from chaosaws_serverless.doctor import run_doctor
 from chaosaws_serverless.doctor.checks import read_only_checks
+from chaosaws_serverless.doctor.runner import run_doctor
 
 US, EU = "us-east-1", "eu-west-1"
 WRAPPER = "AWS_LAMBDA_EXEC_WRAPPER"
