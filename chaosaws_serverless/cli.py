@@ -11,6 +11,7 @@ import click
 from chaosaws_serverless import __version__, activity_table
 from chaosaws_serverless.awslambda.cli import rollback as rollback_command
 from chaosaws_serverless.catalog.cli import catalog_command, compose_command
+from chaosaws_serverless.doctor.cli import doctor_command
 from chaosaws_serverless.fis.cli import fis_template_command
 from chaosaws_serverless.iam.cli import iam_policy_command
 from chaosaws_serverless.lab.cli import lab as lab_command
@@ -49,6 +50,7 @@ main.add_command(load_command)
 main.add_command(fis_template_command)
 main.add_command(iam_policy_command)
 main.add_command(rollback_command)
+main.add_command(doctor_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -58,6 +58,7 @@ from chaosaws_serverless.awslambda.contracts import (
     published_layer_arn,
     response_switches_read,
 )
+from chaosaws_serverless.awslambda.preflight import architecture_refusal, conflict_refusal
 
 LAYER_ARN = re.compile(
     r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z]{2}(-[a-z]+)+-\d):(?P<account>\d{12}):"
@@ -406,14 +407,9 @@ def _layer_architectures(lam: Any, layer_arn: str) -> list[str]:
 
 
 def _check_layer(lam: Any, layer_arn: str, configuration: Mapping[str, Any]) -> None:
-    compatible = _layer_architectures(lam, layer_arn)
-    architecture = (configuration.get("Architectures") or ["x86_64"])[0]
-    if compatible and architecture not in compatible:
-        raise ActivityFailed(
-            f"layer {layer_arn!r} is built for {', '.join(compatible)} but function "
-            f"{configuration['FunctionName']!r} runs on {architecture}; use the layer's "
-            f"{architecture} build (nothing was changed)"
-        )
+    refusal = architecture_refusal(layer_arn, _layer_architectures(lam, layer_arn), configuration)
+    if refusal:
+        raise ActivityFailed(refusal)
 
 
 def _check_alias_matches_latest(
@@ -525,12 +521,9 @@ def _inject(
     by, at = _who(), _now()
     # In place only for the run that injected it: another experiment's fault is
     # theirs to roll back, and replacing it would hide that a run is in progress.
-    if previous is not None and (previous.target != target or previous.alias or previous.by != by):
-        raise ActivityFailed(
-            f"{resource} already carries a {previous.fault.get('kind', '?')} fault on "
-            f"{previous.target}, injected by {previous.by} at {previous.at}; faults never stack. "
-            "Let that experiment finish, or run remove_faults on it first (nothing was changed)"
-        )
+    conflict = conflict_refusal(previous, target, by, resource)
+    if conflict:
+        raise ActivityFailed(conflict)
     _check_layer(lam, arn, latest)
     alias_state: Optional[dict[str, Any]] = None
     if alias:

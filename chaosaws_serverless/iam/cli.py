@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 import click
 
-__all__ = ["iam_policy_command", "load_experiment"]
+__all__ = ["iam_policy_command", "load_experiment", "load_values"]
 
 _ROLES = {"experiment": "experiment", "automation": "automation_role", "fis": "fis_role"}
 
@@ -25,19 +25,7 @@ def load_experiment(
     from chaoslib.exceptions import ChaosException
     from chaoslib.loader import load_experiment as chaos_load
 
-    extra: dict[str, Any] = {}
-    for var_file in var_files:
-        text = Path(var_file).read_text(encoding="utf-8")
-        if var_file.endswith((".yaml", ".yml")):
-            import yaml
-
-            loaded = yaml.safe_load(text) or {}
-        else:
-            loaded = json.loads(text)
-        extra.update(loaded.get("configuration", loaded) if isinstance(loaded, dict) else {})
-    for variable in variables:
-        key, _, value = variable.partition("=")
-        extra[key.strip()] = value
+    extra = load_values(var_files, variables)
     try:
         experiment = chaos_load(path)
         declared = dict(experiment.get("configuration") or {})
@@ -47,6 +35,36 @@ def load_experiment(
     except (ChaosException, OSError, ValueError) as error:
         raise click.ClickException(f"cannot load {path}: {error}") from error
     return dict(experiment), dict(configuration)
+
+
+def load_values(var_files: tuple[str, ...] = (), variables: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Return the configuration values of ``--var-file``/``--var`` as ``chaos run`` reads them.
+
+    chaoslib's own ``merge_vars``: JSON/YAML files give ``configuration`` values,
+    a ``.env`` file (the lab's ``lab.env``) goes into the process environment.
+    """
+    from chaoslib import convert_vars, merge_vars
+
+    values: dict[str, Any] = {}
+    try:
+        for var_file in var_files:
+            if not var_file.endswith((".json", ".yaml", ".yml")):
+                merge_vars(None, [var_file])  # a .env file: into the environment, as chaos run
+                continue
+            text = Path(var_file).read_text(encoding="utf-8")
+            if var_file.endswith(".json"):
+                loaded = json.loads(text)
+            else:
+                import yaml
+
+                loaded = yaml.safe_load(text) or {}
+            # chaos run reads the "configuration" key; a flat mapping is accepted too.
+            if isinstance(loaded, dict):
+                values.update(loaded.get("configuration", loaded))
+        values.update(convert_vars(list(variables)))
+    except (OSError, ValueError) as error:
+        raise click.ClickException(f"cannot read the variables: {error}") from error
+    return values
 
 
 @click.command("iam-policy")

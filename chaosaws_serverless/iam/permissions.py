@@ -149,6 +149,25 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     "chaosaws_serverless.cloudwatch.probes.get_metric_sum": _METRICS,
     "chaosaws_serverless.cloudwatch.probes.get_region_share": _METRICS,
     "chaosaws_serverless.cloudwatch.probes.get_requests_by_region": _METRICS,
+    # The doctor reads whatever the experiment file names (known only at run time):
+    # read-only actions, on any resource.
+    "chaosaws_serverless.doctor.probes.doctor_passes": (
+        Grant(
+            (
+                "sts:GetCallerIdentity",
+                "lambda:GetLayerVersion",
+                "lambda:GetFunction",
+                "iam:GetRole",
+                "iam:SimulatePrincipalPolicy",
+                "route53:ListResourceRecordSets",
+                "route53:GetHealthCheck",
+                "route53:GetHealthCheckStatus",
+                "cloudwatch:GetMetricData",
+                "cloudwatch:ListMetrics",
+            ),
+            "*",
+        ),
+    ),
     "chaosaws_serverless.fis.actions.create_experiment_template": (
         _FIS_LIST,
         Grant(

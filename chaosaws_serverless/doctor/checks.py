@@ -1,0 +1,481 @@
+"""The doctor's read-only checks: will this experiment do on this account what it says?
+
+Every verdict comes from the package's own code, never from a second model of
+it: the layer ARN from ``_faults.resolve_layer_arn``, the function's
+refusals from ``awslambda.preflight.injection_refusals`` (the checks the
+actions run before changing anything), the permissions from
+``iam.policy.experiment_policies`` (the table the least-privilege policy is
+printed from), the failover findings from
+``route53.probes.find_failover_misconfigurations``, and the metrics by
+calling the experiment's own probes with its own arguments. Nothing here
+changes AWS: the calls are STS GetCallerIdentity, Lambda GetLayerVersion and
+GetFunction, IAM GetRole and SimulatePrincipalPolicy, Route 53 and CloudWatch
+reads.
+"""
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional
+
+from chaoslib.exceptions import ActivityFailed
+from chaoslib.types import Configuration, Secrets
+
+from chaosaws_serverless.aws import client, configured_regions, resolve_region
+from chaosaws_serverless.awslambda import _faults, _update
+from chaosaws_serverless.awslambda.contracts import EXEC_WRAPPER
+from chaosaws_serverless.awslambda.preflight import injection_refusals
+from chaosaws_serverless.errors import aws_errors, error_code
+
+__all__ = [
+    "FAIL",
+    "PASS",
+    "SKIP",
+    "WARN",
+    "Check",
+    "Plan",
+    "Target",
+    "failed",
+    "plan_experiment",
+    "read_only_checks",
+    "with_declared",
+]
+
+PACKAGE = "chaosaws_serverless"
+PASS, WARN, SKIP, FAIL = "pass", "warn", "skip", "fail"
+_INJECTIONS = {f"{PACKAGE}.awslambda.actions.{f}" for f in ("inject_latency", "inject_error")}
+_ROUTE_PROBES = {
+    f"{PACKAGE}.route53.probes.{f}"
+    for f in ("find_failover_misconfigurations", "wait_for_failover", "get_latency_route")
+}
+# Probes that read data which must exist before the experiment compares it.
+_DATA_PROBES = {
+    f"{PACKAGE}.cloudwatch.probes.{f}"
+    for f in ("get_error_ratio", "get_metric_sum", "get_region_share", "get_requests_by_region")
+} | {
+    f"{PACKAGE}.route53.probes.{f}" for f in ("get_health_check_status", "health_check_is_healthy")
+}
+_LOAD_ACTIONS = {
+    f"{PACKAGE}.loadgen.actions.{f}" for f in ("generate_load", "start_load_generator")
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the doctor's table: what was checked, on what, the verdict and why."""
+
+    check: str
+    target: str
+    verdict: str
+    detail: str
+    measured: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        if not self.measured:
+            data.pop("measured")
+        return data
+
+
+@dataclass(frozen=True)
+class Target:
+    """A function the experiment injects a fault into, with the fault as the action builds it."""
+
+    function_name: str
+    region: str
+    alias: Optional[str]
+    layer_arn: Optional[str]
+    kind: str
+    arguments: dict[str, Any]
+
+
+@dataclass
+class Plan:
+    """What an experiment touches, its arguments substituted as chaoslib does."""
+
+    regions: list[str] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+    routes: list[dict[str, Any]] = field(default_factory=list)
+    data_probes: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    starts_load: bool = False
+
+
+def failed(checks: list[Check]) -> list[Check]:
+    """Return the checks whose verdict is a failure."""
+    return [c for c in checks if c.verdict == FAIL]
+
+
+def _activities(experiment: Mapping[str, Any]) -> Iterator[tuple[str, str, str, Mapping[str, Any]]]:
+    # The walk the least-privilege policy uses: the doctor checks what that policy grants.
+    from chaosaws_serverless.iam.policy import _activities as walk
+
+    return walk(experiment)
+
+
+def plan_experiment(
+    experiment: Optional[Mapping[str, Any]],
+    configuration: Configuration,
+    regions: Optional[list[str]] = None,
+) -> Plan:
+    """Return the regions, fault targets, routes and data probes of ``experiment``."""
+    from chaoslib import substitute
+
+    plan = Plan()
+    configuration = dict(configuration or {})
+    seen: set[str] = set()
+    for kind, module, func, raw in _activities(experiment or {}):
+        if kind != "activity":
+            continue
+        key = f"{module}.{func}"
+        arguments = substitute(dict(raw), configuration, {})
+        if key in _INJECTIONS:
+            plan.targets.append(
+                Target(
+                    function_name=str(arguments.get("function_name")),
+                    region=resolve_region(arguments.get("region"), configuration),
+                    alias=arguments.get("alias") or None,
+                    layer_arn=arguments.get("layer_arn") or None,
+                    kind=func,
+                    arguments=arguments,
+                )
+            )
+        elif key in _ROUTE_PROBES:
+            route = {
+                k: arguments[k]
+                for k in (
+                    "hosted_zone_id",
+                    "record_name",
+                    "max_ttl_seconds",
+                    "max_detection_seconds",
+                )
+                if k in arguments
+            }
+            if route not in plan.routes:
+                plan.routes.append(route)
+        if key in _DATA_PROBES:
+            identity = json.dumps([key, arguments], sort_keys=True, default=str)
+            if identity not in seen:
+                seen.add(identity)
+                plan.data_probes.append((module, func, arguments))
+        if key in _LOAD_ACTIONS:
+            plan.starts_load = True
+    if regions:
+        plan.regions = list(dict.fromkeys(regions))
+        plan.targets = [t for t in plan.targets if t.region in plan.regions]
+    else:
+        plan.regions = list(dict.fromkeys(t.region for t in plan.targets))
+        if not plan.regions:
+            plan.regions = configured_regions(configuration)
+    return plan
+
+
+def with_declared(
+    experiment: Optional[Mapping[str, Any]], configuration: Configuration
+) -> dict[str, Any]:
+    """Return ``configuration`` over the experiment's declared one, loaded as chaoslib does."""
+    from chaoslib.configuration import load_configuration
+
+    given = dict(configuration or {})
+    declared = dict((experiment or {}).get("configuration") or {})
+    if not declared:
+        return given
+    return {**load_configuration(declared, dict(given)), **given}
+
+
+# --- the checks ------------------------------------------------------------------------
+
+
+def identity(configuration: Configuration, secrets: Secrets) -> tuple[Check, dict[str, str]]:
+    """Check the credentials: who they resolve to (sts:GetCallerIdentity)."""
+    sts = client("sts", None, configuration, secrets)
+    try:
+        with aws_errors("sts:GetCallerIdentity", "the configured credentials"):
+            answer = sts.get_caller_identity()
+    except ActivityFailed as error:
+        return Check("credentials", "sts", FAIL, str(error)), {}
+    who = {"Account": str(answer["Account"]), "Arn": str(answer["Arn"])}
+    return Check("credentials", "sts", PASS, f"{who['Arn']} (account {who['Account']})"), who
+
+
+def layer(
+    region: str, layer_arn: Optional[str], configuration: Configuration, secrets: Secrets
+) -> tuple[Check, Optional[list[str]]]:
+    """Check the chaos layer an injection in ``region`` attaches: named, well formed, readable."""
+    try:
+        arn = _faults.resolve_layer_arn(layer_arn, region, configuration)
+    except ActivityFailed as error:
+        return Check("chaos layer", region, FAIL, str(error)), None
+    name_arn, version = arn.rsplit(":", 1)
+    lam = client("lambda", region, configuration, secrets)
+    try:
+        with aws_errors("lambda:GetLayerVersion", f"layer {arn!r}"):
+            answer = lam.get_layer_version(LayerName=name_arn, VersionNumber=int(version))
+    except ActivityFailed as error:
+        return Check("chaos layer", region, FAIL, str(error)), None
+    architectures = list(answer.get("CompatibleArchitectures") or [])
+    runtimes = list(answer.get("CompatibleRuntimes") or [])
+    detail = (
+        f"{arn} readable; architectures {', '.join(architectures) or 'any'}; "
+        f"runtimes {', '.join(runtimes) or 'any'}"
+    )
+    return Check("chaos layer", region, PASS, detail), architectures
+
+
+def _fault_of(target: Target) -> Any:
+    arguments = target.arguments
+    if target.kind == "inject_latency":
+        return _faults.latency_fault(arguments.get("latency_ms"), arguments.get("probability", 1.0))
+    return _faults.error_fault(
+        arguments.get("status_code", 500), arguments.get("body"), arguments.get("probability", 1.0)
+    )
+
+
+def function(
+    target: Target,
+    layer_arn: Optional[str],
+    layer_architectures: Optional[list[str]],
+    configuration: Configuration,
+    secrets: Secrets,
+) -> Check:
+    """Check one target function against every refusal its injection would make."""
+    label = f"{target.function_name} ({target.region})"
+    name = f"{target.kind.replace('inject_', '')} target"
+    try:
+        fault = _fault_of(target)
+        name_ = _faults.validate_function_name(target.function_name)
+        _faults.validate_alias(target.alias)
+    except ActivityFailed as error:
+        return Check(name, label, FAIL, f"the action's arguments are refused: {error}")
+    lam = client("lambda", target.region, configuration, secrets)
+    try:
+        answer = _update.get_function(lam, name_, f"function {name_!r} in {target.region}")
+    except ActivityFailed as error:
+        return Check(name, label, FAIL, str(error))
+    config = answer["Configuration"]
+    tags = dict(answer.get("Tags") or {})
+    environment = (config.get("Environment") or {}).get("Variables") or {}
+    facts = {
+        "runtime": config.get("Runtime") or "none (container image or OS-only)",
+        "package_type": config.get("PackageType", "Zip"),
+        "architecture": (config.get("Architectures") or ["x86_64"])[0],
+        "layers": len(config.get("Layers") or []),
+        # The wrapper is the extension contract's own variable; no other value is shown.
+        "wrapper": environment.get(EXEC_WRAPPER) or "none",
+        "tags": len(tags),
+    }
+    summary = (
+        f"{facts['runtime']}, {facts['package_type']}, {facts['architecture']}, "
+        f"{facts['layers']} layer(s), wrapper {facts['wrapper']}, {facts['tags']} tag(s)"
+    )
+    if layer_arn is None:
+        return Check(name, label, FAIL, f"{summary}; no readable chaos layer for {target.region}")
+    refusals = injection_refusals(
+        config,
+        tags,
+        fault.environment,
+        fault.params,
+        layer_arn,
+        layer_architectures,
+        target.alias,
+        by=_faults._who(),
+    )
+    if refusals:
+        return Check(
+            name,
+            label,
+            FAIL,
+            f"{summary}; the injection would refuse: {' | '.join(refusals)}",
+            facts,
+        )
+    return Check(name, label, PASS, f"{summary}; the injection would go ahead", facts)
+
+
+def _policy_source(iam: Any, arn: str) -> tuple[Optional[str], str]:
+    """Return the IAM ARN the simulator evaluates for a caller ARN, or None and why not."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return None, f"caller {arn!r} is not an ARN the policy simulator knows"
+    partition, service, account, resource = parts[1], parts[2], parts[4], parts[5]
+    if service == "iam" and (resource.startswith("user/") or resource.startswith("role/")):
+        return arn, ""
+    if service == "iam" and resource == "root":
+        return None, "the caller is the account's root user, which IAM policies do not limit"
+    if service == "sts" and resource.startswith("assumed-role/"):
+        role = resource.split("/")[1]
+        try:
+            with aws_errors("iam:GetRole", f"role {role!r}"):
+                return str(iam.get_role(RoleName=role)["Role"]["Arn"]), ""
+        except ActivityFailed:
+            # Without GetRole the path is unknown; most roles have none.
+            return f"arn:{partition}:iam::{account}:role/{role}", ""
+    return None, f"the simulator cannot evaluate a {service} principal like {arn!r}"
+
+
+def _simulated_resources(resources: Any) -> list[str]:
+    listed = [resources] if isinstance(resources, str) else list(resources)
+    # "<arn>:*" only widens "<arn>" to versions and aliases: the simulator takes a
+    # resource literally, so the unqualified ARN stands for both.
+    return [r for r in listed if not (r.endswith(":*") and r[:-2] in listed)] or ["*"]
+
+
+def permissions(
+    experiment: Optional[Mapping[str, Any]],
+    configuration: Configuration,
+    secrets: Secrets,
+    who: Mapping[str, str],
+) -> Check:
+    """Check with IAM's policy simulator that the caller holds the policy the experiment needs."""
+    if not experiment:
+        return Check("permissions", "iam", SKIP, "no experiment given: nothing to simulate")
+    if not who:
+        return Check("permissions", "iam", SKIP, "unknown caller (credentials failed)")
+    from chaosaws_serverless.iam.policy import PolicyError, experiment_policies
+
+    try:
+        policy = experiment_policies(experiment, configuration, who["Account"])["experiment"]
+    except PolicyError as error:
+        return Check("permissions", "iam", FAIL, str(error))
+    iam = client("iam", None, configuration, secrets)
+    source, why = _policy_source(iam, who["Arn"])
+    if source is None:
+        return Check("permissions", "iam", SKIP, why)
+    denied: list[str] = []
+    conditional: list[str] = []
+    asked = 0
+    for statement in policy.get("Statement") or []:
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        if statement.get("Condition"):
+            conditional.extend(
+                actions
+            )  # needs the resource's tags, which the simulator is not given
+            continue
+        resources = _simulated_resources(statement.get("Resource", "*"))
+        asked += len(actions) * len(resources)
+        try:
+            with aws_errors("iam:SimulatePrincipalPolicy", f"principal {source!r}"):
+                pages = iam.get_paginator("simulate_principal_policy").paginate(
+                    PolicySourceArn=source, ActionNames=actions, ResourceArns=resources
+                )
+                results = [r for page in pages for r in page.get("EvaluationResults") or []]
+        except ActivityFailed as error:
+            code = error_code(error.__cause__) if error.__cause__ else ""
+            reason = (
+                "the caller may not call iam:SimulatePrincipalPolicy"
+                if "AccessDenied" in code
+                else f"the policy simulator did not answer ({error})"
+            )
+            return Check(
+                "permissions",
+                "iam",
+                SKIP,
+                f"not checked: {reason}; grant it, or compare the caller's policy with "
+                "`chaosaws-serverless iam-policy` by hand",
+            )
+        for result in results:
+            if result.get("EvalDecision") != "allowed":
+                denied.append(
+                    f"{result['EvalActionName']} on {result.get('EvalResourceName', '*')} "
+                    f"({result.get('EvalDecision')})"
+                )
+    note = (
+        f"; not simulated (conditional on tags): {', '.join(sorted(set(conditional)))}"
+        if conditional
+        else ""
+    )
+    if denied:
+        return Check("permissions", source, FAIL, f"denied: {'; '.join(denied)}{note}")
+    return Check("permissions", source, PASS, f"{asked} action/resource pairs allowed{note}")
+
+
+def routes(route: Mapping[str, Any], configuration: Configuration, secrets: Secrets) -> Check:
+    """Check a latency/failover record with the package's own pre-flight probe."""
+    from chaosaws_serverless.route53.probes import find_failover_misconfigurations
+
+    label = f"{route.get('record_name')} in {route.get('hosted_zone_id')}"
+    try:
+        findings = find_failover_misconfigurations(
+            **dict(route), configuration=configuration, secrets=secrets
+        )
+    except ActivityFailed as error:
+        return Check("route53 failover", label, FAIL, str(error))
+    except TypeError as error:
+        return Check(
+            "route53 failover", label, FAIL, f"the probe's arguments are incomplete: {error}"
+        )
+    if findings:
+        return Check("route53 failover", label, FAIL, " | ".join(findings), {"findings": findings})
+    return Check("route53 failover", label, PASS, "no misconfiguration found")
+
+
+def data_probe(
+    module: str,
+    func: str,
+    arguments: Mapping[str, Any],
+    starts_load: bool,
+    configuration: Configuration,
+    secrets: Secrets,
+) -> Check:
+    """Run one of the experiment's metric probes now: does its data exist in the window?"""
+    import importlib
+
+    probe: Callable[..., Any] = getattr(importlib.import_module(module), func)
+    shown = {k: v for k, v in arguments.items() if k not in ("url",)}
+    label = f"{func}({', '.join(f'{k}={v}' for k, v in sorted(shown.items()))})"
+    try:
+        value = probe(**dict(arguments), configuration=configuration, secrets=secrets)
+    except ActivityFailed as error:
+        if str(error).startswith("no data") and starts_load:
+            return Check(
+                "metric data",
+                label,
+                WARN,
+                f"{error} (the experiment starts its own load, which publishes it)",
+            )
+        return Check("metric data", label, FAIL, str(error))
+    except TypeError as error:
+        return Check("metric data", label, FAIL, f"the probe's arguments are incomplete: {error}")
+    if value in ("Unhealthy", False) and "health" in func:
+        return Check(
+            "metric data", label, WARN, f"returns {value!r} now: the steady state may not hold"
+        )
+    return Check("metric data", label, PASS, f"returns {value!r}")
+
+
+def read_only_checks(
+    experiment: Optional[Mapping[str, Any]],
+    configuration: Configuration,
+    secrets: Secrets = None,
+    regions: Optional[list[str]] = None,
+) -> list[Check]:
+    """Run every read-only check for ``experiment`` (or only credentials and layers without one)."""
+    configuration = with_declared(experiment, configuration)
+    secrets = dict(secrets or {})
+    plan = plan_experiment(experiment, configuration, regions)
+    checks: list[Check] = []
+    first, who = identity(configuration, secrets)
+    checks.append(first)
+    layers: dict[str, tuple[Optional[str], Optional[list[str]]]] = {}
+    explicit = {t.region: t.layer_arn for t in plan.targets if t.layer_arn}
+    for region in plan.regions:
+        check, architectures = layer(region, explicit.get(region), configuration, secrets)
+        checks.append(check)
+        arn = None
+        if check.verdict == PASS:
+            arn = _faults.resolve_layer_arn(explicit.get(region), region, configuration)
+        layers[region] = (arn, architectures)
+    for target in plan.targets:
+        arn, architectures = layers.get(target.region, (None, None))
+        if target.layer_arn and target.layer_arn != arn:
+            layer_check, architectures = layer(
+                target.region, target.layer_arn, configuration, secrets
+            )
+            arn = target.layer_arn if layer_check.verdict == PASS else None
+        checks.append(function(target, arn, architectures, configuration, secrets))
+    checks.append(permissions(experiment, configuration, secrets, who))
+    for route in plan.routes:
+        checks.append(routes(route, configuration, secrets))
+    for module, func, arguments in plan.data_probes:
+        checks.append(data_probe(module, func, arguments, plan.starts_load, configuration, secrets))
+    return checks
