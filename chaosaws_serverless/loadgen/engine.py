@@ -14,6 +14,7 @@ calling thread; ``LoadGenerator`` runs it in a thread with ``start``/``stop``/
 import asyncio
 import concurrent.futures
 import contextlib
+import glob
 import inspect
 import math
 import logging
@@ -148,6 +149,60 @@ async def _call_hook(hook: ResolveHook, host: str) -> Optional[tuple[str, Option
 _LAG_PROBE_SECONDS = 0.01
 
 
+# A thread busy (running or runnable) this fraction of the time has no slack left.
+BUSY_SATURATED = 0.95
+BUSY_SLACK = 0.85
+_MIN_FLOW_CAP = 8
+
+
+def govern(flow_cap: int, in_flight: int, cap: int, busy: float, loop_late: bool) -> int:
+    """Return the next in-flight limit of a generator (pure; see ``probe_loop_lag``).
+
+    Behind (busiest thread ≥ ``BUSY_SATURATED`` or loop late): 80 % of what is in
+    flight, so the backlog drains. With slack (< ``BUSY_SLACK``): doubled, up to
+    the configured cap. Between: unchanged.
+    """
+    if busy >= BUSY_SATURATED or loop_late:
+        return max(_MIN_FLOW_CAP, min(flow_cap, int(in_flight * 0.8)))
+    if busy < BUSY_SLACK:
+        return min(cap, max(flow_cap * 2, _MIN_FLOW_CAP))
+    return flow_cap
+
+
+class ThreadPressure:
+    """How busy this process's busiest thread was since the last sample (0..1).
+
+    Busy = on a CPU or waiting for one (Linux ``/proc/self/task/*/schedstat``);
+    0.0 where that file does not exist, leaving loop lag as the only signal.
+    """
+
+    def __init__(self) -> None:
+        self._last = self._read()
+        self._at = time.monotonic_ns()
+
+    @staticmethod
+    def _read() -> dict[str, int]:
+        out: dict[str, int] = {}
+        for path in glob.glob("/proc/self/task/*/schedstat"):
+            try:
+                with open(path) as f:
+                    on_cpu, waiting, _ = f.read().split()
+            except (OSError, ValueError):
+                continue  # the thread ended meanwhile
+            out[path] = int(on_cpu) + int(waiting)
+        return out
+
+    def sample(self) -> float:
+        now, current = time.monotonic_ns(), self._read()
+        wall = now - self._at
+        busiest = max(
+            (ns - self._last[path] for path, ns in current.items() if path in self._last),
+            default=0,
+        )
+        self._last, self._at = current, now
+        return min(1.0, busiest / wall) if wall > 0 else 0.0
+
+
 class _Run:
     """State of one run; everything runs on its event loop's thread."""
 
@@ -177,6 +232,7 @@ class _Run:
         self.executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="loadgen-pub")
         self.publishing: list[concurrent.futures.Future[None]] = []
         self.last_saturated = False
+        self.flow_cap = config.in_flight_cap  # lowered by probe_loop_lag when behind
         self.phase = 0.0  # seconds added to every intended time (worker k of N: k / rate)
 
     async def request(self, clients: "_Clients", client: Any, intended: float) -> None:
@@ -236,8 +292,12 @@ class _Run:
                 i = fresh
             client = clients.current
             while i < due:
-                if self.in_flight >= cap:
-                    self.current.dropped += due - i  # cap reached: counted, not queued
+                if self.in_flight >= self.flow_cap:
+                    self.current.dropped += due - i  # counted, not queued
+                    if self.in_flight < cap:
+                        # Below the configured cap: the generator's own limit (see
+                        # govern), so these were shed because it is behind.
+                        self.current.shed += due - i
                     i = due
                     break
                 self.in_flight += 1
@@ -255,13 +315,37 @@ class _Run:
             await asyncio.sleep(min(max(delay, _MIN_SLEEP_SECONDS), 0.05))
 
     async def probe_loop_lag(self) -> None:
-        """Measure how late the event loop wakes a sleeper: the generator's own delay."""
+        """Measure the generator's own delay and govern what it lets in flight.
+
+        Every 10 ms: how late the event loop wakes a sleeper. Every 100 ms: how
+        busy the process's busiest thread was (CPU plus run-queue wait, from
+        Linux's per-thread schedstat: the tokio thread of pyreqwest is invisible
+        to the loop). A thread busy ~all the time, or a loop later than half the
+        send lag bound, means requests already in flight wait for the generator:
+        sending more would lengthen that wait, which reads as the API's latency.
+        So the in-flight limit is cut below what is in flight (the excess is
+        shed and counted), and raised again once the generator has slack.
+        """
+        config = self.config
+        budget = config.max_send_lag_seconds / 2
+        pressure = ThreadPressure()
+        ticks = 0
+        lag_max = 0.0
         while True:
             before = _clock()
             await asyncio.sleep(_LAG_PROBE_SECONDS)
             lag = _clock() - before - _LAG_PROBE_SECONDS
+            lag_max = max(lag_max, lag)
             if lag > self.current.loop_lag_max_s:
                 self.current.loop_lag_max_s = lag
+            ticks += 1
+            if ticks % 10:
+                continue
+            busy = pressure.sample()
+            if busy > self.current.busy_max:
+                self.current.busy_max = busy
+            self.flow_cap = govern(self.flow_cap, self.in_flight, config.in_flight_cap, busy, lag_max > budget)
+            lag_max = 0.0
 
     async def drain(self) -> None:
         """Wait for outstanding requests up to the timeout, then cancel the rest."""

@@ -91,6 +91,7 @@ class IntervalStats:
     shed: int = 0
     send_slip_max_s: float = 0.0
     loop_lag_max_s: float = 0.0
+    busy_max: float = 0.0  # busiest thread of the generator, fraction of the time (Linux)
     saturated: bool = False
 
     def is_saturated(self, max_send_lag_s: float) -> bool:
@@ -117,6 +118,7 @@ class IntervalStats:
         self.shed += other.shed
         self.send_slip_max_s = max(self.send_slip_max_s, other.send_slip_max_s)
         self.loop_lag_max_s = max(self.loop_lag_max_s, other.loop_lag_max_s)
+        self.busy_max = max(self.busy_max, other.busy_max)
         self.saturated = self.saturated or other.saturated
         self.start_epoch = min(self.start_epoch, other.start_epoch)
         self.end_epoch = max(self.end_epoch, other.end_epoch)
@@ -170,6 +172,7 @@ _WIRE_FIELDS = (
     "shed",
     "send_slip_max_s",
     "loop_lag_max_s",
+    "busy_max",
     "saturated",
 )
 
@@ -202,6 +205,7 @@ class RunTotals:
     saturated_intervals: int = 0
     send_slip_max_s: float = 0.0
     loop_lag_max_s: float = 0.0
+    busy_max: float = 0.0
 
     def add(self, interval: IntervalStats) -> None:
         """Fold one closed interval into the totals."""
@@ -217,6 +221,7 @@ class RunTotals:
         self.saturated_intervals += int(interval.saturated)
         self.send_slip_max_s = max(self.send_slip_max_s, interval.send_slip_max_s)
         self.loop_lag_max_s = max(self.loop_lag_max_s, interval.loop_lag_max_s)
+        self.busy_max = max(self.busy_max, interval.busy_max)
         if interval.histogram.get_total_count():
             self.histogram.add(interval.histogram)
 
@@ -247,6 +252,7 @@ class RunTotals:
                 "send_slip_max": round(self.send_slip_max_s * 1000, 3),
                 "loop_lag_max": round(self.loop_lag_max_s * 1000, 3),
             },
+            "generator_busy_max": round(self.busy_max, 3),
         }
 
 
