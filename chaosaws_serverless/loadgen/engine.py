@@ -344,7 +344,9 @@ class _Run:
             busy = pressure.sample()
             if busy > self.current.busy_max:
                 self.current.busy_max = busy
-            self.flow_cap = govern(self.flow_cap, self.in_flight, config.in_flight_cap, busy, lag_max > budget)
+            self.flow_cap = govern(
+                self.flow_cap, self.in_flight, config.in_flight_cap, busy, lag_max > budget
+            )
             lag_max = 0.0
 
     async def drain(self) -> None:
