@@ -362,7 +362,7 @@ class _Run:
     def close_interval(self) -> None:
         closed, self.current = self.current, IntervalStats()
         closed.end_epoch = time.time()
-        self.last_saturated = closed.judge_saturation(self.config.max_send_lag_seconds)
+        self.last_saturated = closed.judge_saturation()
         self.totals.add(closed)
         if self.on_interval is not None:
             try:
@@ -396,7 +396,7 @@ class _Run:
         current = self.current
         sent = self.totals.sent + current.sent
         saturated_now = (
-            current.is_saturated(self.config.max_send_lag_seconds) or self.last_saturated
+            current.is_saturated() or self.last_saturated
         )
         return {
             "elapsed_seconds": round(elapsed, 1),

@@ -1,7 +1,7 @@
 """One load over several worker processes: one plan, one summary, one publish per interval.
 
 A single Python process sends from one core. ``run_load_workers`` starts ``n``
-processes (forked on Linux), each running
+processes (from a fork server on Unix), each running
 ``run_load`` on ``rate / n`` with its intended times shifted by ``k / rate``
 (together: the one evenly spaced plan) and a common start, so their intervals
 line up. Each worker sends its closed intervals (HdrHistogram-encoded) to this
@@ -206,11 +206,14 @@ def run_load_workers(
     if not isinstance(workers, int) or not 1 <= workers <= 256:
         raise ValueError(f"workers must be an integer 1..256, got {workers!r}")
     publisher = publisher or NullPublisher()
-    # fork where there is one: a worker starts in milliseconds with the modules already
-    # imported (spawn re-imports aiohttp, boto3... for seconds on a busy machine, and
-    # the plan starts only when the slowest worker is ready). Call from a main program.
+    # forkserver where there is one: workers fork from a clean server that imported the
+    # engine once, so they start in milliseconds (spawn re-imports for seconds on a busy
+    # machine). Not fork: pyreqwest's tokio runtime, once started in this process,
+    # cannot live on in a forked child.
     methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in methods:
+        ctx.set_forkserver_preload(["chaosaws_serverless.loadgen.engine"])
     out = ctx.Queue()
     start_at = ctx.Value("d", 0.0)
     stop = ctx.Value("b", 0)
