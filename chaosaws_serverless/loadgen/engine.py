@@ -16,8 +16,8 @@ import concurrent.futures
 import contextlib
 import glob
 import inspect
-import math
 import logging
+import math
 import re
 import signal
 import socket
@@ -395,9 +395,7 @@ class _Run:
         elapsed = _clock() - self.started_at
         current = self.current
         sent = self.totals.sent + current.sent
-        saturated_now = (
-            current.is_saturated() or self.last_saturated
-        )
+        saturated_now = current.is_saturated() or self.last_saturated
         return {
             "elapsed_seconds": round(elapsed, 1),
             "sent": sent,

@@ -14,7 +14,6 @@ thread was. An interval in which the generator shed more than 1 % of what came
 due is ``saturated``: its counts measure the generator, not the API.
 """
 
-import base64
 import re
 import time
 from dataclasses import dataclass, field
@@ -26,9 +25,9 @@ from chaosaws_serverless import metric_names
 
 __all__ = [
     "CLASSES",
+    "SATURATION_SHED_FRACTION",
     "IntervalStats",
     "RunTotals",
-    "SATURATION_SHED_FRACTION",
     "classify_status",
     "new_histogram",
     "parse_region",

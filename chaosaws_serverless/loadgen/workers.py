@@ -64,14 +64,14 @@ class IntervalMerger:
     def add(self, worker: int, index: int, interval: IntervalStats) -> None:
         if index < self.next_index:
             raise ValueError(f"interval {index} of worker {worker} came after it was emitted")
-        seen, merged = self.pending.get(index, (set(), None))  # type: ignore[arg-type]
-        if worker in seen:
-            raise ValueError(f"interval {index} of worker {worker} came twice")
-        if merged is None:
-            merged = interval
+        if index not in self.pending:
+            self.pending[index] = ({worker}, interval)
         else:
+            seen, merged = self.pending[index]
+            if worker in seen:
+                raise ValueError(f"interval {index} of worker {worker} came twice")
             merged.merge(interval)
-        self.pending[index] = (seen | {worker}, merged)
+            seen.add(worker)
         self._emit_ready()
 
     def finish(self, worker: int) -> None:
@@ -228,7 +228,7 @@ def run_load_workers(
 
     merger = IntervalMerger(workers, emit)
     procs = [
-        ctx.Process(
+        ctx.Process(  # type: ignore[attr-defined]  # every concrete context has Process
             target=_worker_main,
             args=(
                 k,

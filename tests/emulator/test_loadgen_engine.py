@@ -185,7 +185,9 @@ def test_customers_resolve_again_and_follow_a_changed_answer(local_api: LocalApi
     assert summary["status_2xx"] + summary["status_connect_error"] == summary["sent"] == 60
 
 
-def test_a_generator_that_cannot_keep_the_rate_sheds_and_says_saturated(local_api: LocalApi) -> None:
+def test_a_generator_that_cannot_keep_the_rate_sheds_and_says_saturated(
+    local_api: LocalApi,
+) -> None:
     # The progress callback blocks the loop 0.6 s: whatever the machine, the requests due
     # then are more than 0.1 s late when it wakes. They must be shed and counted, and the
     # run reported saturated, not measured as the API's latency.
