@@ -170,33 +170,41 @@ def govern(flow_cap: int, in_flight: int, cap: int, busy: float, loop_late: bool
 
 
 class ThreadPressure:
-    """How busy this process's busiest thread was since the last sample (0..1).
+    """How busy the generator's busiest thread was since the last sample (0..1).
 
-    Busy = on a CPU or waiting for one (Linux ``/proc/self/task/*/schedstat``);
-    0.0 where that file does not exist, leaving loop lag as the only signal.
+    Busy = on a CPU or waiting for one (Linux ``/proc/self/task/*/schedstat``).
+    Only the generator's threads count: the event loop's (the creating thread) and
+    pyreqwest's runtime (named ``pyreqwest``), not a server that shares the
+    process (the lab). 0.0 where the file does not exist: loop lag is then the
+    only signal.
     """
 
     def __init__(self) -> None:
+        self._loop_tid = str(threading.get_native_id())
         self._last = self._read()
         self._at = time.monotonic_ns()
 
-    @staticmethod
-    def _read() -> dict[str, int]:
+    def _read(self) -> dict[str, int]:
         out: dict[str, int] = {}
-        for path in glob.glob("/proc/self/task/*/schedstat"):
+        for task in glob.glob("/proc/self/task/*"):
             try:
-                with open(path) as f:
+                if not task.endswith("/" + self._loop_tid):
+                    with open(task + "/comm") as f:
+                        if not f.read().startswith("pyreqwest"):
+                            continue
+                with open(task + "/schedstat") as f:
                     on_cpu, waiting, _ = f.read().split()
             except (OSError, ValueError):
                 continue  # the thread ended meanwhile
-            out[path] = int(on_cpu) + int(waiting)
+            out[task] = int(on_cpu) + int(waiting)
         return out
 
     def sample(self) -> float:
+        """Return the busiest generator thread's busy fraction since the last sample."""
         now, current = time.monotonic_ns(), self._read()
         wall = now - self._at
         busiest = max(
-            (ns - self._last[path] for path, ns in current.items() if path in self._last),
+            (ns - self._last[task] for task, ns in current.items() if task in self._last),
             default=0,
         )
         self._last, self._at = current, now

@@ -156,3 +156,34 @@ def test_each_worker_gets_its_share_of_the_rate_and_caps() -> None:
     assert share.rate_per_second == 250
     assert share.in_flight_cap * 4 >= config.in_flight_cap
     assert share.connection_cap * 4 >= config.connection_cap
+
+
+def test_thread_pressure_sees_a_busy_generator_thread_and_ignores_others() -> None:
+    import sys
+    import threading
+
+    from chaosaws_serverless.loadgen.engine import ThreadPressure
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("schedstat is Linux's")
+    stop = threading.Event()
+
+    def spin() -> None:  # a busy thread that is not the generator's (a server's, say)
+        while not stop.is_set():
+            pass
+
+    other = threading.Thread(target=spin, daemon=True)
+    other.start()
+    try:
+        pressure = ThreadPressure()
+        # The calling (loop) thread busy: it counts. Measured by CPU work done, not by a
+        # wall-clock threshold, so a loaded machine only makes it busier.
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        busy = pressure.sample()
+    finally:
+        stop.set()
+        other.join()
+    assert 0.0 < busy <= 1.0
+    assert pressure._last.keys() == {f"/proc/self/task/{threading.get_native_id()}"}
