@@ -26,6 +26,13 @@ STATUS_METRICS = (
     STATUS_INVALID_RESPONSE,
 )
 
+# 1 when the load generator could not keep the asked rate in that interval (it shed more
+# than 1 % of due requests, or its event loop stalled): its counts and latency measure the
+# generator, not the API. Readers must not judge the API on such an interval.
+GENERATOR_SATURATED = "generator_saturated"
+# Requests the generator itself shed because it was behind (part of no status metric).
+GENERATOR_SHED = "generator_shed"
+
 # Dimension names: the API URL the customers called, and where those customers are.
 DIMENSION_URL = "Url"
 DIMENSION_CLIENT_REGION = "ClientRegion"

@@ -47,7 +47,15 @@ from that intended time (no coordinated omission). The scheduler wakes at most
 once a millisecond and sends every request that has come due; that slip (about
 1 ms at high rates) is part of the measured latency, never hidden. A request that finds
 ``max_in_flight`` requests outstanding, or that the loop could not start within
-``max_send_lag_seconds`` of its intended time, is counted as ``dropped``.
+``max_send_lag_seconds`` (default 0.1 s) of its intended time, is counted as
+``dropped``; the latter, and what the generator sheds when its own lag
+(event-loop delay, busiest thread's CPU + run-queue wait) says it is behind,
+also as ``shed``. An interval that shed more than 1 % is ``saturated``: the
+summary, the progress snapshot and the published ``generator_saturated`` say
+so, with the rate held (``held_rate_per_second``): a saturated run is never a
+silent measurement of the API. HTTP goes through pyreqwest when installed
+(``LoadConfig.http_client``), else aiohttp. ``workers.run_load_workers(config,
+n)`` runs one plan over ``n`` processes, one merged publish per interval.
 Each finished request lands in exactly one class: ``2xx``/``4xx``/``5xx``/
 ``timeout``/``connect_error``/``invalid_response`` (answered, but not HTTP);
 the answering region is parsed from the body with ``region_pattern``
@@ -60,6 +68,9 @@ Summary keys: ``planned``, ``sent``, ``dropped``, ``completed``, ``status_2xx``,
 ``status_invalid_response``, ``status_other``, ``regions`` (region -> count),
 ``region_unparsed`` (2xx without a region), ``latency_ms`` (p50/p90/p99/max),
 ``achieved_rate_per_second``, ``elapsed_seconds``, ``intervals``,
-``stopped_early``, ``event_loop`` and the publisher's counters
+``stopped_early``, ``event_loop``, ``http_client``, ``saturated``,
+``saturated_intervals``, ``shed``, ``held_rate_per_second``,
+``generator_lag_ms`` (``send_slip_max``, ``loop_lag_max``),
+``generator_busy_max`` and the publisher's counters
 (``put_metric_data_calls``, ``failed_calls``, ``datums`` or ``emf_lines``).
 """

@@ -1,6 +1,7 @@
 """``chaosaws-serverless load``: customers from this machine, with a live progress line."""
 
 import json
+import os
 import sys
 from typing import Any, Optional
 
@@ -51,6 +52,20 @@ def _parse_resolve(values: tuple[str, ...]) -> dict[str, tuple[str, Optional[int
     metavar="HOST:IP[:PORT]",
     help="Send HOST to IP (and PORT), like curl --resolve; repeatable.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Worker processes sharing the rate, merged into one summary and one publish per "
+    "interval (default: one per usable core).",
+)
+@click.option(
+    "--http-client",
+    type=click.Choice(["auto", "pyreqwest", "aiohttp"]),
+    default="auto",
+    show_default=True,
+    help="HTTP client (auto: pyreqwest when installed).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def load(
     url: str,
@@ -66,6 +81,8 @@ def load(
     max_in_flight: int,
     storage_resolution: str,
     resolve_options: tuple[str, ...],
+    workers: Optional[int],
+    http_client: str,
     as_json: bool,
 ) -> None:
     """Send open-loop customer traffic and print a summary table (Ctrl-C stops cleanly)."""
@@ -76,6 +93,7 @@ def load(
     from chaosaws_serverless.loadgen.actions import load_config, make_publisher
     from chaosaws_serverless.loadgen.config import DEFAULT_REGION_PATTERN, LoadConfigError
     from chaosaws_serverless.loadgen.engine import run_load_sync
+    from chaosaws_serverless.loadgen.workers import run_load_workers
 
     table = _parse_resolve(resolve_options)
     configuration: dict[str, Any] = {}
@@ -98,7 +116,7 @@ def load(
             region=region,
             configuration=configuration,
         )
-        config = replace(config, max_in_flight=max_in_flight)
+        config = replace(config, max_in_flight=max_in_flight, http_client=http_client)
         publisher = make_publisher(publish, config, region, configuration, {})
     except (ActivityFailed, LoadConfigError) as error:
         raise click.UsageError(str(error)) from error
@@ -110,15 +128,33 @@ def load(
         return ip if port is None else (ip, port)
 
     live = sys.stderr.isatty() and not as_json
-    summary = run_load_sync(
-        config,
-        publisher=publisher,
-        on_progress=_progress_line if live else None,
-        resolve=resolve if table else None,
-    )
+    workers = workers or default_workers()
+    if workers == 1:
+        summary = run_load_sync(
+            config,
+            publisher=publisher,
+            on_progress=_progress_line if live else None,
+            resolve=resolve if table else None,
+        )
+    else:
+        summary = run_load_workers(
+            config,
+            workers,
+            publisher=publisher,
+            on_progress=_progress_line if live else None,
+            resolve_table=table or None,
+        )
     if live:
         click.echo("", err=True)
     click.echo(json.dumps(summary, indent=2) if as_json else summary_table(summary))
+
+
+def default_workers() -> int:
+    """Return one worker per core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _progress_line(snapshot: dict[str, Any]) -> None:
@@ -131,6 +167,12 @@ def _progress_line(snapshot: dict[str, Any]) -> None:
         f"in-flight {snapshot['in_flight']:>5}  dropped {snapshot['dropped']:>6}  "
         f"p99 {'-' if p99 is None else f'{p99:.1f} ms':>10}"
     )
+    if snapshot.get("saturated"):
+        # Never silently valid: the figures on this line measure the generator too.
+        line += (
+            f"  SATURATED: generator holds {snapshot['held_rate_per_second']:,.0f} req/s, "
+            f"shed {snapshot['shed']}"
+        )
     sys.stderr.write(line)
     sys.stderr.flush()
 
@@ -150,6 +192,16 @@ def summary_table(summary: dict[str, Any]) -> str:
             f"{summary['achieved_rate_per_second']} req/s (asked {summary['rate_per_second']})",
         ),
     ]
+    if summary.get("saturated"):
+        rows.append(
+            (
+                "SATURATED",
+                f"the generator could not keep the asked rate in {summary['saturated_intervals']} "
+                f"of {summary['intervals']} intervals: it held "
+                f"{summary['held_rate_per_second']} req/s and shed {summary['shed']}; "
+                "latency and counts measure the generator, not only the API",
+            )
+        )
     for key in (
         "status_2xx",
         "status_4xx",
@@ -169,7 +221,19 @@ def summary_table(summary: dict[str, Any]) -> str:
             " / ".join("-" if v is None else f"{v:.1f}" for v in latency.values()),
         )
     )
+    lag = summary.get("generator_lag_ms")
+    if lag is not None:
+        rows.append(
+            (
+                "generator lag ms slip/loop",
+                f"{lag['send_slip_max']:.1f} / {lag['loop_lag_max']:.1f} (max)",
+            )
+        )
     rows.append(("event loop", summary["event_loop"]))
+    if "http_client" in summary:
+        rows.append(
+            ("http client / workers", f"{summary['http_client']} / {summary.get('workers', 1)}")
+        )
     if "put_metric_data_calls" in summary:
         rows.append(
             (

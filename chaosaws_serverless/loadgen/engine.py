@@ -1,4 +1,10 @@
-"""The open-loop engine: aiohttp on uvloop (when installed), one event loop per run.
+"""The open-loop engine: one event loop per run, on uvloop when installed.
+
+HTTP goes through pyreqwest (Rust: reqwest/hyper on tokio) when installed, else
+aiohttp: measured side by side in ``benchmarks/loadgen_throughput.py``, the
+Python-side cost per request of pyreqwest is several times lower, which is what
+bounds an open-loop generator. ``LoadConfig.http_client`` picks one; an aiohttp
+``resolver=`` forces aiohttp.
 
 ``run_load`` is the coroutine; ``run_load_sync`` runs it on a fresh loop in the
 calling thread; ``LoadGenerator`` runs it in a thread with ``start``/``stop``/
@@ -8,15 +14,19 @@ calling thread; ``LoadGenerator`` runs it in a thread with ``start``/``stop``/
 import asyncio
 import concurrent.futures
 import contextlib
+import glob
 import inspect
 import logging
+import math
 import re
 import signal
 import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, Optional, Union
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -35,6 +45,7 @@ __all__ = [
     "LoadGenerator",
     "ResolveHook",
     "event_loop_name",
+    "http_client_name",
     "run_load",
     "run_load_sync",
     "stop_all_loads",
@@ -105,6 +116,101 @@ def _uvloop_factory() -> Optional[Callable[[], asyncio.AbstractEventLoop]]:
     return uvloop.new_event_loop
 
 
+def _pyreqwest_available() -> bool:
+    try:
+        import pyreqwest.client  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def http_client_name(config: LoadConfig, resolver: Optional[AbstractResolver] = None) -> str:
+    """Return the HTTP client a run uses: "pyreqwest" or "aiohttp"."""
+    if config.http_client != "auto":
+        return config.http_client
+    if resolver is not None or not _pyreqwest_available():
+        return "aiohttp"
+    return "pyreqwest"
+
+
+async def _call_hook(hook: ResolveHook, host: str) -> Optional[tuple[str, Optional[int]]]:
+    answer = hook(host)
+    if inspect.isawaitable(answer):
+        answer = await answer
+    if answer is None:
+        return None
+    if isinstance(answer, str):
+        return answer, None
+    return str(answer[0]), int(answer[1])
+
+
+# How often the loop-lag probe wakes: often enough to see a stall within an interval,
+# rarely enough to cost nothing measurable (100 wake-ups a second).
+_LAG_PROBE_SECONDS = 0.01
+
+
+# A thread busy (running or runnable) this fraction of the time has no slack left.
+BUSY_SATURATED = 0.95
+BUSY_SLACK = 0.85
+_MIN_FLOW_CAP = 8
+
+
+def govern(flow_cap: int, in_flight: int, cap: int, busy: float, loop_late: bool) -> int:
+    """Return the next in-flight limit of a generator (pure; see ``probe_loop_lag``).
+
+    Behind (busiest thread ≥ ``BUSY_SATURATED`` or loop late): 80 % of what is in
+    flight, so the backlog drains. With slack (< ``BUSY_SLACK``): doubled, up to
+    the configured cap. Between: unchanged.
+    """
+    if busy >= BUSY_SATURATED or loop_late:
+        return max(_MIN_FLOW_CAP, min(flow_cap, int(in_flight * 0.8)))
+    if busy < BUSY_SLACK:
+        return min(cap, max(flow_cap * 2, _MIN_FLOW_CAP))
+    return flow_cap
+
+
+class ThreadPressure:
+    """How busy the generator's busiest thread was since the last sample (0..1).
+
+    Busy = on a CPU or waiting for one (Linux ``/proc/self/task/*/schedstat``).
+    Only the generator's threads count: the event loop's (the creating thread) and
+    pyreqwest's runtime (named ``pyreqwest``), not a server that shares the
+    process (the lab). 0.0 where the file does not exist: loop lag is then the
+    only signal.
+    """
+
+    def __init__(self) -> None:
+        self._loop_tid = str(threading.get_native_id())
+        self._last = self._read()
+        self._at = time.monotonic_ns()
+
+    def _read(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for task in glob.glob("/proc/self/task/*"):
+            try:
+                if not task.endswith("/" + self._loop_tid):
+                    with open(task + "/comm") as f:
+                        if not f.read().startswith("pyreqwest"):
+                            continue
+                with open(task + "/schedstat") as f:
+                    on_cpu, waiting, _ = f.read().split()
+            except (OSError, ValueError):
+                continue  # the thread ended meanwhile
+            out[task] = int(on_cpu) + int(waiting)
+        return out
+
+    def sample(self) -> float:
+        """Return the busiest generator thread's busy fraction since the last sample."""
+        now, current = time.monotonic_ns(), self._read()
+        wall = now - self._at
+        busiest = max(
+            (ns - self._last[task] for task, ns in current.items() if task in self._last),
+            default=0,
+        )
+        self._last, self._at = current, now
+        return min(1.0, busiest / wall) if wall > 0 else 0.0
+
+
 class _Run:
     """State of one run; everything runs on its event loop's thread."""
 
@@ -133,71 +239,79 @@ class _Run:
         # One worker: intervals are published in order and never block the loop.
         self.executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="loadgen-pub")
         self.publishing: list[concurrent.futures.Future[None]] = []
-        self.timeout = aiohttp.ClientTimeout(total=config.timeout_seconds)
+        self.last_saturated = False
+        self.flow_cap = config.in_flight_cap  # lowered by probe_loop_lag when behind
+        self.phase = 0.0  # seconds added to every intended time (worker k of N: k / rate)
 
-    async def request(self, session: aiohttp.ClientSession, intended: float) -> None:
-        config = self.config
-        if _clock() - intended > config.max_send_lag_seconds:
+    async def request(self, clients: "_Clients", client: Any, intended: float) -> None:
+        now = _clock()
+        slip = now - intended
+        if slip > self.config.max_send_lag_seconds:
             # The loop was too busy to start it in time: sending it now would measure the
-            # backlog, not the API, and deepen it. Counted as dropped, as in schedule().
+            # backlog, not the API, and deepen it. Shed, as in schedule().
             self.in_flight -= 1
             self.current.dropped += 1
+            self.current.shed += 1
             return
-        self.current.sent += 1
-        region = None
+        current = self.current
+        current.sent += 1
+        if slip > current.send_slip_max_s:
+            current.send_slip_max_s = slip
         try:
-            async with session.request(
-                config.method,
-                config.url,
-                headers=config.headers,
-                timeout=self.timeout,
-                allow_redirects=False,
-            ) as response:
-                body = await response.content.read(config.max_body_bytes)
-                klass = classify_status(response.status)
-            region = parse_region(self.pattern, body) if body else None
-        except TimeoutError:  # also aiohttp's ServerTimeoutError
-            klass = "timeout"
+            klass, body = await clients.fetch(client)
         except asyncio.CancelledError:
             # Still outstanding when the drain deadline passed: the customer got nothing.
             self.finish("timeout", _clock() - intended, None)
             raise
-        except (aiohttp.ClientResponseError, aiohttp.ClientPayloadError):
-            klass = "invalid_response"  # something answered, but not valid HTTP
-        except (aiohttp.ClientError, OSError):
-            klass = "connect_error"
-        except Exception as error:  # an answer aiohttp chokes on must be counted, not lost
-            logger.debug("unclassified error from %s: %r", config.url, error)
-            klass = "invalid_response"
+        region = parse_region(self.pattern, body) if body else None
         self.finish(klass, _clock() - intended, region)
 
     def finish(self, klass: str, latency_s: float, region: Optional[str]) -> None:
         self.in_flight -= 1
         self.current.record(klass, latency_s, region)
 
-    async def schedule(self, sessions: "_Sessions") -> None:
-        """Start requests at their intended times until the plan is done or stop is set."""
+    async def schedule(self, clients: "_Clients") -> None:
+        """Start requests at their intended times until the plan is done or stop is set.
+
+        Requests already later than ``max_send_lag_seconds`` are shed in one step (no
+        per-request work), so a generator that falls behind catches up with the plan
+        at once instead of sending a backlog whose latency would be its own.
+        """
         config = self.config
         loop = asyncio.get_running_loop()
         rate = float(config.rate_per_second)
         planned = config.planned_requests
         cap = config.in_flight_cap
         max_lag = config.max_send_lag_seconds
-        start = self.started_at
+        start = self.started_at + self.phase
+        tasks = self.tasks
+        discard = tasks.discard
+        request = self.request
+        create_task = loop.create_task
         i = 0
         while i < planned and not self.stop.is_set():
             now = _clock()
             due = min(planned, int((now - start) * rate) + 1)
-            session = sessions.current
+            # First index still within the send-lag bound: everything before it is shed.
+            fresh = min(due, max(i, math.ceil((now - max_lag - start) * rate)))
+            if fresh > i:
+                self.current.dropped += fresh - i
+                self.current.shed += fresh - i
+                i = fresh
+            client = clients.current
             while i < due:
-                intended = start + i / rate
-                if self.in_flight >= cap or now - intended > max_lag:
-                    self.current.dropped += 1  # could not be sent on time: counted, not skipped
-                else:
-                    self.in_flight += 1
-                    task = loop.create_task(self.request(session, intended))
-                    self.tasks.add(task)
-                    task.add_done_callback(self.tasks.discard)
+                if self.in_flight >= self.flow_cap:
+                    self.current.dropped += due - i  # counted, not queued
+                    if self.in_flight < cap:
+                        # Below the configured cap: the generator's own limit (see
+                        # govern), so these were shed because it is behind.
+                        self.current.shed += due - i
+                    i = due
+                    break
+                self.in_flight += 1
+                task = create_task(request(clients, client, start + i / rate))
+                tasks.add(task)
+                task.add_done_callback(discard)
                 i += 1
             self.scheduled = i
             if i >= planned:
@@ -207,6 +321,41 @@ class _Run:
             # costs more CPU than the send slip it saves (which latency records anyway),
             # and uvloop's timers have 1 ms resolution. At most 50 ms, to notice stop.
             await asyncio.sleep(min(max(delay, _MIN_SLEEP_SECONDS), 0.05))
+
+    async def probe_loop_lag(self) -> None:
+        """Measure the generator's own delay and govern what it lets in flight.
+
+        Every 10 ms: how late the event loop wakes a sleeper. Every 100 ms: how
+        busy the process's busiest thread was (CPU plus run-queue wait, from
+        Linux's per-thread schedstat: the tokio thread of pyreqwest is invisible
+        to the loop). A thread busy ~all the time, or a loop later than half the
+        send lag bound, means requests already in flight wait for the generator:
+        sending more would lengthen that wait, which reads as the API's latency.
+        So the in-flight limit is cut below what is in flight (the excess is
+        shed and counted), and raised again once the generator has slack.
+        """
+        config = self.config
+        budget = config.max_send_lag_seconds / 2
+        pressure = ThreadPressure()
+        ticks = 0
+        lag_max = 0.0
+        while True:
+            before = _clock()
+            await asyncio.sleep(_LAG_PROBE_SECONDS)
+            lag = _clock() - before - _LAG_PROBE_SECONDS
+            lag_max = max(lag_max, lag)
+            if lag > self.current.loop_lag_max_s:
+                self.current.loop_lag_max_s = lag
+            ticks += 1
+            if ticks % 10:
+                continue
+            busy = pressure.sample()
+            if busy > self.current.busy_max:
+                self.current.busy_max = busy
+            self.flow_cap = govern(
+                self.flow_cap, self.in_flight, config.in_flight_cap, busy, lag_max > budget
+            )
+            lag_max = 0.0
 
     async def drain(self) -> None:
         """Wait for outstanding requests up to the timeout, then cancel the rest."""
@@ -221,6 +370,7 @@ class _Run:
     def close_interval(self) -> None:
         closed, self.current = self.current, IntervalStats()
         closed.end_epoch = time.time()
+        self.last_saturated = closed.judge_saturation()
         self.totals.add(closed)
         if self.on_interval is not None:
             try:
@@ -251,32 +401,90 @@ class _Run:
         for klass, count in self.current.counts.items():
             counts[klass] += count
         elapsed = _clock() - self.started_at
+        current = self.current
+        sent = self.totals.sent + current.sent
+        saturated_now = current.is_saturated() or self.last_saturated
         return {
             "elapsed_seconds": round(elapsed, 1),
-            "sent": self.totals.sent + self.current.sent,
-            "dropped": self.totals.dropped + self.current.dropped,
+            "sent": sent,
+            "dropped": self.totals.dropped + current.dropped,
+            "shed": self.totals.shed + current.shed,
             "completed": sum(counts.values()),
             "in_flight": self.in_flight,
             "counts": counts,
-            "latency_ms": self.current.latency_ms(),
+            "latency_ms": current.latency_ms(),
+            # The open interval or the last closed one: what a live reader needs to know now.
+            "saturated": saturated_now,
+            "held_rate_per_second": round(sent / elapsed, 1) if elapsed > 0 else 0.0,
         }
 
 
-class _Sessions:
-    """The client session new requests use, replaced every ``connection_max_age_seconds``.
+class _Clients:
+    """The HTTP client new requests use, replaced every ``connection_max_age_seconds``.
 
     Replacing it closes kept-alive connections, so customers re-resolve the name
-    like real clients do and follow a DNS failover.
+    like real clients do and follow a DNS failover. ``fetch`` sends one request
+    and returns its class and the start of its body; it never raises but for
+    cancellation.
     """
 
-    def __init__(self, config: LoadConfig, resolver: Optional[AbstractResolver]) -> None:
-        self.config = config
-        self.resolver = resolver
-        self.current = self._new()
-        self._old: list[asyncio.Task[None]] = []
-        self._replaced: list[aiohttp.ClientSession] = []
+    name = ""
 
-    def _new(self) -> aiohttp.ClientSession:
+    def __init__(self, config: LoadConfig) -> None:
+        self.config = config
+        self.current: Any = None
+        self._old: list[asyncio.Task[None]] = []
+        self._replaced: list[Any] = []
+
+    async def start(self) -> None:
+        self.current = await self._new()
+
+    async def _new(self) -> Any:
+        raise NotImplementedError
+
+    async def _close(self, client: Any) -> None:
+        raise NotImplementedError
+
+    async def fetch(self, client: Any) -> tuple[str, Optional[bytes]]:
+        raise NotImplementedError
+
+    async def rotate_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.connection_max_age_seconds)
+            old, self.current = self.current, await self._new()
+            self._replaced = [c for c in self._replaced if not self._closed(c)] + [old]
+            self._old.append(asyncio.get_running_loop().create_task(self._close_later(old)))
+
+    def _closed(self, client: Any) -> bool:
+        return False
+
+    async def _close_later(self, client: Any) -> None:
+        # Its requests finish within the timeout; closing earlier would fail them.
+        await asyncio.sleep(self.config.timeout_seconds + 1)
+        await self._close(client)
+
+    async def close(self) -> None:
+        # Requests are drained by now: close the replaced clients without waiting.
+        for task in self._old:
+            task.cancel()
+        await asyncio.gather(*self._old, return_exceptions=True)
+        for client in (*self._replaced, self.current):
+            if client is not None and not self._closed(client):
+                with contextlib.suppress(Exception):
+                    await self._close(client)
+
+
+class _AiohttpClients(_Clients):
+    """aiohttp sessions (the reference client, and the one an aiohttp resolver needs)."""
+
+    name = "aiohttp"
+
+    def __init__(self, config: LoadConfig, resolver: Optional[AbstractResolver]) -> None:
+        super().__init__(config)
+        self.resolver = resolver
+        self.timeout = aiohttp.ClientTimeout(total=config.timeout_seconds)
+
+    async def _new(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
             limit=self.config.connection_cap,
             ttl_dns_cache=int(self.config.dns_cache_seconds) or None,
@@ -288,30 +496,119 @@ class _Sessions:
             connector=connector,
             connector_owner=True,
             skip_auto_headers=("User-Agent",),
-            headers={"User-Agent": "chaosaws-serverless-loadgen"},
+            headers={"User-Agent": _USER_AGENT},
             raise_for_status=False,
         )
 
-    async def rotate_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.connection_max_age_seconds)
-            old, self.current = self.current, self._new()
-            self._replaced = [s for s in self._replaced if not s.closed] + [old]
-            self._old.append(asyncio.get_running_loop().create_task(self._close_later(old)))
+    def _closed(self, client: Any) -> bool:
+        return bool(client.closed)
 
-    async def _close_later(self, session: aiohttp.ClientSession) -> None:
-        # Its requests finish within the timeout; closing earlier would fail them.
-        await asyncio.sleep(self.config.timeout_seconds + 1)
-        await session.close()  # a resolver we passed in is not closed by aiohttp: we close it
+    async def _close(self, client: Any) -> None:
+        await client.close()  # a resolver we passed in is not closed by aiohttp: run_load does
 
-    async def close(self) -> None:
-        # Requests are drained by now: close the replaced sessions without waiting.
-        for task in self._old:
-            task.cancel()
-        await asyncio.gather(*self._old, return_exceptions=True)
-        for session in (*self._replaced, self.current):
-            if not session.closed:
-                await session.close()
+    async def fetch(self, client: Any) -> tuple[str, Optional[bytes]]:
+        config = self.config
+        try:
+            async with client.request(
+                config.method,
+                config.url,
+                headers=config.headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+            ) as response:
+                body = await response.content.read(config.max_body_bytes)
+                return classify_status(response.status), body
+        except TimeoutError:  # also aiohttp's ServerTimeoutError
+            return "timeout", None
+        except (aiohttp.ClientResponseError, aiohttp.ClientPayloadError):
+            return "invalid_response", None  # something answered, but not valid HTTP
+        except (aiohttp.ClientError, OSError):
+            return "connect_error", None
+        except Exception as error:  # an answer aiohttp chokes on must be counted, not lost
+            logger.debug("unclassified error from %s: %r", config.url, error)
+            return "invalid_response", None
+
+
+class _PyreqwestClients(_Clients):
+    """pyreqwest clients: HTTP/1.1 and TLS in Rust, one awaited call per request.
+
+    The resolve hook is asked once per client (so once per
+    ``connection_max_age_seconds``), its answer pinned with the client's static
+    resolution; without a hook (or when it answers None) the system resolver is
+    used for each new connection.
+    """
+
+    name = "pyreqwest"
+
+    def __init__(self, config: LoadConfig, hook: Optional[ResolveHook]) -> None:
+        super().__init__(config)
+        from pyreqwest import exceptions
+
+        self.hook = hook
+        self.host = urlsplit(config.url).hostname or ""
+        self.port = urlsplit(config.url).port or (443 if config.url.startswith("https") else 80)
+        self._closed_ids: set[int] = set()
+        self._connect_errors = (exceptions.ConnectError, exceptions.ClientClosedError, OSError)
+        self._invalid = (exceptions.RequestError,)
+
+    async def _new(self) -> Any:
+        from pyreqwest.client import ClientBuilder
+
+        config = self.config
+        builder = (
+            ClientBuilder()
+            .timeout(timedelta(seconds=config.timeout_seconds))
+            .follow_redirects(False)
+            .max_connections(config.connection_cap)
+            .user_agent(_USER_AGENT)
+            .danger_accept_invalid_certs(not config.verify_tls)
+        )
+        if config.headers:
+            builder = builder.default_headers(dict(config.headers))
+        if self.hook is not None:
+            answer = await _call_hook(self.hook, self.host)
+            if answer is not None:
+                ip, port = answer
+                builder = builder.resolve(self.host, ip, port or self.port)
+        return builder.build()
+
+    def _closed(self, client: Any) -> bool:
+        return id(client) in self._closed_ids
+
+    async def _close(self, client: Any) -> None:
+        self._closed_ids.add(id(client))
+        await client.close()
+
+    async def fetch(self, client: Any) -> tuple[str, Optional[bytes]]:
+        config = self.config
+        try:
+            response = await client.request(config.method, config.url).build().send()
+            status = response.status
+            body = await response.bytes()
+        except TimeoutError:  # pyreqwest's timeouts subclass it
+            return "timeout", None
+        except self._connect_errors:
+            return "connect_error", None
+        except self._invalid:  # answered, but hyper could not read HTTP out of it
+            return "invalid_response", None
+        except Exception as error:  # counted, never lost
+            logger.debug("unclassified error from %s: %r", config.url, error)
+            return "invalid_response", None
+        limit = config.max_body_bytes
+        return classify_status(status), body if len(body) <= limit else body[:limit]
+
+
+_USER_AGENT = "chaosaws-serverless-loadgen"
+
+
+def _make_clients(
+    config: LoadConfig, resolver: Optional[AbstractResolver], hook: Optional[ResolveHook]
+) -> _Clients:
+    if http_client_name(config, resolver) == "pyreqwest":
+        if resolver is not None:
+            raise ValueError("an aiohttp resolver needs http_client='aiohttp'; pass resolve=")
+        return _PyreqwestClients(config, hook)
+    return _AiohttpClients(config, HookResolver(hook) if hook is not None else resolver)
 
 
 async def run_load(
@@ -324,54 +621,88 @@ async def run_load(
     resolver: Optional[AbstractResolver] = None,
     resolve: Optional[ResolveHook] = None,
     stop: Optional[asyncio.Event] = None,
+    start_epoch: Optional[float] = None,
+    phase_seconds: float = 0.0,
 ) -> dict[str, Any]:
-    """Run one open-loop load and return its summary (see the package docstring)."""
+    """Run one open-loop load and return its summary (see the package docstring).
+
+    ``start_epoch`` (wall clock) and ``phase_seconds`` let worker processes share
+    one plan: each starts at the same instant, its intervals aligned, and worker
+    ``k`` of ``n`` sends at ``rate / n`` shifted by ``k / rate``.
+    """
     if resolver is not None and resolve is not None:
         raise ValueError("pass either resolver or resolve, not both")
-    if resolve is not None:
-        resolver = HookResolver(resolve)
     publisher = publisher or NullPublisher()
     stop = stop or asyncio.Event()
     run = _Run(config, publisher, on_interval, on_progress, progress_seconds, stop)
+    run.phase = phase_seconds
     loop = asyncio.get_running_loop()
-    sessions = _Sessions(config, resolver)
+    clients = _make_clients(config, resolver, resolve)
+    await clients.start()
+    if start_epoch is not None:
+        await asyncio.sleep(max(0.0, start_epoch - time.time()))
     run.started_at = _clock()
-    run.current.start_epoch = time.time()
+    run.current.start_epoch = start_epoch if start_epoch is not None else time.time()
     helpers = [
         loop.create_task(run.tick_intervals()),
         loop.create_task(run.tick_progress()),
-        loop.create_task(sessions.rotate_forever()),
+        loop.create_task(run.probe_loop_lag()),
+        loop.create_task(clients.rotate_forever()),
     ]
+    send_window = 0.0
     try:
-        await run.schedule(sessions)
+        await run.schedule(clients)
         send_window = run.scheduled / float(config.rate_per_second)
         await run.drain()
     finally:
         for task in helpers:
             task.cancel()
         await asyncio.gather(*helpers, return_exceptions=True)
-        await sessions.close()
+        await clients.close()
         if resolver is not None:
             await resolver.close()
+        if isinstance(clients, _AiohttpClients) and clients.resolver is not resolver:
+            await clients.resolver.close()  # type: ignore[union-attr]  # our HookResolver
         run.close_interval()  # the last, partial interval is published too
         await asyncio.wrap_future(_all_done(run.publishing))
         run.executor.shutdown(wait=True)
-    summary = run.totals.summary(send_window, config.planned_requests)
-    summary["achieved_rate_per_second"] = (
-        round(summary["sent"] / send_window, 1) if send_window else 0.0
+    summary = finish_summary(
+        run.totals, config, send_window, run.scheduled, _clock() - run.started_at
     )
-    summary["elapsed_seconds"] = round(_clock() - run.started_at, 3)
-    summary["stopped_early"] = run.scheduled < config.planned_requests
+    return {
+        **summary_head(config),
+        "event_loop": type(loop).__module__.split(".")[0],
+        "http_client": clients.name,
+        **summary,
+        **publisher.stats(),
+    }
+
+
+def summary_head(config: LoadConfig) -> dict[str, Any]:
+    """Return what a summary says about the run asked for."""
     return {
         "url": config.url,
         "client_region": config.client_region,
         "rate_per_second": config.rate_per_second,
         "duration_seconds": config.duration_seconds,
         "max_in_flight": config.in_flight_cap,
-        "event_loop": type(loop).__module__.split(".")[0],
-        **summary,
-        **publisher.stats(),
     }
+
+
+def finish_summary(
+    totals: RunTotals, config: LoadConfig, send_window: float, scheduled: int, elapsed: float
+) -> dict[str, Any]:
+    """Return a run's counted part of the summary, with the rate it held."""
+    summary = totals.summary(send_window, config.planned_requests)
+    summary["achieved_rate_per_second"] = (
+        round(summary["sent"] / send_window, 1) if send_window else 0.0
+    )
+    # The rate the generator held: what it sent on time. Equal to the achieved rate;
+    # named for a saturated run, where it is the generator's capacity, not the ask.
+    summary["held_rate_per_second"] = summary["achieved_rate_per_second"]
+    summary["elapsed_seconds"] = round(elapsed, 3)
+    summary["stopped_early"] = scheduled < config.planned_requests
+    return summary
 
 
 def _all_done(futures: list[concurrent.futures.Future[None]]) -> "concurrent.futures.Future[None]":

@@ -11,6 +11,9 @@ Metrics of an interval, all with the dimensions ``Url`` and ``ClientRegion``
 
 - ``status_2xx`` .. ``status_connect_error``, ``status_invalid_response``: counts
   (zeros included, so a reader sees "no failures" rather than "no data");
+- ``generator_saturated`` (1/0) and ``generator_shed``: the generator could not
+  keep the asked rate in that interval (see ``stats``); a saturated interval is
+  never a valid measurement of the API;
 - ``region_<region>``: answers served by each region seen so far in the run
   (zero once a region stops answering);
 - ``latency_ms``: the latency distribution as ``Values``/``Counts`` (CloudWatch
@@ -71,6 +74,8 @@ def dimensions(url: str, client_region: Optional[str]) -> list[dict[str, str]]:
 def counts_of(interval: IntervalStats, known_regions: Iterable[str]) -> dict[str, int]:
     """Return metric name -> count for one interval (zeros for regions seen before)."""
     counts = {metric: interval.counts[klass] for klass, metric in METRIC_OF_CLASS.items()}
+    counts[metric_names.GENERATOR_SATURATED] = int(interval.saturated)
+    counts[metric_names.GENERATOR_SHED] = interval.shed
     for region in sorted(set(known_regions) | set(interval.regions)):
         counts[metric_names.region_metric(region)] = interval.regions.get(region, 0)
     return counts

@@ -5,6 +5,13 @@ HTTP status is counted with its hundred: 1xx/3xx land in ``other``),
 ``timeout``, ``connect_error`` (the host could not be reached or dropped the
 connection) or ``invalid_response`` (something answered, but not HTTP). Latency
 goes into an HdrHistogram in microseconds (1 µs .. 1 h, 3 significant digits).
+
+The generator's own lag is kept apart from the API's answers: ``shed`` counts
+requests the generator itself could not send within ``max_send_lag_seconds`` of
+their intended time (the loop was behind), ``send_slip_max_s`` and
+``loop_lag_max_s`` how far behind it was, ``busy_max`` how busy its busiest
+thread was. An interval in which the generator shed more than 1 % of what came
+due is ``saturated``: its counts measure the generator, not the API.
 """
 
 import re
@@ -18,6 +25,7 @@ from chaosaws_serverless import metric_names
 
 __all__ = [
     "CLASSES",
+    "SATURATION_SHED_FRACTION",
     "IntervalStats",
     "RunTotals",
     "classify_status",
@@ -37,6 +45,8 @@ METRIC_OF_CLASS = {
 }
 
 _LOWEST_US, _HIGHEST_US, _DIGITS = 1, 3_600_000_000, 3
+# An interval whose generator shed more than this fraction of its due requests is saturated.
+SATURATION_SHED_FRACTION = 0.01
 
 
 def new_histogram() -> HdrHistogram:
@@ -76,6 +86,63 @@ class IntervalStats:
     dropped: int = 0
     sent: int = 0
     histogram: HdrHistogram = field(default_factory=new_histogram)
+    # The generator's own lag (see the module docstring); shed requests are in dropped too.
+    shed: int = 0
+    send_slip_max_s: float = 0.0
+    loop_lag_max_s: float = 0.0
+    busy_max: float = 0.0  # busiest thread of the generator, fraction of the time (Linux)
+    saturated: bool = False
+
+    def is_saturated(self) -> bool:
+        """Return whether the generator shed more than 1 % of the requests due.
+
+        A loop stall longer than the send lag bound sheds what came due during it,
+        so stalls count here by what they cost, not by a single slow wake-up.
+        """
+        return self.saturated or self.shed > SATURATION_SHED_FRACTION * (self.sent + self.dropped)
+
+    def judge_saturation(self) -> bool:
+        """Set ``saturated`` from ``is_saturated`` (when the interval closes) and return it."""
+        self.saturated = self.is_saturated()
+        return self.saturated
+
+    def merge(self, other: "IntervalStats") -> None:
+        """Add another worker's interval of the same period into this one."""
+        for klass, count in other.counts.items():
+            self.counts[klass] = self.counts.get(klass, 0) + count
+        for region, count in other.regions.items():
+            self.regions[region] = self.regions.get(region, 0) + count
+        self.region_unparsed += other.region_unparsed
+        self.dropped += other.dropped
+        self.sent += other.sent
+        self.shed += other.shed
+        self.send_slip_max_s = max(self.send_slip_max_s, other.send_slip_max_s)
+        self.loop_lag_max_s = max(self.loop_lag_max_s, other.loop_lag_max_s)
+        self.busy_max = max(self.busy_max, other.busy_max)
+        self.saturated = self.saturated or other.saturated
+        self.start_epoch = min(self.start_epoch, other.start_epoch)
+        self.end_epoch = max(self.end_epoch, other.end_epoch)
+        if other.histogram.get_total_count():
+            self.histogram.add(other.histogram)
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return a picklable, compact form (the histogram HdrHistogram-encoded)."""
+        wire = {name: getattr(self, name) for name in _WIRE_FIELDS}
+        wire["counts"], wire["regions"] = dict(self.counts), dict(self.regions)
+        wire["histogram"] = (
+            self.histogram.encode().decode("ascii") if self.histogram.get_total_count() else ""
+        )
+        return wire
+
+    @classmethod
+    def from_wire(cls, wire: dict[str, Any]) -> "IntervalStats":
+        """Rebuild an interval from ``to_wire``'s form."""
+        interval = cls(**{name: wire[name] for name in _WIRE_FIELDS})
+        interval.counts = {**dict.fromkeys(CLASSES, 0), **wire["counts"]}
+        interval.regions = dict(wire["regions"])
+        if wire["histogram"]:
+            interval.histogram.decode_and_add(wire["histogram"])
+        return interval
 
     def record(self, klass: str, latency_s: float, region: Optional[str] = None) -> None:
         """Count one finished request."""
@@ -94,6 +161,20 @@ class IntervalStats:
     def latency_ms(self) -> dict[str, Optional[float]]:
         """Return p50/p90/p99/max latency in milliseconds (None when nothing finished)."""
         return latency_summary_ms(self.histogram)
+
+
+_WIRE_FIELDS = (
+    "start_epoch",
+    "end_epoch",
+    "region_unparsed",
+    "dropped",
+    "sent",
+    "shed",
+    "send_slip_max_s",
+    "loop_lag_max_s",
+    "busy_max",
+    "saturated",
+)
 
 
 def latency_summary_ms(histogram: HdrHistogram) -> dict[str, Optional[float]]:
@@ -120,6 +201,11 @@ class RunTotals:
     sent: int = 0
     intervals: int = 0
     histogram: HdrHistogram = field(default_factory=new_histogram)
+    shed: int = 0
+    saturated_intervals: int = 0
+    send_slip_max_s: float = 0.0
+    loop_lag_max_s: float = 0.0
+    busy_max: float = 0.0
 
     def add(self, interval: IntervalStats) -> None:
         """Fold one closed interval into the totals."""
@@ -131,6 +217,11 @@ class RunTotals:
         self.dropped += interval.dropped
         self.sent += interval.sent
         self.intervals += 1
+        self.shed += interval.shed
+        self.saturated_intervals += int(interval.saturated)
+        self.send_slip_max_s = max(self.send_slip_max_s, interval.send_slip_max_s)
+        self.loop_lag_max_s = max(self.loop_lag_max_s, interval.loop_lag_max_s)
+        self.busy_max = max(self.busy_max, interval.busy_max)
         if interval.histogram.get_total_count():
             self.histogram.add(interval.histogram)
 
@@ -153,6 +244,15 @@ class RunTotals:
             "elapsed_seconds": round(elapsed_s, 3),
             "achieved_rate_per_second": round(self.completed / elapsed_s, 1) if elapsed_s else 0.0,
             "intervals": self.intervals,
+            # Never silently valid: a saturated run's latency and counts measure the generator.
+            "saturated": self.saturated_intervals > 0,
+            "saturated_intervals": self.saturated_intervals,
+            "shed": self.shed,
+            "generator_lag_ms": {
+                "send_slip_max": round(self.send_slip_max_s * 1000, 3),
+                "loop_lag_max": round(self.loop_lag_max_s * 1000, 3),
+            },
+            "generator_busy_max": round(self.busy_max, 3),
         }
 
 

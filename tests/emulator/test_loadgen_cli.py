@@ -76,8 +76,11 @@ def test_load_refuses_bad_input_with_the_value() -> None:
     assert "HOST:IP" in result.output
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_stops_sending_and_reports_what_was_sent(local_api: LocalApi, signum: int) -> None:
+def test_a_signal_stops_sending_and_reports_what_was_sent(
+    local_api: LocalApi, signum: int, workers: str
+) -> None:
     cli = Path(sys.executable).with_name("chaosaws-serverless")
     args = [
         "load",
@@ -87,11 +90,17 @@ def test_a_signal_stops_sending_and_reports_what_was_sent(local_api: LocalApi, s
         "20",
         "--duration",
         "60",
+        "--workers",
+        workers,
         "--json",
     ]
+    before = local_api.hits.get("/us", 0)  # the server is shared by the module's tests
     proc = subprocess.Popen([str(cli), *args], stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(2.0)
+        # Signal once requests arrive (not after a fixed time: start-up is slow on a busy machine).
+        deadline = time.monotonic() + 60
+        while local_api.hits.get("/us", 0) == before and time.monotonic() < deadline:
+            time.sleep(0.05)
         started = time.monotonic()
         proc.send_signal(signum)
         out, _ = proc.communicate(timeout=15)

@@ -14,10 +14,13 @@ from chaosaws_serverless.loadgen.config import LoadConfig
 from chaosaws_serverless.loadgen.engine import LoadGenerator, run_load_sync
 from chaosaws_serverless.loadgen.publish import CallbackPublisher, CloudWatchPublisher
 from chaosaws_serverless.loadgen.stats import IntervalStats
+from chaosaws_serverless.loadgen.workers import run_load_workers
 
 
 def run(url: str, rate: float = 40, duration: float = 0.5, **kwargs: Any) -> dict[str, Any]:
     options = {k: kwargs.pop(k) for k in list(kwargs) if k in LoadConfig.__dataclass_fields__}
+    # Exact counts below: a busy test machine must not make the generator shed.
+    options.setdefault("max_send_lag_seconds", 2.0)
     config = LoadConfig(url=url, rate_per_second=rate, duration_seconds=duration, **options)
     return run_load_sync(config, handle_signals=False, **kwargs)
 
@@ -31,8 +34,12 @@ def run(url: str, rate: float = 40, duration: float = 0.5, **kwargs: Any) -> dic
         ("/status/302", "status_other"),
     ],
 )
-def test_every_answer_is_counted_in_its_class(local_api: LocalApi, path: str, key: str) -> None:
-    summary = run(local_api.base_url + path, rate=40, duration=0.5)
+@pytest.mark.parametrize("http_client", ["pyreqwest", "aiohttp"])
+def test_every_answer_is_counted_in_its_class(
+    local_api: LocalApi, path: str, key: str, http_client: str
+) -> None:
+    summary = run(local_api.base_url + path, rate=40, duration=0.5, http_client=http_client)
+    assert summary["http_client"] == http_client
     assert summary["planned"] == summary["sent"] == summary["completed"] == 20
     assert summary[key] == 20
     assert summary["dropped"] == 0
@@ -63,8 +70,11 @@ def test_unreachable_host_counts_connect_errors(local_api: LocalApi) -> None:
     assert summary["completed"] == 10
 
 
-def test_garbage_answers_are_invalid_responses_not_crashes(local_api: LocalApi) -> None:
-    summary = run(local_api.garbage_url, rate=20, duration=0.5)
+@pytest.mark.parametrize("http_client", ["pyreqwest", "aiohttp"])
+def test_garbage_answers_are_invalid_responses_not_crashes(
+    local_api: LocalApi, http_client: str
+) -> None:
+    summary = run(local_api.garbage_url, rate=20, duration=0.5, http_client=http_client)
     assert summary["completed"] == summary["status_invalid_response"] == 10
 
 
@@ -173,3 +183,49 @@ def test_customers_resolve_again_and_follow_a_changed_answer(local_api: LocalApi
     assert len(answers) >= 3
     assert summary["status_2xx"] > 0 and summary["status_connect_error"] > 0
     assert summary["status_2xx"] + summary["status_connect_error"] == summary["sent"] == 60
+
+
+def test_a_generator_that_cannot_keep_the_rate_sheds_and_says_saturated(
+    local_api: LocalApi,
+) -> None:
+    # The progress callback blocks the loop 0.6 s: whatever the machine, the requests due
+    # then are more than 0.1 s late when it wakes. They must be shed and counted, and the
+    # run reported saturated, not measured as the API's latency.
+    def stall(snapshot: dict[str, Any]) -> None:
+        time.sleep(0.6)
+
+    summary = run(
+        local_api.base_url + "/us",
+        rate=200,
+        duration=1.5,
+        max_send_lag_seconds=0.1,
+        on_progress=stall,
+        progress_seconds=0.3,
+    )
+    assert summary["saturated"] is True and summary["saturated_intervals"] >= 1
+    assert summary["shed"] >= 100  # ≥ (0.6 - 0.1) s x 200 req/s
+    assert summary["shed"] <= summary["dropped"]
+    assert summary["sent"] + summary["dropped"] == summary["planned"] == 300
+    assert summary["generator_lag_ms"]["loop_lag_max"] >= 500
+    assert summary["held_rate_per_second"] < 200
+
+
+def test_workers_share_one_plan_with_one_publish_per_interval(local_api: LocalApi) -> None:
+    published: list[IntervalStats] = []
+    config = LoadConfig(
+        url=local_api.base_url + "/eu",
+        rate_per_second=40,
+        duration_seconds=1.0,
+        interval_seconds=0.5,
+        max_send_lag_seconds=2.0,
+    )
+    summary = run_load_workers(
+        config, 2, publisher=CallbackPublisher(published.append), handle_signals=False
+    )
+    assert summary["workers"] == 2
+    assert summary["planned"] == summary["sent"] == summary["status_2xx"] == 40
+    assert summary["regions"] == {"eu-west-1": 40}
+    # One merged publish per interval, carrying both workers' counts.
+    assert len(published) == summary["intervals"]
+    assert sum(i.counts["2xx"] for i in published) == 40
+    assert sum(i.histogram.get_total_count() for i in published) == 40
