@@ -46,6 +46,13 @@ def load_experiment(
         configuration.update({k: v for k, v in extra.items() if k not in declared})
     except (ChaosException, OSError, ValueError) as error:
         raise click.ClickException(f"cannot load {path}: {error}") from error
+    from chaosaws_serverless.controls.preflight import missing_keys, required_keys
+
+    missing = missing_keys(required_keys(experiment), configuration)
+    if missing:
+        raise click.ClickException(
+            f"{path} needs values for its account-specific keys (--var-file): " + "; ".join(missing)
+        )
     return dict(experiment), dict(configuration)
 
 
