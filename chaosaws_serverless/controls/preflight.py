@@ -34,7 +34,7 @@ are skipped; the journal says ``interrupted`` and ``chaos run`` exits 1.
 
 import json
 from collections.abc import Mapping
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Experiment, Secrets
@@ -127,7 +127,10 @@ def _layer_arns(
 ) -> None:
     if not isinstance(value, Mapping) or not value:
         raise ActivityFailed(f"expected a mapping of region to layer version ARN, got {value!r}")
+    regions = spec.get("_regions")
     for region, arn in sorted(value.items()):
+        if regions is not None and region not in regions:
+            continue  # no activity of the experiment acts in that region
         layer, _, version = str(arn).rpartition(":")
         if not layer.startswith("arn:") or not version.isdigit():
             raise ActivityFailed(
@@ -158,14 +161,43 @@ KINDS: Dict[str, Check] = {
 }
 
 
-def check_existence(
-    declared: Mapping[str, Any], configuration: Configuration, secrets: Secrets = None
+def _activity_regions(
+    experiment: Mapping[str, Any], modules: List[str], configuration: Configuration
 ) -> List[str]:
-    """Return one sentence per given value of a required key that does not exist in AWS."""
+    """Return the regions the experiment's activities of ``modules`` act in."""
+    regions = set()
+    activities = list((experiment.get("steady-state-hypothesis") or {}).get("probes") or [])
+    activities += list(experiment.get("method") or []) + list(experiment.get("rollbacks") or [])
+    for activity in activities:
+        provider = (activity.get("provider") or {}) if isinstance(activity, Mapping) else {}
+        if provider.get("module") not in modules:
+            continue
+        region = (provider.get("arguments") or {}).get("region")
+        if isinstance(region, str) and region.startswith("${") and region.endswith("}"):
+            region = (configuration or {}).get(region[2:-1])
+        regions.add(str(region or (configuration or {}).get("aws_region")))
+    return sorted(regions)
+
+
+def check_existence(
+    declared: Mapping[str, Any],
+    configuration: Configuration,
+    secrets: Secrets = None,
+    experiment: Optional[Mapping[str, Any]] = None,
+) -> List[str]:
+    """Return one sentence per given value of a required key that does not exist in AWS.
+
+    With ``experiment``, per-region values (the layer ARNs) are checked only in
+    the regions its activities act in: the others are neither needed nor granted.
+    """
     problems = []
     for key, spec in declared.items():
         if not is_required(spec):
             continue
+        readers = spec.get("read_by") or []
+        if experiment is not None and readers:
+            readers = [readers] if isinstance(readers, str) else list(readers)
+            spec = {**spec, "_regions": _activity_regions(experiment, readers, configuration)}
         value = (configuration or {}).get(key)
         if is_required(value):
             continue  # reported by missing_keys
@@ -214,7 +246,7 @@ def before_experiment_control(
     declared = required_keys(context or {})
     problems = missing_keys(declared, configuration or {})
     if not problems:
-        problems = check_existence(declared, configuration, secrets)
+        problems = check_existence(declared, configuration, secrets, context)
     if not problems:
         logger.info("pre-flight: every required configuration value is given and exists")
         return
