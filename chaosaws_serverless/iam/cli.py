@@ -93,7 +93,11 @@ def iam_policy_command(
     if role:
         key = _ROLES[role]
         if key not in policies:
-            raise click.ClickException(f"the experiment needs no {key.replace('_', ' ')}")
+            present = sorted(r for r, k in _ROLES.items() if k in policies)
+            raise click.ClickException(
+                f"--role {role}: the experiment needs no {key.replace('_', ' ')}; pass --role "
+                f"with one of {', '.join(present)} or leave it out to print every policy"
+            )
         click.echo(json.dumps(policies[key], indent=2))
         return
     json.dump(policies, sys.stdout, indent=2)
