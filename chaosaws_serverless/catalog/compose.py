@@ -393,8 +393,28 @@ class _Merger:
                 self._merge_tree(into[key], value, piece, path)
             elif isinstance(value, list) and isinstance(into.get(key), list) and key == "tags":
                 into[key].extend(v for v in value if v not in into[key])
+            elif isinstance(value, list) and isinstance(into.get(key), list) and key == "controls":
+                self._merge_controls(into[key], value, piece)
             else:
                 self._put(into, key, value, piece, f"{path!r}", origin_key=path)
+
+    def _merge_controls(self, into: list[Any], new: Sequence[Any], piece: str) -> None:
+        """Pieces declare controls by name: one entry per name, the same body wherever declared."""
+        by_name = {c.get("name"): c for c in into if isinstance(c, Mapping)}
+        for control in new:
+            name = control.get("name") if isinstance(control, Mapping) else None
+            if name in by_name and by_name[name] != control:
+                first = self.origin.get(f"controls.{name}", self.origin.get("controls"))
+                raise CatalogError(
+                    f"control {name!r} clashes: piece {first!r} and "
+                    f"piece {piece!r} declare it differently; declare it the same way or once"
+                )
+            if name not in by_name:
+                into.append(deepcopy(control))
+                by_name[name] = control
+                self.origin[f"controls.{name}"] = piece
+        # By name: inline pieces expand before top-level ones, and the order must not depend on it.
+        into.sort(key=lambda c: str(c.get("name")) if isinstance(c, Mapping) else "")
 
     def _put(
         self,

@@ -142,7 +142,7 @@ def fis_template_command(
     if not faults:
         raise click.ClickException(
             f"{experiment} has no inject_latency/inject_error action in its method: nothing to "
-            "compile"
+            "compile; pass (as EXPERIMENT) an experiment whose method injects a Lambda fault"
         )
     regions = sorted({r for r, _ in faults})
     chosen = region or (regions[0] if len(regions) == 1 else None)
@@ -153,7 +153,10 @@ def fis_template_command(
         )
     selected = [fault for r, fault in faults if r == chosen]
     if not selected:
-        raise click.ClickException(f"no Lambda fault in {chosen}; faults are in {regions}")
+        raise click.ClickException(
+            f"--region {chosen}: the experiment has no Lambda fault there; pass --region with one "
+            f"of {', '.join(regions)}"
+        )
     duration = duration_seconds or _int(configuration.get("fault_duration_seconds")) or pauses
     if not duration:
         raise click.ClickException(

@@ -34,6 +34,13 @@ def load_experiment(
         configuration.update({k: v for k, v in extra.items() if k not in declared})
     except (ChaosException, OSError, ValueError) as error:
         raise click.ClickException(f"cannot load {path}: {error}") from error
+    from chaosaws_serverless.controls.preflight import missing_keys, required_keys
+
+    missing = missing_keys(required_keys(experiment), configuration)
+    if missing:
+        raise click.ClickException(
+            f"{path} needs values for its account-specific keys (--var-file): " + "; ".join(missing)
+        )
     return dict(experiment), dict(configuration)
 
 
@@ -104,7 +111,11 @@ def iam_policy_command(
     if role:
         key = _ROLES[role]
         if key not in policies:
-            raise click.ClickException(f"the experiment needs no {key.replace('_', ' ')}")
+            present = sorted(r for r, k in _ROLES.items() if k in policies)
+            raise click.ClickException(
+                f"--role {role}: the experiment needs no {key.replace('_', ' ')}; pass --role "
+                f"with one of {', '.join(present)} or leave it out to print every policy"
+            )
         click.echo(json.dumps(policies[key], indent=2))
         return
     json.dump(policies, sys.stdout, indent=2)

@@ -230,7 +230,11 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     ),
     "chaosaws_serverless.route53.probes.get_health_check_status": _HEALTH,
     "chaosaws_serverless.route53.probes.health_check_is_healthy": _HEALTH,
-    "chaosaws_serverless.route53.probes.find_failover_misconfigurations": _ROUTES,
+    "chaosaws_serverless.route53.probes.find_failover_misconfigurations": (
+        *_ROUTES,
+        # The alarms CLOUDWATCH_METRIC health checks watch (does it exist, missing data).
+        Grant(("cloudwatch:DescribeAlarms",), "alarm"),
+    ),
     "chaosaws_serverless.route53.probes.get_latency_route": _ROUTES,
     "chaosaws_serverless.route53.probes.wait_for_failover": _ROUTES,
     "chaosaws_serverless.ssm.actions.register_automation_document": (

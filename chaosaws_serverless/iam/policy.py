@@ -53,6 +53,9 @@ CONTROL_PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     f"{PACKAGE}.controls.stop_condition": (Grant(("cloudwatch:DescribeAlarms",), "alarm"),),
     f"{PACKAGE}.controls.safe_interrupt": (),
     f"{PACKAGE}.catalog.control": (),
+    # Reads only what the experiment's own activities read (ListResourceRecordSets,
+    # GetHealthCheck, GetFunction, GetLayerVersion), on the resources they name.
+    f"{PACKAGE}.controls.preflight": (),
 }
 
 

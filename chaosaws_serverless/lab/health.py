@@ -8,7 +8,8 @@ every health check in the emulator it sends a request every
 2xx/3xx within the response timeout (for ``*_STR_MATCH`` types, when the
 first 5,120 bytes also contain ``SearchString``). The status turns unhealthy
 after ``FailureThreshold`` consecutive failures and healthy again after as many
-consecutive successes; ``Disabled`` checks are healthy, ``Inverted`` ones flip.
+consecutive successes; ``Disabled`` checks are healthy (unhealthy when also ``Inverted``),
+``Inverted`` ones flip.
 Each status is published as ``AWS/Route53 HealthCheckStatus`` (1 or 0,
 dimension ``HealthCheckId``) to the emulator's CloudWatch in us-east-1, where
 the package's probes read it as they read Route 53's on AWS.
@@ -59,7 +60,8 @@ class HealthState:
     def reported_healthy(self) -> bool:
         """The status Route 53 reports: disabled checks are healthy, inverted ones flip."""
         if self.config.get("Disabled"):
-            return True
+            # Route 53 API reference (Disabled): healthy, unless also inverted.
+            return not self.config.get("Inverted")
         return self.healthy != bool(self.config.get("Inverted"))
 
     def record(self, success: bool, error: str, now: float) -> bool:

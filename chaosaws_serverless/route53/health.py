@@ -2,8 +2,8 @@
 
 ``source="api"``: GetHealthCheckStatus returns one observation per Route 53
 checker. Route 53's rule: the endpoint is healthy when *more than 18 %* of the
-checkers report it healthy; a disabled check is always healthy; an inverted
-check flips the result. Calculated checks have no observations: use
+checkers report it healthy; a disabled check is healthy (unhealthy when it is
+also inverted); an inverted check flips the result. Calculated checks have no observations: use
 ``source="metric"`` for them.
 
 ``source="metric"``: the ``AWS/Route53`` ``HealthCheckStatus`` metric
@@ -49,9 +49,14 @@ def validate_source(source: Any) -> str:
 def healthy_from_observations(
     observations: Sequence[dict], inverted: bool = False, disabled: bool = False
 ) -> bool:
-    """Apply Route 53's rule to GetHealthCheckStatus observations (pure)."""
+    """Apply Route 53's rule to GetHealthCheckStatus observations (pure).
+
+    A disabled check is healthy, unless it is also inverted: then it is unhealthy
+    (HealthCheckConfig.Disabled in the Route 53 API reference: "If you want to
+    stop routing traffic to a resource, change the value of Inverted").
+    """
     if disabled:
-        return True
+        return not inverted
     if not observations:
         raise ActivityFailed("Route 53 returned no health checker observations")
     healthy = sum(
@@ -89,7 +94,7 @@ def is_healthy(
     check = described or describe_health_check(health_check_id, configuration, secrets)
     config = check.get("HealthCheckConfig", {})
     if config.get("Disabled"):
-        return True
+        return not config.get("Inverted")
     if config.get("Type") == "CALCULATED":
         raise ActivityFailed(
             f"health check {health_check_id!r} is CALCULATED: Route 53 has no checker "

@@ -8,7 +8,7 @@ Route 53 is a global service: these probes take no region.
 """
 
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
@@ -93,15 +93,25 @@ def find_failover_misconfigurations(
 ) -> List[str]:
     """Return the problems that would stop Route 53 from failing ``record_name`` over.
 
-    For each latency (or failover) record under the name: is there a health
-    check, does it exist and probe that record's own endpoint (following the
-    zone's aliases and CNAMEs, so a US record checked on the EU domain is named
-    in one sentence), is it enabled and not inverted, does its port match its
-    protocol, does an HTTPS check send SNI, do the regions' checks probe the same
-    protocol, port and path, is the TTL at most ``max_ttl_seconds`` (default
-    60) and interval x failure threshold at most ``max_detection_seconds``
-    (default 90). Reads only; changes nothing. Raises ``ActivityFailed`` for an
-    unknown zone or a name without records.
+    Judges as Route 53 does (developer guide, "How Route 53 determines whether
+    a health check is healthy"), for latency and failover (PRIMARY/SECONDARY)
+    records alike. For each record: is there a health check (a failover
+    SECONDARY may go without; an alias with EvaluateTargetHealth needs none on
+    a load balancer but does on API Gateway, which has no health of its own),
+    does it exist and probe that record's own endpoint (following the zone's
+    aliases and CNAMEs; the same region's ``execute-api`` invoke domain counts),
+    is it enabled and not inverted (a disabled check is healthy, a disabled and
+    inverted one unhealthy), does its port match its protocol, does an HTTPS
+    check send SNI; a CALCULATED check is judged through its children and its
+    HealthThreshold (can it ever turn unhealthy?); a CLOUDWATCH_METRIC check
+    through its alarm's region and what it reports without data
+    (InsufficientDataHealthStatus, the alarm's TreatMissingData). For latency
+    records, do the regions' checks probe the same protocol, port and path. Is
+    the TTL at most ``max_ttl_seconds`` (default 60) and interval x failure
+    threshold at most ``max_detection_seconds`` (default 90). Each finding is
+    one sentence naming the record, the check, the region and the fix. Reads
+    only; changes nothing. Raises ``ActivityFailed`` for an unknown zone or a
+    name without records.
 
     Returns a list of sentences; pair it with the tolerance
     ``chaosaws_serverless.cloudwatch.tolerances.is_empty``.
@@ -130,12 +140,16 @@ def find_failover_misconfigurations(
     zone = records.load_zone(route53, zone_id)
     routed, named = records.routing_records(zone, record_name, zone_id)
     checks: Dict[str, Optional[Dict[str, Any]]] = {}
-    for record in routed:
-        check_id = record.get("HealthCheckId")
-        if check_id and check_id not in checks:
-            checks[check_id] = _health_check_or_none(route53, check_id)
+    todo = [r["HealthCheckId"] for r in routed if r.get("HealthCheckId")]
+    while todo:  # the records' checks, and the children of calculated ones
+        check_id = todo.pop()
+        if check_id in checks:
+            continue
+        checks[check_id] = check = _health_check_or_none(route53, check_id)
+        todo.extend((check or {}).get("HealthCheckConfig", {}).get("ChildHealthChecks") or [])
+    alarms = _alarms_of(checks, configuration, secrets)
     findings = records.failover_findings(
-        record_name, routed, named, zone, checks, max_ttl_seconds, max_detection_seconds
+        record_name, routed, named, zone, checks, max_ttl_seconds, max_detection_seconds, alarms
     )
     for finding in findings:
         logger.warning(f"failover misconfiguration: {finding}")
@@ -287,6 +301,26 @@ def _health_check_or_none(route53: Any, check_id: str) -> Optional[Dict[str, Any
         if error_code(error.__cause__) == "NoSuchHealthCheck":
             return None
         raise
+
+
+def _alarms_of(
+    checks: Dict[str, Optional[Dict[str, Any]]], configuration: Configuration, secrets: Secrets
+) -> Dict[Tuple[str, str], Optional[Dict[str, Any]]]:
+    """Return the CloudWatch alarms the CLOUDWATCH_METRIC checks watch (None: missing)."""
+    alarms: Dict[Tuple[str, str], Optional[Dict[str, Any]]] = {}
+    for check in checks.values():
+        config = (check or {}).get("HealthCheckConfig", {})
+        ident = config.get("AlarmIdentifier") or {}
+        if config.get("Type") != "CLOUDWATCH_METRIC" or not ident.get("Name"):
+            continue
+        key = (str(ident.get("Region")), str(ident["Name"]))
+        if key in alarms:
+            continue
+        cloudwatch = client("cloudwatch", key[0], configuration, secrets)
+        with aws_errors("cloudwatch:DescribeAlarms", f"alarm {key[1]!r} in {key[0]}"):
+            found = cloudwatch.describe_alarms(AlarmNames=[key[1]]).get("MetricAlarms", [])
+        alarms[key] = dict(found[0]) if found else None
+    return alarms
 
 
 def _latency_records(route53: Any, hosted_zone_id: str, record_name: str) -> List[Dict[str, Any]]:

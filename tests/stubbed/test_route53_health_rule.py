@@ -98,8 +98,15 @@ def test_inverted_check_flips(stub: Stubber, healthy: int, expected: bool) -> No
 
 
 def test_disabled_check_is_healthy_without_reading_observations(stub: Stubber) -> None:
-    expect(stub, {"Disabled": True, "Inverted": True}, None)
+    expect(stub, {"Disabled": True}, None)
     assert probes.get_health_check_status(CHECK_ID, configuration=CONFIGURATION) == "Healthy"
+
+
+def test_disabled_and_inverted_check_is_unhealthy(stub: Stubber) -> None:
+    # Route 53 API reference, HealthCheckConfig.Disabled: a disabled check is always healthy;
+    # "If you want to stop routing traffic to a resource, change the value of Inverted".
+    expect(stub, {"Disabled": True, "Inverted": True}, None)
+    assert probes.get_health_check_status(CHECK_ID, configuration=CONFIGURATION) == "Unhealthy"
 
 
 def test_no_observations_is_an_error_not_healthy(stub: Stubber) -> None:
@@ -139,3 +146,6 @@ def test_rule_is_pure() -> None:
     assert health.healthy_from_observations(observations(1, 5))  # 20 %
     assert not health.healthy_from_observations(observations(1, 6))  # 16.7 %
     assert health.healthy_from_observations(observations(0, 6), disabled=True)
+    # Route 53 API reference (HealthCheckConfig.Disabled): disabled is healthy; to stop
+    # routing traffic to a disabled check's resource, invert it.
+    assert not health.healthy_from_observations(observations(6, 6), disabled=True, inverted=True)

@@ -10,6 +10,8 @@ from chaosaws_serverless.fis.templates import validate_template
 
 ROLE = "arn:aws:iam::123456789012:role"
 EXPERIMENT = "experiments/region-failure.json"
+# The shipped experiments have no values for account-specific keys: these offline tests give some.
+VALUES = str(Path(__file__).with_name("example-values.json"))
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -21,6 +23,8 @@ def test_fis_template_compiles_the_reference_experiment() -> None:
     code, out, err = run(
         "fis-template",
         EXPERIMENT,
+        "--var-file",
+        VALUES,
         "--role-arn",
         f"{ROLE}/fis",
         "--automation-role-arn",
@@ -44,7 +48,14 @@ def test_fis_extension_mode_lists_prerequisites_on_stderr(tmp_path: Path) -> Non
     values = tmp_path / "values.json"
     values.write_text(json.dumps({"fis_role_arn": f"{ROLE}/fis", "fault_duration_seconds": 120}))
     code, out, err = run(
-        "fis-template", EXPERIMENT, "--mode", "fis-extension", "--var-file", str(values)
+        "fis-template",
+        EXPERIMENT,
+        "--mode",
+        "fis-extension",
+        "--var-file",
+        VALUES,
+        "--var-file",
+        str(values),
     )
     assert code == 0, err
     template = json.loads(out)
@@ -53,21 +64,26 @@ def test_fis_extension_mode_lists_prerequisites_on_stderr(tmp_path: Path) -> Non
 
 
 def test_fis_template_names_what_is_missing() -> None:
-    code, _, err = run("fis-template", EXPERIMENT)
+    code, _, err = run("fis-template", EXPERIMENT, "--var-file", VALUES)
     assert code != 0 and "pass --role-arn" in err
-    code, _, err = run("fis-template", "experiments/failover-preflight.json", "--role-arn", "x")
+    code, _, err = run("fis-template", EXPERIMENT, "--role-arn", "x")
+    assert code != 0 and "configuration key 'us_hello_function'" in err and "--var-file" in err
+    preflight = "experiments/failover-preflight.json"
+    code, _, err = run("fis-template", preflight, "--var-file", VALUES, "--role-arn", "x")
     assert code != 0 and "no inject_latency/inject_error action" in err
 
 
 def test_iam_policy_prints_each_role_on_demand() -> None:
-    code, out, err = run("iam-policy", EXPERIMENT, "--account-id", "123456789012")
+    code, out, err = run(
+        "iam-policy", EXPERIMENT, "--var-file", VALUES, "--account-id", "123456789012"
+    )
     assert code == 0, err
     policies = json.loads(out)
     assert set(policies) >= {"experiment", "automation_role", "automation_role_trust", "notes"}
-    code, out, _ = run("iam-policy", EXPERIMENT, "--role", "automation")
+    code, out, _ = run("iam-policy", EXPERIMENT, "--var-file", VALUES, "--role", "automation")
     assert code == 0
     assert json.loads(out)["Version"] == "2012-10-17"
-    code, _, err = run("iam-policy", EXPERIMENT, "--role", "fis")
+    code, _, err = run("iam-policy", EXPERIMENT, "--var-file", VALUES, "--role", "fis")
     assert code != 0 and "needs no fis role" in err
 
 
@@ -79,7 +95,7 @@ def test_faults_in_two_regions_need_one_template_per_region(tmp_path: Path) -> N
     experiment["method"].insert(1, eu)
     path = tmp_path / "two-regions.json"
     path.write_text(json.dumps(experiment))
-    arguments = ["fis-template", str(path), "--role-arn", f"{ROLE}/fis"]
+    arguments = ["fis-template", str(path), "--var-file", VALUES, "--role-arn", f"{ROLE}/fis"]
     arguments += ["--automation-role-arn", f"{ROLE}/automation"]
     code, _, err = run(*arguments)
     assert code != 0 and "the faults span eu-west-1, us-east-1" in err

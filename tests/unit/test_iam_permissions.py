@@ -133,7 +133,11 @@ def load(name: str) -> tuple[dict, dict]:
     from chaoslib.configuration import load_configuration
 
     experiment = json.loads(Path("experiments", name).read_text(encoding="utf-8"))
-    return experiment, load_configuration(experiment.get("configuration") or {})
+    # The shipped experiments have no values for account-specific keys: give example ones.
+    values = json.loads(Path(__file__).with_name("example-values.json").read_text("utf-8"))
+    return experiment, load_configuration(
+        experiment.get("configuration") or {}, values["configuration"]
+    )
 
 
 def statements_with(policy: dict, action: str) -> list[dict]:
