@@ -51,6 +51,11 @@ CONTROL_PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     f"{PACKAGE}.controls.stop_condition": (Grant(("cloudwatch:DescribeAlarms",), "alarm"),),
     f"{PACKAGE}.controls.safe_interrupt": (),
     f"{PACKAGE}.catalog.control": (),
+    # Reads the customers' and Route 53's metrics; the zones whose records it reads are those
+    # the experiment's activities name, which grant route53:ListResourceRecordSets already.
+    f"{PACKAGE}.controls.timeline": (
+        Grant(("cloudwatch:GetMetricData", "cloudwatch:ListMetrics"), "*"),
+    ),
 }
 
 
