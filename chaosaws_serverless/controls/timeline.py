@@ -28,8 +28,8 @@ is about to write:
 
 A timeline that cannot be drawn (no metrics, no permission) is logged and
 recorded as ``journal["chaosaws_serverless"]["timeline_error"]``; it never
-changes the run's outcome. A dry run (``chaos run --dry``) draws nothing. ``chaosaws-serverless timeline JOURNAL`` draws it
-again later.
+changes the run's outcome. A dry run (``chaos run --dry``) draws nothing.
+``chaosaws-serverless timeline JOURNAL`` draws it again later.
 """
 
 import time
