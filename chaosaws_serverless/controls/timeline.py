@@ -10,7 +10,8 @@ they are declared, so the rollbacks another control runs are drawn too)::
 Optional arguments: ``path`` (the PNG; default ``timeline.png`` in the folder
 of ``chaos run --journal-path``), ``tail_seconds`` (wait, then draw that
 many seconds after the run, so the customers' last intervals are published;
-default 0).
+default 0), ``timeout_seconds`` (give up drawing after that long; default
+120).
 
 ``after_experiment_control`` does three things with the journal ``chaos run``
 is about to write:
@@ -32,6 +33,7 @@ changes the run's outcome. A dry run (``chaos run --dry``) draws nothing.
 ``chaosaws-serverless timeline JOURNAL`` draws it again later.
 """
 
+import threading
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -64,6 +66,7 @@ def after_experiment_control(
     secrets: Secrets = None,
     path: Optional[str] = None,
     tail_seconds: Any = 0,
+    timeout_seconds: Any = 120,
     **kwargs: Any,
 ) -> None:
     """Record the run's values, draw its timeline next to the journal and embed it."""
@@ -85,14 +88,29 @@ def after_experiment_control(
         logger.info("timeline: a dry run sends nothing to AWS: no timeline")
         return
     target = Path(path) if path else journal_path().parent / "timeline.png"
-    try:
-        tail = float(tail_seconds or 0)
-        if tail > 0:
-            time.sleep(tail)
-        data = timeline_of_journal(state, target, values, aws_secrets(secrets), tail_seconds=tail)
-    except Exception as error:  # the picture must never change the run's outcome
+    outcome: dict[str, Any] = {}
+
+    def draw() -> None:
+        try:
+            tail = float(tail_seconds or 0)
+            if tail > 0:
+                time.sleep(tail)
+            outcome["data"] = timeline_of_journal(
+                state, target, values, aws_secrets(secrets), tail_seconds=tail
+            )
+        except Exception as error:  # the picture must never change the run's outcome
+            outcome["error"] = str(error)
+
+    # An unreachable endpoint retries for minutes (aws.py's adaptive retries): the run's end
+    # must not wait for it.
+    worker = threading.Thread(target=draw, name="timeline", daemon=True)
+    worker.start()
+    worker.join(float(timeout_seconds) + float(tail_seconds or 0))
+    data = outcome.get("data")
+    if data is None:
+        error = outcome.get("error") or f"not done within {timeout_seconds} s"
         logger.warning(f"timeline: not drawn: {error}")
-        record["timeline_error"] = str(error)
+        record["timeline_error"] = error
         return
     record["timeline"] = {
         "path": str(target),
