@@ -72,9 +72,13 @@ def after_experiment_control(
     """Record the run's values, draw its timeline next to the journal and embed it."""
     if not isinstance(state, dict):
         return
-    from chaosaws_serverless.timeline import embed_chart, timeline_of_journal
     from chaosaws_serverless.timeline.cli import aws_secrets
-    from chaosaws_serverless.timeline.journal import JOURNAL_KEY, public_configuration
+    from chaosaws_serverless.timeline.core import timeline_of_journal
+    from chaosaws_serverless.timeline.journal import (
+        JOURNAL_KEY,
+        embed_chart,
+        public_configuration,
+    )
 
     record = state.setdefault(JOURNAL_KEY, {})
     values = public_configuration(configuration or {})

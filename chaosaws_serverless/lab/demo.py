@@ -37,13 +37,10 @@ from chaosaws_serverless.lab.emulator import FAKE_CREDENTIALS, FAKE_CREDENTIALS_
 from chaosaws_serverless.lab.processes import Child, stop_pid
 from chaosaws_serverless.lab.session import Lab, start_emulator, start_lab
 from chaosaws_serverless.lab.stack import load_stack
-from chaosaws_serverless.timeline import (
-    TimelineData,
-    draw_timeline,
-    embed_chart,
-    read_journal_timeline,
-)
-from chaosaws_serverless.timeline.journal import journal_configuration
+from chaosaws_serverless.timeline.core import read_journal_timeline
+from chaosaws_serverless.timeline.draw import draw_timeline
+from chaosaws_serverless.timeline.journal import embed_chart, journal_configuration
+from chaosaws_serverless.timeline.metrics import TimelineData
 
 VARIANTS = ("misconfigured", "fixed")
 # Traffic kept flowing after the run, so the timeline shows the recovery too.

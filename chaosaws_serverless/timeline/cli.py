@@ -84,8 +84,8 @@ def timeline_command(
     from chaoslib.exceptions import ChaosException
     from chaoslib.secret import load_secrets
 
-    from chaosaws_serverless.timeline import embed_chart, timeline_of_journal
-    from chaosaws_serverless.timeline.journal import journal_configuration
+    from chaosaws_serverless.timeline.core import timeline_of_journal
+    from chaosaws_serverless.timeline.journal import embed_chart, journal_configuration
 
     try:
         record = json.loads(journal.read_text(encoding="utf-8"))

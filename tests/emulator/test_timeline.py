@@ -27,7 +27,7 @@ from loadgen_server import (
 
 from chaosaws_serverless import metric_names
 from chaosaws_serverless.cli import main
-from chaosaws_serverless.timeline import read_journal_timeline
+from chaosaws_serverless.timeline.core import read_journal_timeline
 from chaosaws_serverless.timeline.journal import JOURNAL_KEY
 
 US, EU = "us-east-1", "eu-west-1"
