@@ -13,8 +13,8 @@ configuration:
 - the customers' URL: the ``url`` arguments of this package's activities
   (``get_error_ratio``, ``generate_load``...), else the ``api_url`` key;
 - the health checks: the latency records of every ``hosted_zone_id`` +
-  ``record_name`` pair of the activities (else of the configuration keys of
-  those names) (region -> health check), plus every
+  ``record_name`` pair of the activities (region -> health check; the zones
+  the least-privilege policy already grants), plus every
   ``health_check_id`` argument no record names (labelled by its id);
 - the client regions: ``client_region`` arguments and ``aws_regions``.
 
@@ -162,9 +162,6 @@ def run_facts(
             + (f" (several URLs: {urls}; choose one with --url)" if len(urls) > 1 else "")
             + "; pass --url"
         )
-    if not zones and configuration.get("hosted_zone_id") and configuration.get("record_name"):
-        # The reference configuration keys, when no activity names the zone.
-        zones.add((str(configuration["hosted_zone_id"]), str(configuration["record_name"])))
     if not health_check_ids:
         for zone_id, record_name in sorted(zones):
             checks.update(_record_health_checks(zone_id, record_name, configuration, secrets))
