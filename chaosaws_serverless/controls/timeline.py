@@ -18,7 +18,8 @@ is about to write:
 
 - records the configuration the run resolved (``--var-file``, environment)
   in ``journal["chaosaws_serverless"]["configuration"]`` (credential keys
-  left out) and puts those values in the journal's copy of the experiment's
+  left out; keys declared as ``env``/vault values keep their declared
+  form) and puts those values in the journal's copy of the experiment's
   ``configuration``, the declared form kept beside it under
   ``declared_configuration``: ``chaos report`` then shows the arguments with
   the values the run used, even without the run's ``--var-file``;
@@ -81,9 +82,10 @@ def after_experiment_control(
     )
 
     record = state.setdefault(JOURNAL_KEY, {})
-    values = public_configuration(configuration or {})
-    record["configuration"] = values
     experiment = state.get("experiment")
+    declared = (experiment or {}).get("configuration") or {}
+    values = public_configuration(configuration or {}, declared)
+    record["configuration"] = values
     if isinstance(experiment, dict):
         # The journal holds a shallow copy of the experiment: replace, never mutate.
         record["declared_configuration"] = experiment.get("configuration") or {}
@@ -100,7 +102,7 @@ def after_experiment_control(
             if tail > 0:
                 time.sleep(tail)
             outcome["data"] = timeline_of_journal(
-                state, target, values, aws_secrets(secrets), tail_seconds=tail
+                state, target, dict(configuration or {}), aws_secrets(secrets), tail_seconds=tail
             )
         except Exception as error:  # the picture must never change the run's outcome
             outcome["error"] = str(error)

@@ -95,9 +95,19 @@ def journal_configuration(
     return dict(load_configuration(experiment.get("configuration") or {}, dict(config_vars or {})))
 
 
-def public_configuration(configuration: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the configuration without credential keys (what may go into a journal)."""
-    return {k: v for k, v in configuration.items() if k not in _SECRET_KEYS}
+def public_configuration(
+    configuration: Mapping[str, Any], declared: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return what may go into a journal: no credential keys, and a key declared as a
+    dynamic value (``{"type": "env", ...}``, vault...) keeps its declared form, never the
+    value it resolved to (it may be a secret)."""
+    public: dict[str, Any] = {}
+    for key, value in configuration.items():
+        if key in _SECRET_KEYS:
+            continue
+        origin = (declared or {}).get(key)
+        public[key] = origin if isinstance(origin, Mapping) and origin.get("type") else value
+    return public
 
 
 def _activities(experiment: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
