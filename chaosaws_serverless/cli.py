@@ -16,6 +16,7 @@ from chaosaws_serverless.fis.cli import fis_template_command
 from chaosaws_serverless.iam.cli import iam_policy_command
 from chaosaws_serverless.lab.cli import lab as lab_command
 from chaosaws_serverless.loadgen.cli import load as load_command
+from chaosaws_serverless.timeline.cli import timeline_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,6 +52,7 @@ main.add_command(fis_template_command)
 main.add_command(iam_policy_command)
 main.add_command(rollback_command)
 main.add_command(doctor_command)
+main.add_command(timeline_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -61,3 +61,14 @@ STORAGE_RESOLUTION_SECONDS = 1
 ERROR_METRICS = (STATUS_5XX, STATUS_TIMEOUT, STATUS_CONNECT_ERROR, STATUS_INVALID_RESPONSE)
 # Latency distribution per interval (Values/Counts), milliseconds from the intended send time.
 LATENCY_MS = "latency_ms"
+
+# Requests slower than each threshold, counted per interval (zeros included). A latency
+# objective ("at most 1 % of requests slower than 1 s") is then a ratio of sums, which
+# every CloudWatch endpoint answers; percentiles of ``latency_ms`` need AWS (moto refuses
+# percentile statistics). A latency objective's threshold must be one of these.
+LATENCY_THRESHOLDS_MS = (100, 200, 300, 500, 1000, 2000, 5000, 10000)
+
+
+def slower_than_metric(threshold_ms: int) -> str:
+    """Return the metric counting requests slower than ``threshold_ms`` (latency_over_1000ms)."""
+    return f"latency_over_{threshold_ms}ms"

@@ -23,9 +23,11 @@ from chaosaws_serverless.errors import aws_errors
 __all__ = [
     "get_alarm_state",
     "get_error_ratio",
+    "get_latency_percentile",
     "get_metric_sum",
     "get_region_share",
     "get_requests_by_region",
+    "get_slow_request_ratio",
 ]
 
 
@@ -127,6 +129,151 @@ def get_error_ratio(
         f"{_for_clients(client_region)} {window_text}"
     )
     return ratio
+
+
+def get_slow_request_ratio(
+    url: str,
+    threshold_ms: int,
+    window_seconds: float,
+    client_region: Optional[str] = None,
+    region: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> float:
+    """Return the share of customer requests to ``url`` slower than ``threshold_ms``.
+
+    The latency objective in its SLO form ("at most 1 % of requests slower
+    than 1 s"): the load generator's ``latency_over_<threshold>ms`` count over
+    every outcome (``status_*``) of the last ``window_seconds``, sums only, so
+    it works on every CloudWatch endpoint. Latency counts from each request's
+    intended send time; a request that timed out is slower than any threshold
+    below its timeout. ``threshold_ms`` (integer) must be one the load
+    generator publishes: 100, 200, 300, 500, 1000, 2000, 5000 or 10000.
+    ``client_region`` (string, optional) keeps only the customers in that
+    region. Returns a float in [0, 1]; raises ``ActivityFailed`` when there is
+    no datapoint, no request, or no slow-request count (a load generator older
+    than this metric): an unknown share is not 0.
+
+    ```json
+    {"type": "probe", "name": "us-customers-slower-than-1s",
+     "tolerance": {"type": "probe", "name": "at-most-1-percent",
+                   "provider": {"type": "python",
+                                "module": "chaosaws_serverless.cloudwatch.tolerances",
+                                "func": "ratio_at_most", "arguments": {"max_ratio": 0.01}}},
+     "provider": {"type": "python", "module": "chaosaws_serverless.cloudwatch.probes",
+                  "func": "get_slow_request_ratio",
+                  "arguments": {"url": "https://example.mydomain.com/api/hello",
+                                "threshold_ms": 1000, "window_seconds": 300,
+                                "client_region": "us-east-1"}}}
+    ```
+    """
+    threshold = _threshold_ms(threshold_ms)
+    slow_metric = names.slower_than_metric(threshold)
+    totals, window_text = _customer_counts(
+        url,
+        window_seconds,
+        client_region,
+        (*names.STATUS_METRICS, slow_metric),
+        region,
+        configuration,
+        secrets,
+    )
+    requests = sum(v for k, v in totals.items() if k in names.STATUS_METRICS)
+    if slow_metric not in totals:
+        raise ActivityFailed(
+            f"no data: no {slow_metric} count for {url!r}{_for_clients(client_region)} "
+            f"{window_text}; the load generator publishing there does not count slow requests "
+            "(upgrade it) or the metrics are elsewhere"
+        )
+    if requests <= 0:
+        raise ActivityFailed(
+            f"no requests to {url!r}{_for_clients(client_region)} {window_text}: "
+            "the share of slow requests is undefined; check that the load generator is running"
+        )
+    ratio = totals[slow_metric] / requests
+    logger.debug(
+        f"slow ratio {ratio:.4f} = {totals[slow_metric]:g} requests slower than {threshold} ms "
+        f"/ {requests:g} requests to {url!r}{_for_clients(client_region)} {window_text}"
+    )
+    return ratio
+
+
+def get_latency_percentile(
+    url: str,
+    percentile: float,
+    window_seconds: float,
+    client_region: str,
+    region: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> float:
+    """Return the ``percentile`` (e.g. 99) latency in ms of requests to ``url`` (AWS only).
+
+    Reads the load generator's ``latency_ms`` distribution (published as
+    Values/Counts) with CloudWatch's ``p<percentile>`` statistic over the last
+    ``window_seconds``, for the customers in ``client_region`` (string; one
+    series, since percentiles cannot be added up). CloudWatch computes it on
+    AWS; moto answers percentile statistics with an error, so on the emulator
+    and in the lab use ``get_slow_request_ratio``. Raises ``ActivityFailed``
+    when there is no datapoint.
+
+    ```json
+    {"type": "probe", "name": "us-customers-p99",
+     "tolerance": {"type": "probe", "name": "p99-at-most-1s",
+                   "provider": {"type": "python",
+                                "module": "chaosaws_serverless.cloudwatch.tolerances",
+                                "func": "latency_at_most", "arguments": {"max_ms": 1000}}},
+     "provider": {"type": "python", "module": "chaosaws_serverless.cloudwatch.probes",
+                  "func": "get_latency_percentile",
+                  "arguments": {"url": "https://example.mydomain.com/api/hello",
+                                "percentile": 99, "window_seconds": 300,
+                                "client_region": "us-east-1"}}}
+    ```
+    """
+    _require_text(url, "url")
+    value = metrics.as_seconds(percentile, "percentile")  # a plain number check
+    if not 0 < value < 100:
+        raise ActivityFailed(f"percentile must be within (0, 100), e.g. 99, got {percentile!r}")
+    namespace = str((configuration or {}).get("metrics_namespace") or names.DEFAULT_NAMESPACE)
+    dims = {
+        names.DIMENSION_URL: url,
+        names.DIMENSION_CLIENT_REGION: resolve_region(client_region, None),
+    }
+    window = metrics.window_for(window_seconds, metrics.period_for(namespace, configuration))
+    # One period over the whole window: the percentile of every request in it.
+    whole = metrics.Window(window.start, window.end, _whole_window_period(window))
+    region_name = resolve_region(region, configuration)
+    cloudwatch = client("cloudwatch", region_name, configuration, secrets)
+    series = metrics.Series.of(namespace, names.LATENCY_MS, dims)
+    stat = f"p{value:g}"
+    newest = metrics.newest_values(cloudwatch, [series], whole, stat)[series]
+    if newest is None:
+        raise ActivityFailed(
+            f"no data: no {names.LATENCY_MS} datapoint for {url!r} from customers in "
+            f"{client_region} in the last {window_seconds} s ({namespace} in {region_name}); "
+            "check that the load generator publishes to CloudWatch there"
+        )
+    return float(newest[1])
+
+
+def _whole_window_period(window: metrics.Window) -> int:
+    seconds = int((window.end - window.start).total_seconds())
+    if seconds < 60:
+        return max(p for p in (1, 5, 10, 30) if p <= seconds) if seconds >= 1 else 1
+    return max(60, seconds // 60 * 60)
+
+
+def _threshold_ms(threshold_ms: Any) -> int:
+    if isinstance(threshold_ms, str) and threshold_ms.strip().isdigit():
+        threshold_ms = int(threshold_ms)  # configuration substitution may deliver "1000"
+    if isinstance(threshold_ms, bool) or threshold_ms not in names.LATENCY_THRESHOLDS_MS:
+        raise ActivityFailed(
+            f"threshold_ms must be one of the thresholds the load generator counts, "
+            f"{list(names.LATENCY_THRESHOLDS_MS)}, got {threshold_ms!r}"
+        )
+    return int(threshold_ms)
 
 
 def get_requests_by_region(

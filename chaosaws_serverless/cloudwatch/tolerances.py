@@ -25,7 +25,14 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from logzero import logger
 
-__all__ = ["at_least", "at_most", "is_empty", "ratio_at_least", "ratio_at_most"]
+__all__ = [
+    "at_least",
+    "at_most",
+    "is_empty",
+    "latency_at_most",
+    "ratio_at_least",
+    "ratio_at_most",
+]
 
 
 def _number(value: Any, label: str) -> float | None:
@@ -65,6 +72,13 @@ def at_most(value: Any = None, maximum: Any = None) -> bool:
 def at_least(value: Any = None, minimum: Any = None) -> bool:
     """Return True when the number ``value`` is at least ``minimum``."""
     return _compare(value, ">=", minimum, "minimum", ratio=False)
+
+
+def latency_at_most(value: Any = None, max_ms: Any = None) -> bool:
+    """Return True when the latency ``value`` (ms, e.g. a p99) is at most ``max_ms`` (> 0)."""
+    if _limit(max_ms, "max_ms", ratio=False) <= 0:
+        raise ActivityFailed(f"max_ms must be a latency in milliseconds > 0, got {max_ms!r}")
+    return _compare(value, "<=", max_ms, "max_ms", ratio=False)
 
 
 def _compare(value: Any, operator: str, limit: Any, label: str, ratio: bool) -> bool:

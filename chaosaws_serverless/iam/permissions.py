@@ -146,6 +146,10 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
         Grant(("cloudwatch:DescribeAlarms",), "alarm"),
     ),
     "chaosaws_serverless.cloudwatch.probes.get_error_ratio": _METRICS,
+    "chaosaws_serverless.cloudwatch.probes.get_latency_percentile": (
+        Grant(("cloudwatch:GetMetricData",), "*"),
+    ),
+    "chaosaws_serverless.cloudwatch.probes.get_slow_request_ratio": _METRICS,
     "chaosaws_serverless.cloudwatch.probes.get_metric_sum": _METRICS,
     "chaosaws_serverless.cloudwatch.probes.get_region_share": _METRICS,
     "chaosaws_serverless.cloudwatch.probes.get_requests_by_region": _METRICS,

@@ -56,6 +56,11 @@ CONTROL_PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     # Reads only what the experiment's own activities read (ListResourceRecordSets,
     # GetHealthCheck, GetFunction, GetLayerVersion), on the resources they name.
     f"{PACKAGE}.controls.preflight": (),
+    # Reads the customers' and Route 53's metrics; the zones whose records it reads are those
+    # the experiment's activities name, which grant route53:ListResourceRecordSets already.
+    f"{PACKAGE}.controls.timeline": (
+        Grant(("cloudwatch:GetMetricData", "cloudwatch:ListMetrics"), "*"),
+    ),
 }
 
 

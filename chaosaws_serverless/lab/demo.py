@@ -37,7 +37,10 @@ from chaosaws_serverless.lab.emulator import FAKE_CREDENTIALS, FAKE_CREDENTIALS_
 from chaosaws_serverless.lab.processes import Child, stop_pid
 from chaosaws_serverless.lab.session import Lab, start_emulator, start_lab
 from chaosaws_serverless.lab.stack import load_stack
-from chaosaws_serverless.lab.timeline import Marker, TimelineData, draw_timeline, read_timeline
+from chaosaws_serverless.timeline.core import read_journal_timeline
+from chaosaws_serverless.timeline.draw import draw_timeline
+from chaosaws_serverless.timeline.journal import embed_chart, journal_configuration
+from chaosaws_serverless.timeline.metrics import TimelineData
 
 VARIANTS = ("misconfigured", "fixed")
 # Traffic kept flowing after the run, so the timeline shows the recovery too.
@@ -317,7 +320,7 @@ def _analyse(result: RunResult, lab: Lab) -> None:
     except Exception as error:  # reported, and it makes the run unexpected below
         result.problems.append(f"the misconfiguration finder failed: {_first_line(error)}")
 
-    data = _timeline_data(result, lab)
+    data = _timeline_data(result, lab, journal)
     if data is not None and result.fault_start is not None:
         end = result.rollback_start or data.end
         for client, attr in (
@@ -332,7 +335,8 @@ def _analyse(result: RunResult, lab: Lab) -> None:
     _judge(result)
 
 
-def _timeline_data(result: RunResult, lab: Lab) -> TimelineData | None:
+def _timeline_data(result: RunResult, lab: Lab, journal: dict[str, Any]) -> TimelineData | None:
+    """Read the run's timeline with the package's code, over the whole data plane's life."""
     events = lab.events()
     start = next((e["time"] for e in events if e["event"] == "started"), None)
     end = next((e["time"] for e in reversed(events) if e["event"] == "stopped"), time.time())
@@ -340,38 +344,37 @@ def _timeline_data(result: RunResult, lab: Lab) -> TimelineData | None:
     if start is None:
         result.problems.append("the data plane recorded no start: no timeline")
         return None
+    if not journal:
+        result.problems.append("no journal: no timeline")
+        return None
     try:
-        return read_timeline(
-            lab.deployment.configuration,
-            url=lab.deployment.api_url,
-            health_check_ids=lab.deployment.health_check_ids,
-            start=start,
-            end=end,
+        configuration = journal_configuration(
+            journal, {**lab.deployment.configuration, **_values(lab)}
+        )
+        return read_journal_timeline(
+            journal, configuration, dict(FAKE_CREDENTIALS), start=start, end=end
         )
     except Exception as error:
         result.problems.append(f"could not read the metrics for the timeline: {error}")
         return None
 
 
+def _values(lab: Lab) -> dict[str, Any]:
+    values = json.loads(lab.values_path.read_text(encoding="utf-8"))
+    return dict(values.get("configuration", values))
+
+
 def _draw(result: RunResult, lab: Lab, data: TimelineData) -> None:
-    if result.fault_start is not None:
-        data.markers.append(Marker("fault injected", result.fault_start, "black"))
-    if result.failover_measured_seconds is not None and result.fault_start is not None:
-        data.markers.append(
-            Marker(
-                f"failover (+{result.failover_measured_seconds:.1f} s)",
-                result.fault_start + result.failover_measured_seconds,
-                "tab:blue",
-            )
-        )
-    if result.rollback_start is not None:
-        data.markers.append(Marker("rollback", result.rollback_start, "grey"))
-    verdict = "hypothesis deviated" if result.deviated else "hypothesis held"
-    if not result.deviated and result.status != "completed":
-        verdict = f"run {result.status}"
-    title = f"region-failure on the {result.variant} stack: {verdict}"
-    path = draw_timeline(data, lab.output / "timeline.png", title=title)
+    # The run's own control drew the run; this one also shows the traffic before and the
+    # recovery after, and replaces the picture in the journal before `chaos report`.
+    path = draw_timeline(
+        data, lab.output / "timeline.png", title=f"{result.variant} stack: {data.title}"
+    )
     result.outputs["timeline"] = _relative(path)
+    journal_path = lab.output / "journal.json"
+    journal = json.loads(journal_path.read_text(encoding="utf-8"))
+    if embed_chart(journal, path.read_bytes()):
+        journal_path.write_text(json.dumps(journal, indent=2, default=str), encoding="utf-8")
 
 
 def _judge(result: RunResult) -> None:

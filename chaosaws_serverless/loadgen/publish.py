@@ -16,6 +16,9 @@ Metrics of an interval, all with the dimensions ``Url`` and ``ClientRegion``
   never a valid measurement of the API;
 - ``region_<region>``: answers served by each region seen so far in the run
   (zero once a region stops answering);
+- ``latency_over_<N>ms``: requests slower than each of
+  ``metric_names.LATENCY_THRESHOLDS_MS`` (zeros included), so a latency
+  objective is a ratio of sums;
 - ``latency_ms``: the latency distribution as ``Values``/``Counts`` (CloudWatch
   only; values rounded to 2 significant digits, at most 150 per datum).
 """
@@ -78,6 +81,28 @@ def counts_of(interval: IntervalStats, known_regions: Iterable[str]) -> dict[str
     counts[metric_names.GENERATOR_SHED] = interval.shed
     for region in sorted(set(known_regions) | set(interval.regions)):
         counts[metric_names.region_metric(region)] = interval.regions.get(region, 0)
+    counts.update(slower_than_counts(interval))
+    return counts
+
+
+def slower_than_counts(interval: IntervalStats) -> dict[str, int]:
+    """Return ``latency_over_<N>ms`` -> requests of the interval slower than N ms.
+
+    From the interval's histogram (3 significant digits): the requests in the
+    buckets after the one holding N. One slice of the counts array per
+    threshold (about 1 ms), not a walk of the recorded values in Python (about
+    200 ms per interval, which stalls a process that also serves requests).
+    """
+    histogram = interval.histogram
+    total = histogram.get_total_count()
+    counts: dict[str, int] = {}
+    below, done = 0, 0
+    for threshold_ms in sorted(metric_names.LATENCY_THRESHOLDS_MS):
+        index = min(histogram.get_counts_array_index(threshold_ms * 1000), histogram.counts_len - 1)
+        if total:
+            below += sum(histogram.counts[done : index + 1])
+            done = index + 1
+        counts[metric_names.slower_than_metric(threshold_ms)] = total - below
     return counts
 
 

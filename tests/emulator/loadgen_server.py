@@ -3,6 +3,7 @@
 - ``/us``, ``/eu``: 200 ``Hello from region us-east-1`` / ``eu-west-1``
 - ``/noregion``: 200 without a region; ``/missing``: 404; ``/fail``: 503
 - ``/slow``: answers after 3 s (beyond the tests' timeouts)
+- ``/delay/{ms}``: ``Hello from region us-east-1`` after ``ms`` milliseconds
 - the second port (``garbage_url``) answers every connection with bytes that are not HTTP
 """
 
@@ -36,6 +37,11 @@ async def _slow(request: web.Request) -> web.Response:
     return web.Response(text="Hello from region us-east-1")
 
 
+async def _delay(request: web.Request) -> web.Response:
+    await asyncio.sleep(int(request.match_info["ms"]) / 1000)
+    return web.Response(text="Hello from region us-east-1")
+
+
 async def _noregion(request: web.Request) -> web.Response:
     return web.Response(text="hello")
 
@@ -60,6 +66,7 @@ def fixture_local_api() -> Iterator[LocalApi]:
     app.router.add_get("/{who:us|eu}", _hello)
     app.router.add_get("/status/{code}", _status)
     app.router.add_get("/slow", _slow)
+    app.router.add_get("/delay/{ms:\\d+}", _delay)
     app.router.add_get("/noregion", _noregion)
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(app, shutdown_timeout=0.1)

@@ -1,5 +1,6 @@
 """`make demo` as a test: both outcomes of the reference experiment on the local lab."""
 
+import base64
 import json
 import subprocess
 import sys
@@ -52,7 +53,16 @@ def test_demo_catches_the_misconfiguration_and_confirms_the_fix(tmp_path: Path) 
         journal = json.loads((folder / "journal.json").read_text())
         assert journal["rollbacks"], "the faults were rolled back"
         assert (folder / "report.html").stat().st_size > 10_000
-        assert (folder / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        png = (folder / "timeline.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        # The run's timeline control drew it with the lab's values (then the demo redrew it
+        # with the traffic before and after): the report shows the picture the folder holds.
+        drawn = journal["chaosaws_serverless"]["timeline"]
+        assert drawn["health_checks"] == ["eu-west-1", "us-east-1"], drawn
+        assert drawn["client_regions"] == ["eu-west-1", "us-east-1"], drawn
+        assert "fault injected" in [event["label"] for event in drawn["events"]]
+        report = (folder / "report.html").read_text()
+        assert f"data:image/png;base64,{base64.b64encode(png).decode()}" in report
     assert "The experiment caught the misconfiguration and confirmed the fix." in demo.stdout
     assert not (output / "lab-state.json").exists()
     assert children_of(process.pid) == [], "every process the demo started has stopped"

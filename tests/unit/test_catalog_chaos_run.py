@@ -60,7 +60,12 @@ def test_chaos_run_expands_the_short_form_with_the_loader_control(tmp_path: Path
     assert ran["status"] == "completed"
     shipped = json.loads((ROOT / "experiments" / "region-failure.json").read_text("utf-8"))
     experiment = {k: v for k, v in ran["experiment"].items() if k != "dry"}
-    assert experiment == shipped
+    # The timeline control records the values the run used in the journal's copy and keeps
+    # the declared ones beside it.
+    declared = ran["chaosaws_serverless"]["declared_configuration"]
+    # An env-sourced key keeps its declared form: a resolved value may be a secret.
+    assert experiment["configuration"]["aws_endpoint_url"]["type"] == "env"
+    assert {**experiment, "configuration": declared} == shipped
     assert [r["activity"]["name"] for r in ran["rollbacks"]] == [
         "remove-faults-us-hello",
         "remove-faults-us-health",

@@ -351,3 +351,34 @@ def test_wheels_ship_every_catalog_folder() -> None:
 
 
 PIECE_FILES = sorted((EXPERIMENTS / "catalog").rglob("*.yaml"))
+
+
+def test_the_reference_experiment_composes_with_the_latency_objective() -> None:
+    """The recipe of experiments/README.md: region-failure plus the latency objective, valid."""
+    from chaoslib.experiment import ensure_experiment_is_valid
+
+    from chaosaws_serverless.catalog.compose import Catalog, compose
+
+    experiment = compose(
+        [
+            "scenario/region-failure",
+            "configuration/aws-regions",
+            "configuration/reference-stack",
+            "configuration/fault-parameters",
+            {"piece": "steady-state/health-checks-healthy", "with": {"prefixes": ["eu"]}},
+            "steady-state/customers-error-ratio-within-budget",
+            "steady-state/customers-latency-within-objective",
+            "method/region-latency-fault",
+            "method/wait-for-failover",
+        ],
+        Catalog.default(),
+    )
+    ensure_experiment_is_valid(experiment)
+    probes = experiment["steady-state-hypothesis"]["probes"]
+    latency = [p for p in probes if p["provider"]["func"] == "get_slow_request_ratio"]
+    assert [p["provider"]["arguments"]["client_region"] for p in latency] == [
+        "us-east-1",
+        "eu-west-1",
+    ]
+    assert experiment["configuration"]["latency_objective_ms"] == 1000
+    assert experiment["configuration"]["max_slow_ratio"] == 0.01

@@ -115,3 +115,19 @@ def test_config_errors_show_the_value_and_the_fix() -> None:
             assert expected in str(error), name
         else:
             raise AssertionError(f"{name} accepted")
+
+
+def test_slow_request_counts_per_threshold_are_published_with_zeros() -> None:
+    latencies_ms = [5, 50, 99, 150, 201, 450, 999, 1500, 2500, 6000, 12000, 12000]
+    stats = IntervalStats(start_epoch=1_700_000_000.0)
+    for latency in latencies_ms:
+        stats.record("2xx", latency / 1000, "us-east-1")
+    data = metric_data(stats, URL, "us-east-1", 1)
+    published = {d["MetricName"]: d["Value"] for d in data if "Value" in d}
+    for threshold in metric_names.LATENCY_THRESHOLDS_MS:
+        expected = sum(1 for latency in latencies_ms if latency > threshold)
+        assert published[metric_names.slower_than_metric(threshold)] == expected, threshold
+    quiet = metric_data(IntervalStats(start_epoch=1_700_000_000.0), URL, "us-east-1", 1)
+    slow = [d for d in quiet if d["MetricName"].startswith("latency_over_")]
+    assert len(slow) == len(metric_names.LATENCY_THRESHOLDS_MS)
+    assert {d["Value"] for d in slow} == {0.0}  # zeros: "nobody was slow", not "no data"

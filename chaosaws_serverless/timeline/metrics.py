@@ -1,23 +1,27 @@
-"""A PNG timeline of one run, drawn from the emulator's CloudWatch metrics.
+"""Read a run's timeline from CloudWatch: the series each panel of the PNG draws.
 
-The panels are those of the reference dashboards: Route 53 health per region
-(``AWS/Route53 HealthCheckStatus``), requests answered per region
+The panels are those of the reference dashboard: Route 53 health per region
+(``AWS/Route53 HealthCheckStatus``, in us-east-1), requests answered per region
 (``region_<region>``) and the status codes customers got in each client region
-(``status_*``), per second, with the fault's start (and the rollback, and the
-failover when there was one) marked.
+(``status_*``), with the journal's events marked. Clients come from ``aws.py``
+with the run's configuration and secrets: a real account, the lab or any
+endpoint.
 """
 
 from __future__ import annotations
 
+import itertools
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from chaosaws_serverless import aws, metric_names
-from chaosaws_serverless.lab.emulator import FAKE_CREDENTIALS
+from chaosaws_serverless.errors import aws_errors
+
+__all__ = ["Marker", "Series", "TimelineData", "read_timeline"]
 
 STATUS_COLOURS = {
     metric_names.STATUS_2XX: "tab:green",
@@ -27,6 +31,8 @@ STATUS_COLOURS = {
     metric_names.STATUS_CONNECT_ERROR: "tab:brown",
 }
 REGION_COLOURS = ["tab:blue", "tab:orange", "tab:green", "tab:red"]
+# CloudWatch keeps 1 s datapoints 3 hours, then only 1 min aggregates.
+HIGH_RESOLUTION_SECONDS = 3 * 3600 - 300
 
 
 @dataclass
@@ -35,7 +41,8 @@ class Series:
 
     label: str
     points: dict[float, float] = field(default_factory=dict)  # epoch second -> value
-    rates: dict[float, float] = field(default_factory=dict)  # epoch second -> per interval
+    # epoch second -> requests per second over the publishing interval starting then
+    rates: dict[float, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -47,7 +54,7 @@ class Marker:
 
 @dataclass
 class TimelineData:
-    """Everything one PNG shows, read from the emulator."""
+    """Everything one PNG shows, read from CloudWatch."""
 
     start: float
     end: float
@@ -55,6 +62,10 @@ class TimelineData:
     served: dict[str, Series]  # answering region -> requests
     statuses: dict[str, dict[str, Series]]  # client region -> status metric -> count
     markers: list[Marker] = field(default_factory=list)
+    url: str = ""
+    title: str = ""
+    origin: float = 0.0  # the x axis counts seconds from here (the run's start)
+    period_seconds: int = 1
 
     def total(
         self, client_region: str, metrics: Iterable[str], since: float, until: float
@@ -76,16 +87,28 @@ def read_timeline(
     start: float,
     end: float,
     namespace: str = metric_names.DEFAULT_NAMESPACE,
+    secrets: dict[str, Any] | None = None,
+    client_regions: Iterable[str] = (),
+    metrics_region: str | None = None,
 ) -> TimelineData:
-    """Read the run's metrics from the emulator's CloudWatch (per-second sums)."""
+    """Read the run's metrics from CloudWatch for ``[start, end]`` (epoch seconds).
+
+    The load generator's counts are read in ``metrics_region`` (default the
+    configuration's ``aws_region``), Route 53's in us-east-1. Series are found
+    with ListMetrics and, because ListMetrics lags on AWS, also asked for by the
+    names the load generator publishes for ``client_regions``. High-resolution
+    data is kept 3 hours: older runs are read with 60 s periods.
+    """
+    period = 1 if time.time() - start < HIGH_RESOLUTION_SECONDS else 60
     start_dt = datetime.fromtimestamp(start, UTC).replace(microsecond=0)
     end_dt = datetime.fromtimestamp(end, UTC).replace(microsecond=0) + timedelta(seconds=1)
     queries: list[tuple[str, str, dict[str, Any], str]] = []
+    route53_region = metric_names.ROUTE53_METRICS_REGION
     for region, hc_id in health_check_ids.items():
         queries.append(
             (
                 f"health|{region}",
-                metric_names.ROUTE53_METRICS_REGION,
+                route53_region,
                 {
                     "Namespace": metric_names.ROUTE53_NAMESPACE,
                     "MetricName": metric_names.HEALTH_CHECK_STATUS,
@@ -94,9 +117,21 @@ def read_timeline(
                 "Minimum",
             )
         )
-    region = metric_names.ROUTE53_METRICS_REGION
-    cloudwatch = aws.client("cloudwatch", region, configuration, FAKE_CREDENTIALS)
-    for metric in _list_metrics(cloudwatch, namespace):
+    region = aws.resolve_region(metrics_region, configuration)
+    cloudwatch = aws.client("cloudwatch", region, configuration, secrets)
+    series = _list_metrics(cloudwatch, namespace)
+    regions = list(client_regions)
+    for calling in regions:
+        for name in (*STATUS_COLOURS, *(metric_names.region_metric(r) for r in regions)):
+            expected = [
+                {"Name": metric_names.DIMENSION_URL, "Value": url},
+                {"Name": metric_names.DIMENSION_CLIENT_REGION, "Value": calling},
+            ]
+            identity = (name, tuple(sorted((d["Name"], d["Value"]) for d in expected)))
+            series.setdefault(
+                identity, {"Namespace": namespace, "MetricName": name, "Dimensions": expected}
+            )
+    for metric in series.values():
         dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
         if dims.get(metric_names.DIMENSION_URL) != url:
             continue
@@ -113,9 +148,16 @@ def read_timeline(
             # interval, even when drift puts two intervals in one second.
             queries.append((f"rate:{name}|{client}", region, metric, "Average"))
 
+    clients = {
+        r: aws.client("cloudwatch", r, configuration, secrets) for r in {region, route53_region}
+    }
+    raw: dict[str, dict[float, float]] = {}
+    for where, client_api in clients.items():
+        chosen = [q for q in queries if q[1] == where]
+        raw.update(_get(client_api, chosen, start_dt, end_dt, period))
     values = {
-        key: {t: v for t, v in points.items() if start - 1 <= t < end}
-        for key, points in _get(cloudwatch, queries, start_dt, end_dt).items()
+        key: {t: v for t, v in points.items() if start - period <= t < end}
+        for key, points in raw.items()
     }
     health = {r: Series(r, values.get(f"health|{r}", {})) for r in health_check_ids}
     served: dict[str, Series] = {}
@@ -124,6 +166,12 @@ def read_timeline(
         name, _, client = key.removeprefix("rate:").partition("|")
         if name == "health":
             continue
+        if key.startswith("rate:"):
+            # 1 s buckets hold one interval each; wider buckets: the Sum over the bucket.
+            sums = values.get(key.removeprefix("rate:"), {})
+            points = (
+                _per_second(points) if period == 1 else {t: v / period for t, v in sums.items()}
+            )
         answering = metric_names.region_of_metric(name)
         if answering:
             line = served.setdefault(answering, Series(answering))
@@ -134,17 +182,37 @@ def read_timeline(
             statuses[client].setdefault(name, Series(name)).rates = points
         else:
             statuses[client][name] = Series(name, points)
-    return TimelineData(start, end, health, served, dict(statuses))
+    # A client region without a single datapoint has no panel: nobody called from there.
+    statuses = defaultdict(
+        dict, {c: s for c, s in statuses.items() if any(x.points for x in s.values())}
+    )
+    served = {r: s for r, s in served.items() if s.points}
+    return TimelineData(
+        start, end, health, served, dict(statuses), url=url, origin=start, period_seconds=period
+    )
 
 
-def _list_metrics(cloudwatch: Any, namespace: str) -> list[dict[str, Any]]:
+def _per_second(points: dict[float, float]) -> dict[float, float]:
+    """Return per-interval counts (1 s buckets) as requests per second.
+
+    The load generator publishes one datapoint per interval (1 s in the lab, 10 s
+    by default; zeros included): the interval is the usual gap between them.
+    """
+    stamps = sorted(points)
+    gaps = sorted(b - a for a, b in itertools.pairwise(stamps) if b > a)
+    interval = max(1.0, gaps[len(gaps) // 2] if gaps else 1.0)
+    return {t: v / interval for t, v in points.items()}
+
+
+def _list_metrics(cloudwatch: Any, namespace: str) -> dict[tuple[Any, ...], dict[str, Any]]:
     # moto lists a metric once per datapoint: keep one entry per series.
     metrics: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for page in cloudwatch.get_paginator("list_metrics").paginate(Namespace=namespace):
-        for metric in page["Metrics"]:
-            dims = tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
-            metrics.setdefault((metric["MetricName"], dims), metric)
-    return list(metrics.values())
+    with aws_errors("cloudwatch:ListMetrics", f"metrics of namespace {namespace!r}"):
+        for page in cloudwatch.get_paginator("list_metrics").paginate(Namespace=namespace):
+            for metric in page["Metrics"]:
+                dims = tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
+                metrics.setdefault((metric["MetricName"], dims), metric)
+    return metrics
 
 
 def _get(
@@ -152,6 +220,7 @@ def _get(
     queries: list[tuple[str, str, dict[str, Any], str]],
     start: datetime,
     end: datetime,
+    period: int,
 ) -> dict[str, dict[float, float]]:
     results: dict[str, dict[float, float]] = {}
     for offset in range(0, len(queries), 100):  # GetMetricData: 500 queries, kept small
@@ -159,7 +228,7 @@ def _get(
         request = [
             {
                 "Id": f"q{offset + i}",
-                "MetricStat": {"Metric": metric, "Period": 1, "Stat": stat},
+                "MetricStat": {"Metric": metric, "Period": period, "Stat": stat},
                 "ReturnData": True,
             }
             for i, (_, _, metric, stat) in enumerate(chunk)
@@ -174,7 +243,8 @@ def _get(
             }
             if token:
                 kwargs["NextToken"] = token
-            page = cloudwatch.get_metric_data(**kwargs)
+            with aws_errors("cloudwatch:GetMetricData", f"{len(chunk)} metric series"):
+                page = cloudwatch.get_metric_data(**kwargs)
             for result in page["MetricDataResults"]:
                 points = results.setdefault(by_id[result["Id"]], {})
                 for stamp, value in zip(result["Timestamps"], result["Values"], strict=False):
@@ -184,81 +254,3 @@ def _get(
             if not token:
                 break
     return results
-
-
-def draw_timeline(data: TimelineData, path: Path, *, title: str) -> Path:
-    """Draw ``data`` into a PNG at ``path`` (matplotlib, no display needed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    clients = sorted(data.statuses)
-    rows = 2 + max(1, len(clients))
-    figure, axes = plt.subplots(rows, 1, figsize=(11, 2.3 * rows + 0.6), sharex=True)
-    t0 = data.start
-
-    def xs(points: dict[float, float]) -> tuple[list[float], list[float]]:
-        ordered = sorted(points.items())
-        return [t - t0 for t, _ in ordered], [v for _, v in ordered]
-
-    def rate(points: dict[float, float]) -> tuple[list[float], list[float]]:
-        # The load generator labels an interval by the second it started in, and its
-        # intervals start on the data plane's start (+ whole seconds): shift to it.
-        ordered = sorted(points.items())
-        return [t - int(t0) for t, _ in ordered], [v for _, v in ordered]
-
-    health_axis = axes[0]
-    for i, (region, series) in enumerate(sorted(data.health.items())):
-        x, y = xs(series.points)
-        # Offset the two lines slightly so overlapping "healthy" stays readable.
-        shifted = [v + 0.03 * i for v in y]
-        health_axis.step(x, shifted, where="post", label=f"{region}", lw=2, color=REGION_COLOURS[i])
-    health_axis.set_ylim(-0.15, 1.25)
-    health_axis.set_yticks([0, 1], ["unhealthy", "healthy"])
-    health_axis.set_title("Route 53 health check status per region (AWS/Route53 HealthCheckStatus)")
-
-    served_axis = axes[1]
-    for i, (region, series) in enumerate(sorted(data.served.items())):
-        x, y = rate(series.rates)
-        served_axis.step(
-            x, y, where="post", label=f"answered by {region}", color=REGION_COLOURS[i], lw=1.5
-        )
-    served_axis.set_ylabel("requests / s")
-    served_axis.set_ylim(bottom=0)
-    served_axis.set_title("Requests answered per region (all customers)")
-
-    for axis, client in zip(axes[2:], clients or ["(no customers)"], strict=False):
-        for name, colour in STATUS_COLOURS.items():
-            counts = data.statuses.get(client, {}).get(name)
-            if counts is None or not any(counts.points.values()):
-                continue
-            x, y = rate(counts.rates)
-            axis.step(x, y, where="post", label=name.replace("status_", ""), color=colour, lw=1.5)
-        axis.set_ylabel("requests / s")
-        axis.set_ylim(bottom=0)
-        axis.set_title(f"Status codes seen by customers in {client}")
-
-    for axis in axes:
-        for marker in data.markers:
-            axis.axvline(marker.time - t0, color=marker.colour, ls="--", lw=1.2)
-        axis.grid(alpha=0.3)
-        if axis.get_legend_handles_labels()[0]:
-            axis.legend(loc="upper right", fontsize=8, framealpha=0.8)
-    for i, marker in enumerate(sorted(data.markers, key=lambda m: m.time)):
-        axes[0].annotate(
-            marker.label,
-            (marker.time - t0 + 0.2, 0.7 - 0.2 * (i % 3)),  # staggered: close markers overlap
-            fontsize=8,
-            color=marker.colour,
-            rotation=0,
-            ha="left",
-            va="top",
-        )
-    axes[-1].set_xlabel("seconds since the data plane started")
-    figure.suptitle(title, fontsize=11)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=90)
-    plt.close(figure)
-    return path
