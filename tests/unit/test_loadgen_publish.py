@@ -14,6 +14,7 @@ from chaosaws_serverless.loadgen.publish import (
     CloudWatchPublisher,
     EmfPublisher,
     batches,
+    latency_values,
     metric_data,
 )
 from chaosaws_serverless.loadgen.stats import IntervalStats, classify_status
@@ -131,3 +132,17 @@ def test_slow_request_counts_per_threshold_are_published_with_zeros() -> None:
     slow = [d for d in quiet if d["MetricName"].startswith("latency_over_")]
     assert len(slow) == len(metric_names.LATENCY_THRESHOLDS_MS)
     assert {d["Value"] for d in slow} == {0.0}  # zeros: "nobody was slow", not "no data"
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(min_value=0.0005, max_value=60.0), min_size=0, max_size=300))
+def test_latency_values_are_what_hdrh_recorded_iterator_reports(seconds: list[float]) -> None:
+    stats = IntervalStats(start_epoch=1_700_000_000.0)
+    for value in seconds:
+        stats.record("2xx", value, None)
+    # The judge is hdrh's own iterator over recorded values, rounded as published.
+    expected: dict[float, int] = {}
+    for item in stats.histogram.get_recorded_iterator():
+        value_ms = float(f"{item.value_iterated_to / 1000:.2g}")
+        expected[value_ms] = expected.get(value_ms, 0) + item.count_at_value_iterated_to
+    assert latency_values(stats) == sorted(expected.items())
