@@ -168,6 +168,8 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
                 "route53:GetHealthCheckStatus",
                 "cloudwatch:GetMetricData",
                 "cloudwatch:ListMetrics",
+                # find_failover_misconfigurations reads CLOUDWATCH_METRIC checks' alarms
+                "cloudwatch:DescribeAlarms",
             ),
             "*",
         ),
