@@ -6,6 +6,8 @@ from typing import Any, Optional
 
 import click
 
+from chaosaws_serverless.extras import needs_extra
+
 __all__ = ["load"]
 
 
@@ -52,6 +54,7 @@ def _parse_resolve(values: tuple[str, ...]) -> dict[str, tuple[str, Optional[int
     help="Send HOST to IP (and PORT), like curl --resolve; repeatable.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@needs_extra("load")
 def load(
     url: str,
     rate_per_second: float,
