@@ -176,7 +176,19 @@ def fis_template_command(
         )
     except ActivityFailed as error:
         raise click.ClickException(str(error)) from error
-    placeholders = sorted(set(_placeholders(template)))
+    # Refused: <fill-in>s anywhere, and the experiment's own placeholder defaults (account
+    # 123456789012) that no --var-file/--var replaced. A value the user gives is theirs:
+    # 123456789012 is the emulator's (moto's) account in the lab.
+    given = _given_keys(var_files, variables)
+    text = json.dumps(template)
+    defaults = [
+        value
+        for key, raw in configuration.items()
+        if key not in given
+        for value in _placeholders(raw)
+        if value in text or json.dumps(value)[1:-1] in text
+    ]
+    placeholders = sorted({*defaults, *(v for v in _placeholders(template) if "<" in v)})
     if placeholders:
         raise click.ClickException(
             f"the template would hold placeholder value(s) {', '.join(placeholders)}: pass your "
@@ -217,6 +229,13 @@ def _stop_alarms(given: list[str]) -> list[str]:
 # AWS's documentation account and <...> fill-ins: values meant to be replaced, which FIS
 # would only reject when the experiment starts (or, worse, act on someone else's account).
 _PLACEHOLDER = re.compile(r"\b123456789012\b|<[^<>\s]+>")
+
+
+def _given_keys(var_files: tuple[str, ...], variables: tuple[str, ...]) -> set[str]:
+    """Return the configuration keys the user set with --var-file and --var."""
+    from chaosaws_serverless.iam.cli import read_values
+
+    return set(read_values(var_files, variables))
 
 
 def _placeholders(node: Any) -> list[str]:

@@ -12,19 +12,13 @@ from typing import Any, Optional
 
 import click
 
-__all__ = ["iam_policy_command", "load_experiment"]
+__all__ = ["iam_policy_command", "load_experiment", "read_values"]
 
 _ROLES = {"experiment": "experiment", "automation": "automation_role", "fis": "fis_role"}
 
 
-def load_experiment(
-    path: str, var_files: tuple[str, ...] = (), variables: tuple[str, ...] = ()
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Return the experiment at ``path`` and its configuration with values, as chaos run sees it."""
-    from chaoslib.configuration import load_configuration
-    from chaoslib.exceptions import ChaosException
-    from chaoslib.loader import load_experiment as chaos_load
-
+def read_values(var_files: tuple[str, ...] = (), variables: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Return the configuration values of ``--var-file`` files and ``--var KEY=VALUE``s."""
     extra: dict[str, Any] = {}
     for var_file in var_files:
         text = Path(var_file).read_text(encoding="utf-8")
@@ -38,6 +32,18 @@ def load_experiment(
     for variable in variables:
         key, _, value = variable.partition("=")
         extra[key.strip()] = value
+    return extra
+
+
+def load_experiment(
+    path: str, var_files: tuple[str, ...] = (), variables: tuple[str, ...] = ()
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the experiment at ``path`` and its configuration with values, as chaos run sees it."""
+    from chaoslib.configuration import load_configuration
+    from chaoslib.exceptions import ChaosException
+    from chaoslib.loader import load_experiment as chaos_load
+
+    extra = read_values(var_files, variables)
     try:
         experiment = chaos_load(path)
         declared = dict(experiment.get("configuration") or {})

@@ -1,4 +1,4 @@
-"""Shipped files are found through importlib.resources; `experiments`; the one-line missing extra."""
+"""Shipped files found through importlib.resources; `experiments`; a missing extra in one line."""
 
 import configparser
 import json
@@ -23,9 +23,10 @@ def test_the_shipped_folders_are_the_repository_s_own(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # nothing depends on the working directory
     assert shipped_path("experiments") == EXPERIMENTS.resolve()
-    assert shipped_path("ssm", "chaos-layer-automation.yaml") == (
-        ROOT / "ssm" / "chaos-layer-automation.yaml"
-    ).resolve()
+    assert (
+        shipped_path("ssm", "chaos-layer-automation.yaml")
+        == (ROOT / "ssm" / "chaos-layer-automation.yaml").resolve()
+    )
     assert default_experiment() == (EXPERIMENTS / "region-failure.json").resolve()
     with pytest.raises(FileNotFoundError, match="reinstall"):
         shipped("experiments", "no-such-experiment.json")
