@@ -10,7 +10,11 @@ import click
 
 from chaosaws_serverless import __version__, activity_table
 from chaosaws_serverless.awslambda.cli import rollback as rollback_command
-from chaosaws_serverless.catalog.cli import catalog_command, compose_command
+from chaosaws_serverless.catalog.cli import (
+    catalog_command,
+    compose_command,
+    experiments_command,
+)
 from chaosaws_serverless.doctor.cli import doctor_command
 from chaosaws_serverless.fis.cli import fis_template_command
 from chaosaws_serverless.iam.cli import iam_policy_command
@@ -46,6 +50,7 @@ def list_activities(write_readme: str | None) -> None:
 
 main.add_command(compose_command)
 main.add_command(catalog_command)
+main.add_command(experiments_command)
 main.add_command(lab_command)
 main.add_command(load_command)
 main.add_command(fis_template_command)

@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 import click
 
-__all__ = ["catalog_command", "compose_command", "parse_piece_argument"]
+__all__ = ["catalog_command", "compose_command", "experiments_command", "parse_piece_argument"]
 
 # Splits "name:k=v,k2=[1,2]" at the commas that start a new "key=" only, so
 # JSON list values keep their commas.
@@ -85,9 +85,11 @@ def compose_command(
     values win over the pieces' defaults.
 
     \b
-    chaosaws-serverless compose scenario/region-failure \\
-        steady-state/health-check-healthy:region=eu \\
-        method/region-latency-fault -o region-failure.json
+    chaosaws-serverless compose scenario/error-injection configuration/aws-regions \\
+        configuration/reference-stack configuration/fault-parameters \\
+        'steady-state/health-checks-healthy:prefixes=["eu"]' \\
+        steady-state/customers-error-ratio-within-budget method/error-fault \\
+        -o error-injection.json
     """
     from chaoslib.loader import parse_experiment_from_file
 
@@ -146,3 +148,73 @@ def catalog_command(catalog_dirs: tuple[str, ...]) -> None:
         for variable, spec in piece.variables.items():
             default = f" (default {spec['default']!r})" if "default" in spec else " (required)"
             click.echo(f"    --var {variable}: {spec['description']}{default}")
+
+
+def _shipped_experiments() -> tuple[Path, list[Path]]:
+    """Return the shipped experiments folder and its files to give users (not the catalog)."""
+    from chaosaws_serverless.shipped import EXPERIMENTS, shipped_path
+
+    root = shipped_path(EXPERIMENTS)
+    files = [
+        path
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+        and path.relative_to(root).parts[0] != "catalog"
+        and path.suffix in (".json", ".yaml", ".md")
+    ]
+    return root, files
+
+
+@click.group("experiments")
+def experiments_command() -> None:
+    """The ready experiments this package ships: list them, copy them where you work."""
+
+
+@experiments_command.command("list")
+def experiments_list() -> None:
+    """List the ready experiments: file and title.
+
+    \b
+    chaosaws-serverless experiments list
+    """
+    from chaoslib.loader import parse_experiment_from_file
+
+    root, files = _shipped_experiments()
+    for path in files:
+        if path.suffix == ".md" or path.name.endswith("-control.yaml"):
+            continue
+        title = parse_experiment_from_file(str(path)).get("title")
+        if not title and path.suffix == ".yaml":
+            title = "short form of the JSON experiment of the same name (expanded by the control)"
+        click.echo(f"{path.relative_to(root).as_posix()}\n    {title}")
+
+
+@experiments_command.command("copy")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite files that exist and differ.")
+def experiments_copy(directory: str, force: bool) -> None:
+    """Copy the ready experiments (and their README) into DIRECTORY.
+
+    \b
+    chaosaws-serverless experiments copy experiments
+    chaos run experiments/failover-preflight.json --var-file my-values.json
+    """
+    root, files = _shipped_experiments()
+    target = Path(directory)
+    clashes = [
+        target / path.relative_to(root)
+        for path in files
+        if (target / path.relative_to(root)).exists()
+        and (target / path.relative_to(root)).read_bytes() != path.read_bytes()
+    ]
+    if clashes and not force:
+        raise click.ClickException(
+            f"{len(clashes)} file(s) in {target} differ from the shipped ones "
+            f"({', '.join(map(str, clashes[:3]))}{', ...' if len(clashes) > 3 else ''}); "
+            "pass --force to overwrite them, or copy into another folder"
+        )
+    for path in files:
+        destination = target / path.relative_to(root)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_bytes(path.read_bytes())
+    click.echo(f"{len(files)} files copied into {target} (see {target / 'README.md'})")

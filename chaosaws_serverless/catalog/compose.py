@@ -36,7 +36,6 @@ import difflib
 import json
 import os
 import re
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -184,17 +183,12 @@ class Catalog:
 
 
 def default_catalog_dirs() -> list[Path]:
-    """Return ``$CHAOSAWS_SERVERLESS_CATALOG``'s directories, then the repository's catalog."""
+    """Return ``$CHAOSAWS_SERVERLESS_CATALOG``'s directories, then the built-in catalog."""
+    from chaosaws_serverless.shipped import EXPERIMENTS, shipped_path
+
     dirs = [Path(p) for p in os.environ.get(CATALOG_ENV, "").split(os.pathsep) if p]
-    # The built-in catalog: beside the package in a source checkout (or an
-    # editable install), else where setup.cfg's data_files put it in a wheel.
-    for builtin in (
-        Path(__file__).resolve().parents[2] / "experiments" / "catalog",
-        Path(sys.prefix) / "share" / "chaosaws-serverless" / "catalog",
-    ):
-        if builtin.is_dir():
-            dirs.append(builtin)
-            break
+    # The built-in catalog: the repository's experiments/catalog, shipped inside the package.
+    dirs.append(shipped_path(EXPERIMENTS, "catalog"))
     return dirs
 
 

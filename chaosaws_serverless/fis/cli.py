@@ -101,7 +101,12 @@ def lambda_faults(
     help="Role the SSM document assumes (default: configuration automation_role_arn).",
 )
 @click.option("--duration-seconds", type=int, help="How long the fault lasts (default: see help).")
-@click.option("--stop-alarm-arn", "stop_alarm_arns", multiple=True, help="Stop condition alarm.")
+@click.option(
+    "--stop-alarm-arn",
+    "stop_alarm_arns",
+    multiple=True,
+    help="Stop condition alarm (repeat for several); none: no stop condition, said explicitly.",
+)
 @click.option(
     "--document-name", help="SSM document name (default chaosaws-serverless-chaos-layer)."
 )
@@ -168,7 +173,7 @@ def fis_template_command(
         raise click.ClickException(
             "pass --role-arn (the FIS experiment role) or set the configuration fis_role_arn"
         )
-    alarms = list(stop_alarm_arns) or _list(configuration.get("fis_stop_alarm_arns"))
+    alarms = _stop_alarms(list(stop_alarm_arns) or _list(configuration.get("fis_stop_alarm_arns")))
     layers = configuration.get("chaos_layer_arns") or {}
     try:
         template = build_lambda_fault_template(
@@ -185,11 +190,76 @@ def fis_template_command(
         )
     except ActivityFailed as error:
         raise click.ClickException(str(error)) from error
+    # Refused: <fill-in>s anywhere, and the experiment's own placeholder defaults (account
+    # 123456789012) that no --var-file/--var replaced. A value the user gives is theirs:
+    # 123456789012 is the emulator's (moto's) account in the lab.
+    given = _given_keys(var_files, variables)
+    text = json.dumps(template)
+    defaults = [
+        value
+        for key, raw in configuration.items()
+        if key not in given
+        for value in _placeholders(raw)
+        if value in text or json.dumps(value)[1:-1] in text
+    ]
+    placeholders = sorted({*defaults, *(v for v in _placeholders(template) if "<" in v)})
+    if placeholders:
+        raise click.ClickException(
+            f"the template would hold placeholder value(s) {', '.join(placeholders)}: pass your "
+            "own (--var-file my-values.json with chaos_layer_arns, or --role-arn, "
+            "--automation-role-arn, --stop-alarm-arn)"
+        )
+    if not alarms:
+        click.echo(
+            "warning: the template has no stop condition (--stop-alarm-arn none): FIS will not "
+            "stop the experiment when customers suffer",
+            err=True,
+        )
     if mode == "fis-extension":
         functions = [fault.label for fault in selected]
         for step in fis_extension_prerequisites(functions, chosen, config_bucket):
             click.echo(f"prerequisite: {step}", err=True)
     click.echo(json.dumps(template, indent=2))
+
+
+def _stop_alarms(given: list[str]) -> list[str]:
+    """Return the alarm ARNs; refuse none given, and ``none`` mixed with alarms."""
+    if not given:
+        raise click.ClickException(
+            "no stop condition: pass --stop-alarm-arn ALARM_ARN (a CloudWatch alarm on the "
+            "customers' errors; put_error_ratio_alarm creates one), or --stop-alarm-arn none to "
+            "build a template FIS cannot stop by itself"
+        )
+    if any(arn.lower() == "none" for arn in given):
+        if len(given) > 1:
+            raise click.ClickException(
+                f"--stop-alarm-arn none cannot go with alarms ({', '.join(given)}): pass one or "
+                "the other"
+            )
+        return []
+    return given
+
+
+# AWS's documentation account and <...> fill-ins: values meant to be replaced, which FIS
+# would only reject when the experiment starts (or, worse, act on someone else's account).
+_PLACEHOLDER = re.compile(r"\b123456789012\b|<[^<>\s]+>")
+
+
+def _given_keys(var_files: tuple[str, ...], variables: tuple[str, ...]) -> set[str]:
+    """Return the configuration keys the user set with --var-file and --var."""
+    from chaosaws_serverless.iam.cli import load_values
+
+    return set(load_values(var_files, variables))
+
+
+def _placeholders(node: Any) -> list[str]:
+    if isinstance(node, str):
+        return [node] if _PLACEHOLDER.search(node) else []
+    if isinstance(node, dict):
+        return [found for value in node.values() for found in _placeholders(value)]
+    if isinstance(node, list):
+        return [found for value in node for found in _placeholders(value)]
+    return []
 
 
 def _int(value: Any) -> int:

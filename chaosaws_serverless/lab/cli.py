@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from chaosaws_serverless.extras import needs_extra
+
 DEFAULT_OUTPUT = "lab-output"
 
 
@@ -24,6 +26,7 @@ def lab() -> None:
 )
 @click.option("--stack", "stack_file", default=None, type=click.Path(exists=True, dir_okay=False))
 @click.option("--no-customers", is_flag=True, help="Do not start the simulated customers.")
+@needs_extra("lab")
 def up(
     output: str,
     misconfigured: bool,
@@ -69,6 +72,7 @@ def up(
 
 @lab.command("down")
 @click.option("--output", default=DEFAULT_OUTPUT, show_default=True, type=click.Path())
+@needs_extra("lab")
 def down(output: str) -> None:
     """Stop every process `lab up` started (recorded in OUTPUT/lab-state.json)."""
     from chaosaws_serverless.lab.session import stop_recorded
@@ -85,6 +89,7 @@ def down(output: str) -> None:
 @lab.command("status")
 @click.option("--output", default=DEFAULT_OUTPUT, show_default=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print the raw status as JSON.")
+@needs_extra("lab")
 def status(output: str, as_json: bool) -> None:
     """Show the lab's processes, health checks, routes and customers."""
     from chaosaws_serverless.lab.session import recorded_status
@@ -122,7 +127,7 @@ def status(output: str, as_json: bool) -> None:
     "--experiment",
     default=None,
     type=click.Path(dir_okay=False),
-    help="Experiment to run (default: experiments/region-failure.json).",
+    help="Experiment to run (default: the shipped experiments/region-failure.json).",
 )
 @click.option("--endpoint-url", default=None, help="Reuse this moto server (it is reset).")
 @click.option(
@@ -131,6 +136,7 @@ def status(output: str, as_json: bool) -> None:
     default=None,
     help="Run one of the two stacks only.",
 )
+@needs_extra("lab")
 def demo(output: str, experiment: str | None, endpoint_url: str | None, only: str | None) -> None:
     """Run the reference experiment on the misconfigured, then on the fixed stack, and explain."""
     from chaosaws_serverless.lab.demo import VARIANTS, default_experiment, run_demo

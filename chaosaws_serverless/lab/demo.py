@@ -77,12 +77,10 @@ class RunResult:
 
 
 def default_experiment() -> Path:
-    """Return ``experiments/region-failure.json`` of the working directory or of the checkout."""
-    for root in (Path.cwd(), Path(__file__).resolve().parents[2]):
-        candidate = root / "experiments" / "region-failure.json"
-        if candidate.exists():
-            return candidate
-    return Path("experiments/region-failure.json")
+    """Return the shipped ``experiments/region-failure.json`` (the repository's, in a checkout)."""
+    from chaosaws_serverless.shipped import EXPERIMENTS, shipped_path
+
+    return shipped_path(EXPERIMENTS, "region-failure.json")
 
 
 def run_demo(
@@ -96,7 +94,7 @@ def run_demo(
     """Run the demo; return (exit code, results). Every process started is stopped."""
     if not experiment.exists():
         raise click.ClickException(
-            f"experiment {experiment} not found; run from the repository root or pass --experiment"
+            f"experiment {experiment} not found; pass --experiment with an existing file"
         )
     output.mkdir(parents=True, exist_ok=True)
     # The demo explains the outcome itself: the activities' own log lines would repeat it.

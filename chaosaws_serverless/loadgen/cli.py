@@ -7,6 +7,8 @@ from typing import Any, Optional
 
 import click
 
+from chaosaws_serverless.extras import needs_extra
+
 __all__ = ["load"]
 
 
@@ -67,6 +69,7 @@ def _parse_resolve(values: tuple[str, ...]) -> dict[str, tuple[str, Optional[int
     help="HTTP client (auto: pyreqwest when installed).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@needs_extra("load")
 def load(
     url: str,
     rate_per_second: float,

@@ -9,15 +9,17 @@ most 64 KB. ``python -m chaosaws_serverless.ssm.document`` rewrites those
 copies from the file, and a test fails whenever the two drift (``--check`` does
 the same check).
 
-The files are found in the source tree (``ssm/`` beside the package) and, in an
-installed wheel, in ``<prefix>/share/chaosaws-serverless/ssm`` (setup.cfg's
-``data_files``).
+Both files are found through :mod:`chaosaws_serverless.shipped`
+(``importlib.resources``): the top-level ``ssm/`` of the repository, shipped
+inside the package by the sdist and the wheel.
 """
 
 import ast
 import re
 import sys
 from pathlib import Path
+
+from chaosaws_serverless.shipped import SSM, shipped_path
 
 __all__ = [
     "DOCUMENT_FILE",
@@ -37,28 +39,14 @@ MAX_DOCUMENT_BYTES = 64 * 1024  # SSM's limit on a document's content
 _SCRIPT_KEY = re.compile(r"^(?P<indent> *)Script: \|$")
 
 
-def _locate(name: str) -> Path:
-    candidates = [
-        Path(__file__).resolve().parents[2] / "ssm" / name,
-        Path(sys.prefix) / "share" / "chaosaws-serverless" / "ssm" / name,
-    ]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"{name} not found in {', '.join(str(c.parent) for c in candidates)}; reinstall "
-        "chaostoolkit-aws-serverless or run from its source tree"
-    )
-
-
 def document_path() -> Path:
     """Return the path of the shipped Automation document (YAML)."""
-    return _locate(DOCUMENT_FILE)
+    return shipped_path(SSM, DOCUMENT_FILE)
 
 
 def script_path() -> Path:
     """Return the path of the script the document embeds."""
-    return _locate(SCRIPT_FILE)
+    return shipped_path(SSM, SCRIPT_FILE)
 
 
 def compact_script(script: str) -> str:
@@ -117,6 +105,17 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     path = document_path()
     current = path.read_text(encoding="utf-8")
+    runtimes = set(re.findall(r"^\s*Runtime:\s*python(\d+)\.(\d+)\s*$", current, re.MULTILINE))
+    running = tuple(map(str, sys.version_info[:2]))
+    if runtimes != {running}:
+        # ast.unparse writes each version's own syntax: 3.12+ nests quotes in f-strings,
+        # which the 3.11 runtime of the steps cannot parse. Compact with the runtime's Python.
+        wanted_runtime = ", ".join(".".join(r) for r in sorted(runtimes)) or "none found"
+        print(
+            f"run this with the Python of the document's steps ({wanted_runtime}), not "
+            f"{'.'.join(running)}: ast.unparse writes syntax of the running version"
+        )
+        return 1
     wanted = embed_script(current, compact_script(script_path().read_text(encoding="utf-8")))
     if current == wanted:
         print(f"{path} embeds {SCRIPT_FILE} as it is")

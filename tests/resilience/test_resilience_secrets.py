@@ -85,6 +85,8 @@ def test_no_planted_secret_leaks_from_any_shipped_experiment(
             "arn:aws:iam::123456789012:role/ssm",
             "--name",
             "chaosaws-serverless-region-failure",
+            "--stop-alarm-arn",  # the lab has no alarm: no stop condition, said explicitly
+            "none",
             str(REPO / "experiments" / "region-failure.json"),
         ],
         cwd=tmp_path,

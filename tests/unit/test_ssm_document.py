@@ -1,8 +1,11 @@
 """The shipped Automation document: parses, has the issue's parameters, embeds the script as is."""
 
 import ast
+import sys
+from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from chaosaws_serverless.ssm import document
@@ -113,3 +116,18 @@ def test_the_script_shares_the_package_s_constants() -> None:
     assert namespace["LAYER_ARN"].pattern == _faults.LAYER_ARN.pattern
     assert namespace["ALIAS_NAME"].pattern == _faults.ALIAS_NAME.pattern
     assert namespace["latency_environment"](1500, 0.5) == contract.latency_environment(1500, 0.5)
+
+
+def test_the_document_is_only_rewritten_by_the_python_of_its_steps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Python 3.12+ unparses f-strings with nested quotes, a SyntaxError for the 3.11
+    # runtime SSM runs the steps on: another interpreter must not rewrite the document.
+    copy = tmp_path / document.DOCUMENT_FILE
+    text = document.document_path().read_text(encoding="utf-8")
+    other = "python3.10" if sys.version_info[:2] != (3, 10) else "python3.9"
+    copy.write_text(text.replace("Runtime: python3.11", f"Runtime: {other}"), encoding="utf-8")
+    before = copy.read_bytes()
+    monkeypatch.setattr(document, "document_path", lambda: copy)
+    assert document.main([]) == 1
+    assert copy.read_bytes() == before
