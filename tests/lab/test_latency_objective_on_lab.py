@@ -50,7 +50,13 @@ def slow_share(values: dict[str, Any], client_region: str) -> float:
     from chaosaws_serverless.cloudwatch.probes import get_slow_request_ratio
 
     return get_slow_request_ratio(
-        values["api_url"], 500, WINDOW, client_region, configuration=values, secrets=CREDENTIALS
+        values["api_url"],
+        500,
+        WINDOW,
+        client_region,
+        # The lab publishes every second at 1-s resolution: a 5 s window needs 1 s periods.
+        configuration={**values, "metric_period_seconds": 1},
+        secrets=CREDENTIALS,
     )
 
 
@@ -73,12 +79,12 @@ def test_slow_share_with_the_fault_off_on_and_off(lab: dict[str, Any]) -> None:
     before = {region: slow_share(lab, region) for region in (US, EU)}
     assert before[US] <= 0.05 and before[EU] <= 0.05, before
 
-    inject_latency(function, 5000, US, configuration=lab, secrets=CREDENTIALS)
+    inject_latency(function, 5000, region=US, configuration=lab, secrets=CREDENTIALS)
     try:
         time.sleep(SETTLE)
         during = {region: slow_share(lab, region) for region in (US, EU)}
     finally:
-        remove_faults(function, US, configuration=lab, secrets=CREDENTIALS)
+        remove_faults(function, region=US, configuration=lab, secrets=CREDENTIALS)
     assert during[US] >= 0.95, during
     assert during[EU] <= 0.05, during
 
