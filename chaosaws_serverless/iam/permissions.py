@@ -62,6 +62,8 @@ _INJECT = (
         when="alias",
     ),
     Grant(("lambda:GetLayerVersion",), "layer"),
+    Grant(("ssm:GetAutomationExecution",), "ssm-execution"),
+    Grant(("ssm:StartAutomationExecution",), "ssm-automation-definition"),
 )
 # remove_faults follows the record, which may name an alias the arguments do not.
 # Every reader of the record needs lambda:ListTags: without it GetFunction simply
@@ -164,6 +166,8 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
                 "route53:GetHealthCheckStatus",
                 "cloudwatch:GetMetricData",
                 "cloudwatch:ListMetrics",
+                # find_failover_misconfigurations reads CLOUDWATCH_METRIC checks' alarms
+                "cloudwatch:DescribeAlarms",
             ),
             "*",
         ),
@@ -264,8 +268,10 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     ),
 }
 
-# What the SSM document's script calls (ssm/chaos_layer_automation.py), on each
-# function it targets: the role named by its AutomationAssumeRole parameter.
+# What the SSM document calls, on each function it targets: the role named by its
+# AutomationAssumeRole parameter. Its script is the Lambda fault engine
+# (awslambda/_engine.py); its rollback reads its own execution and runs the
+# document again (a child automation, passing the same role).
 AUTOMATION_ROLE: tuple[Grant, ...] = (
     Grant(
         (

@@ -279,7 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     wanted = embed_script(current, build_script())
     size = len(wanted.encode("utf-8"))
     if current == wanted:
-        print(f"{path} holds the engine's script as generated ({size} bytes of {MAX_DOCUMENT_BYTES})")
+        print(
+            f"{path} holds the engine's script as generated ({size} bytes of {MAX_DOCUMENT_BYTES})"
+        )
         return 0
     if "--check" in args:
         print(f"{path} does not hold the engine's script as generated; run python -m {__name__}")
