@@ -384,6 +384,22 @@ def read_record(tags: Mapping[str, str], resource: str) -> Optional[FaultRecord]
         ) from error
 
 
+def read_function(
+    lam: Any, name: str, region: str, alias: Any
+) -> tuple[Optional[str], str, Any, dict[str, str], Optional[FaultRecord]]:
+    """Validate, then read the function (GetFunction), its tags (ListTags) and its record.
+
+    Returns the alias (None: $LATEST), the resource phrase, GetFunction's answer,
+    the tags and the record (None: no fault recorded).
+    """
+    validate_function_name(name, region)
+    alias = validate_alias(alias)
+    resource = f"function {name!r} in {region}"
+    function = get_function(lam, name, resource)
+    tags = read_tags(lam, function["Configuration"], resource)
+    return alias, resource, function, tags, read_record(tags, resource)
+
+
 def contract_of(record: Optional[FaultRecord]) -> FaultContract:
     if record is not None and record.contract in CONTRACTS:
         return CONTRACTS[record.contract]
@@ -517,13 +533,8 @@ def inject(
     architecture that returns it (a version of it already attached is used
     instead). ``dry_run``: read and run every check, change nothing.
     """
-    validate_function_name(name, region)
-    alias = validate_alias(alias)
-    resource = f"function {name!r} in {region}"
-    function = get_function(lam, name, resource)
+    alias, resource, function, tags, previous = read_function(lam, name, region, alias)
     latest = function["Configuration"]
-    tags = read_tags(lam, latest, resource)
-    previous = read_record(tags, resource)
     check_runtime(latest, resource)
     architecture = (latest.get("Architectures") or ["x86_64"])[0]
     wanted = layer_arn(architecture) if callable(layer_arn) else layer_arn
@@ -695,13 +706,8 @@ def remove(
     lam: Any, name: str, region: str, alias: Optional[str], *, log: Log = print_log
 ) -> dict[str, Any]:
     """Roll back the fault recorded on a function; a logged no-op when there is none."""
-    validate_function_name(name, region)
-    alias = validate_alias(alias)
-    resource = f"function {name!r} in {region}"
-    function = get_function(lam, name, resource)
+    alias, resource, function, tags, record = read_function(lam, name, region, alias)
     latest = function["Configuration"]
-    tags = read_tags(lam, latest, resource)
-    record = read_record(tags, resource)
     base: dict[str, Any] = {
         "function_name": latest["FunctionName"],
         "region": region,

@@ -238,11 +238,9 @@ def _read_function(
 ) -> _Function:
     """Validate the arguments (before any AWS call), then read the function and its record."""
     name, alias, region, lam = _client(function_name, alias, region, configuration, secrets)
-    resource = f"function {name!r} in {region}"
     with engine_errors():
-        function = _engine.get_function(lam, name, resource)
-        function["Tags"] = _engine.read_tags(lam, function["Configuration"], resource)
-        record = _engine.read_record(function["Tags"], resource)
+        alias, resource, function, tags, record = _engine.read_function(lam, name, region, alias)
+    function["Tags"] = tags
     return _Function(name, alias, region, resource, lam, function, record)
 
 
