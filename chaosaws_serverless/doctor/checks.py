@@ -245,6 +245,8 @@ def _layer_of_function(
     """
     attached = _engine.attached_chaos_layer(_engine.layers_of(config), layer_arn)
     architecture = (config.get("Architectures") or ["x86_64"])[0]
+    default: Optional[str]
+    for_architecture: Optional[str]
     try:
         default = _faults.resolve_layer_arn(None, region, configuration)
         for_architecture = _faults.resolve_layer_arn(None, region, configuration, architecture)

@@ -139,25 +139,25 @@ def compact_module(
     drop: set[int] = set()  # 0-based line numbers
     replace: dict[int, str] = {}
     imports: list[str] = []
-    for node in tree.body:
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            assert node.end_lineno is not None
-            text = "\n".join(lines[node.lineno - 1 : node.end_lineno])
-            drop.update(range(node.lineno - 1, node.end_lineno))
-            module = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Import | ast.ImportFrom):
+            assert stmt.end_lineno is not None
+            text = "\n".join(lines[stmt.lineno - 1 : stmt.end_lineno])
+            drop.update(range(stmt.lineno - 1, stmt.end_lineno))
+            module = stmt.module if isinstance(stmt, ast.ImportFrom) else stmt.names[0].name
             root = (module or "").split(".")[0]
             if root == PACKAGE:
-                if any(alias.asname for alias in node.names) or isinstance(node, ast.Import):
+                if any(alias.asname for alias in stmt.names) or isinstance(stmt, ast.Import):
                     raise GeneratorError(f"{name}: import names plainly from {module} ({text!r})")
                 continue
             if root not in ALLOWED_IMPORTS and root not in sys.stdlib_module_names:
                 raise GeneratorError(f"{name} imports {module}: SSM's runtime does not have it")
             imports.append(" ".join(text.replace("(", " ").replace(")", " ").split()))
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name in unused:
-            assert node.end_lineno is not None
-            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-            drop.update(range(first - 1, node.end_lineno))
+    for statement in tree.body:
+        if isinstance(statement, ast.FunctionDef | ast.ClassDef) and statement.name in unused:
+            assert statement.end_lineno is not None
+            first = min([statement.lineno] + [d.lineno for d in statement.decorator_list])
+            drop.update(range(first - 1, statement.end_lineno))
     for node in ast.walk(tree):
         if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             doc = _docstring(node.body)
@@ -208,8 +208,8 @@ def unused_definitions(trees: dict[str, ast.Module]) -> frozenset[str]:
                 reached |= _references(node)
     todo = list(reached)
     while todo:
-        node = definitions.get(todo.pop())
-        for found in _references(node) - reached if node is not None else ():
+        definition = definitions.get(todo.pop())
+        for found in _references(definition) - reached if definition is not None else ():
             reached.add(found)
             todo.append(found)
     return frozenset(set(definitions) - reached)
