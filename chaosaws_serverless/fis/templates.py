@@ -38,6 +38,8 @@ from botocore.validate import validate_parameters
 from chaoslib.exceptions import ActivityFailed
 from logzero import logger
 
+from chaosaws_serverless.ssm.document import DEFAULT_DOCUMENT_NAME
+
 __all__ = [
     "DEFAULT_DOCUMENT_NAME",
     "MODES",
@@ -50,7 +52,6 @@ __all__ = [
     "validate_template",
 ]
 
-DEFAULT_DOCUMENT_NAME = "chaosaws-serverless-chaos-layer"
 MODES = ("ssm-automation", "fis-extension")
 MANAGED_BY_TAG = {"managed-by": "chaosaws-serverless"}
 

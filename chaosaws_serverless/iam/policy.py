@@ -165,7 +165,7 @@ def _fis(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
 
 
 def _document_name(arguments: Mapping[str, Any]) -> str:
-    from chaosaws_serverless.fis.templates import DEFAULT_DOCUMENT_NAME
+    from chaosaws_serverless.ssm.document import DEFAULT_DOCUMENT_NAME
 
     return str(arguments.get("document_name") or arguments.get("name") or DEFAULT_DOCUMENT_NAME)
 

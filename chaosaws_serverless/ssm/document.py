@@ -25,6 +25,7 @@ import tokenize
 from pathlib import Path
 
 __all__ = [
+    "DEFAULT_DOCUMENT_NAME",
     "DOCUMENT_FILE",
     "ENGINE_MODULES",
     "MAX_DOCUMENT_BYTES",
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 DOCUMENT_FILE = "chaos-layer-automation.yaml"
+# The name the activities, the FIS templates and the IAM policies give the document.
+DEFAULT_DOCUMENT_NAME = "chaosaws-serverless-chaos-layer"
 MAX_DOCUMENT_BYTES = 64 * 1024  # SSM's limit on a document's content
 PACKAGE = "chaosaws_serverless"
 # In dependency order: each module only uses names of the ones before it.
