@@ -159,6 +159,7 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
                 "sts:GetCallerIdentity",
                 "lambda:GetLayerVersion",
                 "lambda:GetFunction",
+                "lambda:ListTags",  # the fault record, read as the injection reads it
                 "iam:GetRole",
                 "iam:SimulatePrincipalPolicy",
                 "route53:ListResourceRecordSets",
