@@ -25,7 +25,7 @@ from chaosaws_serverless.aws import client, configured_regions, resolve_region
 from chaosaws_serverless.awslambda import _engine, _faults, _update
 from chaosaws_serverless.awslambda.contracts import EXEC_WRAPPER
 from chaosaws_serverless.awslambda.preflight import injection_refusals
-from chaosaws_serverless.errors import aws_errors, error_code
+from chaosaws_serverless.errors import NoData, aws_errors, code_of
 
 __all__ = [
     "FAIL",
@@ -399,7 +399,7 @@ def permissions(
                 )
                 results = [r for page in pages for r in page.get("EvaluationResults") or []]
         except ActivityFailed as error:
-            code = error_code(error.__cause__) if error.__cause__ else ""
+            code = code_of(error)
             reason = (
                 "the caller may not call iam:SimulatePrincipalPolicy"
                 if "AccessDenied" in code
@@ -465,7 +465,7 @@ def data_probe(
     try:
         value = probe(**dict(arguments), configuration=configuration, secrets=secrets)
     except ActivityFailed as error:
-        if str(error).startswith("no data") and starts_load:
+        if isinstance(error, NoData) and starts_load:
             return Check(
                 "metric data",
                 label,
