@@ -86,8 +86,8 @@ def code_of(error: BaseException) -> str:
 
 
 def is_access_denied(error: Exception) -> bool:
-    """Return whether ``error`` is AWS refusing the caller's permissions."""
-    return error_code(error) in _ACCESS_DENIED
+    """Return whether ``error`` (botocore's or ours) is AWS refusing the caller's permissions."""
+    return code_of(error) in _ACCESS_DENIED
 
 
 def _hint(code: str, iam_action: str) -> str:

@@ -42,7 +42,8 @@ def engine_errors() -> Iterator[None]:
     try:
         yield
     except _engine.CallFailed as error:
-        raise activity_failed(error.error, error.action, error.resource) from error
+        # The botocore error stays the cause, as for every other AWS failure.
+        raise activity_failed(error.error, error.action, error.resource) from error.error
     except _engine.FaultError as error:
         raise ActivityFailed(str(error)) from error
 
