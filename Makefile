@@ -26,6 +26,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	# the import layers (tests/unit/test_layers.py) and the SSM document generated from the engine
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_layers.py
+	$(BIN)/python -m chaosaws_serverless.ssm.document --check
 
 ## readme: regenerate the README activity table from discovery
 readme: $(STAMP)

@@ -26,7 +26,6 @@ refreshed only shortly before it expires, however many clients share it.
 
 import hashlib
 import os
-import re
 import threading
 from collections.abc import Mapping
 from datetime import datetime
@@ -41,6 +40,8 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from chaosaws_serverless.errors import aws_errors
+from chaosaws_serverless.patterns import REGION as _REGION
+from chaosaws_serverless.patterns import ROLE_ARN as _ROLE_ARN
 
 __all__ = [
     "DEFAULT_SESSION_NAME",
@@ -60,8 +61,6 @@ _CLIENT_CONFIG = Config(
     read_timeout=30,
     user_agent_extra="chaosaws-serverless",
 )
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, ...], Any] = {}

@@ -3,8 +3,12 @@
 Exception tree a user can meet from any activity::
 
     chaoslib.exceptions.ActivityFailed
-    └── raised by `aws_errors` for every botocore error, naming the operation,
-        the resource, the AWS error code and a hint for the fix
+    ├── AwsActivityFailed: raised by `aws_errors` for every botocore error, naming
+    │   the operation, the resource, the AWS error code and a hint for the fix;
+    │   carries ``code`` (the AWS error code, "" when AWS did not answer),
+    │   ``iam_action`` and ``resource``, so callers decide on the code, never
+    │   on the message
+    └── NoData: a metric probe found no datapoint in its window
 
 Activities wrap each AWS call (or a short group of calls on one resource)::
 
@@ -26,7 +30,15 @@ from botocore.exceptions import (
 )
 from chaoslib.exceptions import ActivityFailed
 
-__all__ = ["activity_failed", "aws_errors", "error_code", "is_access_denied"]
+__all__ = [
+    "AwsActivityFailed",
+    "NoData",
+    "activity_failed",
+    "aws_errors",
+    "code_of",
+    "error_code",
+    "is_access_denied",
+]
 
 _ACCESS_DENIED = {
     "AccessDenied",
@@ -45,6 +57,20 @@ _THROTTLED = {
 }
 
 
+class AwsActivityFailed(ActivityFailed):
+    """An AWS call failed: the sentence for the user, and the code for decisions."""
+
+    def __init__(self, message: str, code: str, iam_action: str, resource: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.iam_action = iam_action
+        self.resource = resource
+
+
+class NoData(ActivityFailed):
+    """A metric has no datapoint in the probe's window (a failure, never a 0)."""
+
+
 def error_code(error: Exception) -> str:
     """Return the AWS error code of a botocore ``ClientError`` (or ``""``)."""
     if isinstance(error, ClientError):
@@ -52,9 +78,16 @@ def error_code(error: Exception) -> str:
     return ""
 
 
+def code_of(error: BaseException) -> str:
+    """Return the AWS error code an ``AwsActivityFailed`` or a ``ClientError`` carries (or "")."""
+    if isinstance(error, AwsActivityFailed):
+        return error.code
+    return error_code(error) if isinstance(error, Exception) else ""
+
+
 def is_access_denied(error: Exception) -> bool:
-    """Return whether ``error`` is AWS refusing the caller's permissions."""
-    return error_code(error) in _ACCESS_DENIED
+    """Return whether ``error`` (botocore's or ours) is AWS refusing the caller's permissions."""
+    return code_of(error) in _ACCESS_DENIED
 
 
 def _hint(code: str, iam_action: str) -> str:
@@ -76,35 +109,39 @@ def _hint(code: str, iam_action: str) -> str:
     return "see the AWS message above"
 
 
-def activity_failed(error: Exception, iam_action: str, resource: str) -> ActivityFailed:
-    """Return an ``ActivityFailed`` that names the operation, resource, code and fix."""
+def activity_failed(error: Exception, iam_action: str, resource: str) -> AwsActivityFailed:
+    """Return an ``AwsActivityFailed`` that names the operation, resource, code and fix."""
+    code = error_code(error)
+
+    def failed(message: str) -> AwsActivityFailed:
+        return AwsActivityFailed(message, code, iam_action, resource)
+
     if isinstance(error, ClientError):
-        code = error_code(error)
         message = error.response.get("Error", {}).get("Message", "") or str(error)
-        return ActivityFailed(
+        return failed(
             f"{iam_action} on {resource} failed with {code}: {message}. "
             f"Fix: {_hint(code, iam_action)}."
         )
     if isinstance(error, EndpointConnectionError | ConnectTimeoutError):
-        return ActivityFailed(
+        return failed(
             f"{iam_action} on {resource} could not reach the AWS endpoint "
             f"({getattr(error, 'kwargs', {}).get('endpoint_url', error)}). Fix: check "
             "'aws_endpoint_url' / AWS_ENDPOINT_URL, the region name and the network."
         )
     if isinstance(error, ReadTimeoutError):
-        return ActivityFailed(
+        return failed(
             f"{iam_action} on {resource} timed out waiting for AWS to answer. "
             "Fix: run again; if it persists, check the endpoint's health."
         )
     if isinstance(error, NoCredentialsError):
-        return ActivityFailed(
+        return failed(
             f"{iam_action} on {resource} found no AWS credentials. Fix: set the secrets "
             "'aws_access_key_id'/'aws_secret_access_key', 'aws_profile_name' in the "
             "configuration, or the usual AWS environment variables."
         )
     if isinstance(error, ParamValidationError):
-        return ActivityFailed(f"{iam_action} on {resource} was given invalid parameters: {error}")
-    return ActivityFailed(f"{iam_action} on {resource} failed: {error}")
+        return failed(f"{iam_action} on {resource} was given invalid parameters: {error}")
+    return failed(f"{iam_action} on {resource} failed: {error}")
 
 
 @contextlib.contextmanager

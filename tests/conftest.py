@@ -70,3 +70,14 @@ def aws(configuration: dict[str, Any]) -> Callable[..., Any]:
         )
 
     return make
+
+
+_TIERS = ("unit", "emulator", "stubbed", "resilience", "lab")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its tier, the folder it lives in (``pytest -m unit``)."""
+    for item in items:
+        tier = item.path.parent.name
+        if tier in _TIERS:
+            item.add_marker(getattr(pytest.mark, tier))

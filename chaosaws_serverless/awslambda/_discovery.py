@@ -25,7 +25,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from botocore.exceptions import ClientError
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
@@ -142,8 +141,7 @@ def _by_tagging_api(
                 **({"PaginationToken": token} if token else {}),
             )
         except ActivityFailed as error:
-            cause = error.__cause__
-            if isinstance(cause, ClientError) and is_access_denied(cause):
+            if is_access_denied(error):
                 raise _Denied(str(error)) from error
             raise
         for resource in page.get("ResourceTagMappingList", []):

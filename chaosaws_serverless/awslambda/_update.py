@@ -1,107 +1,71 @@
-"""Lambda calls that survive concurrency: retries, revision checks, waiting for updates.
+"""Lambda calls that survive concurrency, for the activities: the engine's, as ActivityFailed.
 
-- Every call retries throttling (429) and ``ResourceConflictException`` (409,
-  an update in progress) with capped exponential backoff and full jitter, on top
-  of botocore's own retries.
-- ``update_configuration`` re-reads the function and recomputes the change on
-  ``PreconditionFailedException`` (412: someone changed the function since we
-  read it), passing ``RevisionId`` whenever AWS returns one (moto does not).
-- Waiting follows the ``function_updated_v2`` waiter (done when
-  ``LastUpdateStatus`` is no longer ``InProgress``, failed on ``Failed``) but
-  polls ``GetFunction`` (100 req/s) rather than ``GetFunctionConfiguration``
-  (15 req/s shared with every other control-plane read), and skips the poll
-  when the update's own answer already says ``Successful``.
+Retries (throttling, in-progress conflicts), revision checks and waiting for
+updates are ``_engine.call`` / ``update_configuration`` / ``wait_until_updated``
+(the SSM document runs them too). Here they raise the activities' errors:
+``engine_errors`` turns an engine refusal into ``ActivityFailed`` and a failed
+AWS call into ``errors.AwsActivityFailed`` (operation, resource, code, fix).
 """
 
-import random
-import time
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any, Optional
 
-from botocore.exceptions import BotoCoreError, ClientError
 from chaoslib.exceptions import ActivityFailed
 
-from chaosaws_serverless.errors import activity_failed, error_code
+from chaosaws_serverless.awslambda import _engine
+from chaosaws_serverless.errors import activity_failed
 
-RETRIED = {
-    "ResourceConflictException",
-    "TooManyRequestsException",
-    "ThrottlingException",
-    "Throttling",
-    "RequestLimitExceeded",
-}
-REVISION_CONFLICT = "PreconditionFailedException"
-MAX_ATTEMPTS = 8
-WAIT_TIMEOUT_SECONDS = 300.0
+__all__ = [
+    "MAX_ATTEMPTS",
+    "RETRIED",
+    "REVISION_CONFLICT",
+    "WAIT_TIMEOUT_SECONDS",
+    "backoff_seconds",
+    "call",
+    "engine_errors",
+    "get_function",
+    "update_configuration",
+    "wait_until_updated",
+]
 
-# Tests replace these to run without real sleeping.
-sleep: Callable[[float], None] = time.sleep
-monotonic: Callable[[], float] = time.monotonic
+RETRIED = _engine.RETRIED
+REVISION_CONFLICT = _engine.REVISION_CONFLICT
+MAX_ATTEMPTS = _engine.MAX_ATTEMPTS
+WAIT_TIMEOUT_SECONDS = _engine.WAIT_TIMEOUT_SECONDS
+backoff_seconds = _engine.backoff_seconds
 
 
-def backoff_seconds(attempt: int) -> float:
-    """Return the pause before retry ``attempt`` (0-based): full jitter, capped at 8 s."""
-    return random.uniform(0.5, 1.0) * min(8.0, 0.25 * 2**attempt)
+@contextlib.contextmanager
+def engine_errors() -> Iterator[None]:
+    """Re-raise the engine's errors inside the block as ``ActivityFailed``."""
+    try:
+        yield
+    except _engine.CallFailed as error:
+        # The botocore error stays the cause, as for every other AWS failure.
+        raise activity_failed(error.error, error.action, error.resource) from error.error
+    except _engine.FaultError as error:
+        raise ActivityFailed(str(error)) from error
 
 
 def call(lam: Any, operation: str, iam_action: str, resource: str, **params: Any) -> Any:
     """Call ``lam.<operation>(**params)``, retrying throttling and in-progress conflicts."""
-    method = getattr(lam, operation)
-    for attempt in range(MAX_ATTEMPTS):
-        try:
-            return method(**params)
-        except ClientError as error:
-            if error_code(error) in RETRIED and attempt < MAX_ATTEMPTS - 1:
-                sleep(backoff_seconds(attempt))
-                continue
-            raise activity_failed(error, iam_action, resource) from error
-        except BotoCoreError as error:
-            raise activity_failed(error, iam_action, resource) from error
-    raise AssertionError("unreachable")  # pragma: no cover
+    with engine_errors():
+        return _engine.call(lam, operation, iam_action, resource, **params)
 
 
 def get_function(lam: Any, name: str, resource: str, qualifier: Optional[str] = None) -> Any:
-    """Return GetFunction's answer (configuration, tags, code location)."""
-    params = {"FunctionName": name}
-    if qualifier:
-        params["Qualifier"] = qualifier
-    return call(lam, "get_function", "lambda:GetFunction", resource, **params)
-
-
-def _busy(configuration: dict[str, Any]) -> bool:
-    return (
-        configuration.get("State") == "Pending"
-        or configuration.get("LastUpdateStatus") == "InProgress"
-    )
+    """Return GetFunction's answer (configuration, code location)."""
+    with engine_errors():
+        return _engine.get_function(lam, name, resource, qualifier)
 
 
 def wait_until_updated(
     lam: Any, name: str, resource: str, configuration: dict[str, Any], ours: bool = True
 ) -> Any:
-    """Return the configuration once no update is in progress (``function_updated_v2``).
-
-    ``ours``: the update waited for is ours, so ``Failed`` is an error; before
-    our update, an earlier failed update of someone else does not block us.
-    """
-    deadline = monotonic() + WAIT_TIMEOUT_SECONDS
-    attempt = 0
-    while True:
-        if ours and configuration.get("LastUpdateStatus") == "Failed":
-            reason = configuration.get("LastUpdateStatusReason", "")
-            raise ActivityFailed(
-                f"the update of {resource} failed in AWS: {reason}. Fix: check the function in "
-                "the Lambda console; run remove_faults to restore it"
-            )
-        if not _busy(configuration):
-            return configuration
-        if monotonic() > deadline:
-            raise ActivityFailed(
-                f"{resource} was still updating after {WAIT_TIMEOUT_SECONDS:.0f} s; run the "
-                "activity again once it is Active"
-            )
-        sleep(min(5.0, 0.5 * 1.5**attempt))
-        attempt += 1
-        configuration = get_function(lam, name, resource)["Configuration"]
+    """Return the configuration once no update is in progress (``function_updated_v2``)."""
+    with engine_errors():
+        return _engine.wait_until_updated(lam, name, resource, configuration, ours)
 
 
 def update_configuration(
@@ -111,40 +75,6 @@ def update_configuration(
     compute: Callable[[Any], Optional[dict[str, Any]]],
     initial: Any = None,
 ) -> tuple[Any, Optional[dict[str, Any]]]:
-    """Read the function, compute a change from it and apply it, safely.
-
-    ``compute`` gets GetFunction's answer and returns the keyword arguments of
-    ``UpdateFunctionConfiguration`` (without ``FunctionName``/``RevisionId``),
-    or None when nothing needs to change. On a revision conflict the function is
-    read again and ``compute`` runs again on what is there now. Returns the
-    GetFunction answer the change was computed from and the updated
-    configuration (None when nothing changed). ``initial``: a GetFunction
-    answer just read, which saves the first read.
-    """
-    for attempt in range(MAX_ATTEMPTS):
-        if attempt == 0 and initial is not None:
-            function = initial
-        else:
-            function = get_function(lam, name, resource)
-        function["Configuration"] = wait_until_updated(
-            lam, name, resource, function["Configuration"], ours=False
-        )
-        change = compute(function)
-        if change is None:
-            return function, None
-        params = {"FunctionName": name, **change}
-        revision = function["Configuration"].get("RevisionId")
-        if revision:
-            params["RevisionId"] = revision
-        try:
-            updated = lam.update_function_configuration(**params)
-        except ClientError as error:
-            code = error_code(error)
-            if code in RETRIED | {REVISION_CONFLICT} and attempt < MAX_ATTEMPTS - 1:
-                sleep(backoff_seconds(attempt))
-                continue
-            raise activity_failed(error, "lambda:UpdateFunctionConfiguration", resource) from error
-        except BotoCoreError as error:
-            raise activity_failed(error, "lambda:UpdateFunctionConfiguration", resource) from error
-        return function, wait_until_updated(lam, name, resource, updated)
-    raise AssertionError("unreachable")  # pragma: no cover
+    """Read the function, compute a change and apply it (``_engine.update_configuration``)."""
+    with engine_errors():
+        return _engine.update_configuration(lam, name, resource, compute, initial)

@@ -28,9 +28,30 @@ from chaosaws_serverless.awslambda._record import (
 )
 from chaosaws_serverless.awslambda.contracts import DEFAULT_CONTRACT, FaultContract
 
-__all__ = ["architecture_refusal", "conflict_refusal", "injection_refusals"]
+__all__ = ["architecture_refusal", "conflict_refusal", "injection_refusals", "runtime_refusal"]
 
 LATEST = "$LATEST"
+# Runtimes whose bootstrap is the function's own: Lambda ignores AWS_LAMBDA_EXEC_WRAPPER there.
+OS_ONLY_RUNTIMES = ("provided",)
+
+
+def runtime_refusal(function_configuration: Mapping[str, Any], resource: str) -> Optional[str]:
+    """Return why the chaos extension cannot wrap this function (image, OS-only runtime)."""
+    if function_configuration.get("PackageType") == "Image":
+        return (
+            f"{resource} is a container image: Lambda attaches no layers to it, so the chaos "
+            "extension cannot run. Build the extension into the image, or choose a zip "
+            "function (nothing was changed)"
+        )
+    runtime = str(function_configuration.get("Runtime") or "")
+    if runtime.startswith(OS_ONLY_RUNTIMES):
+        return (
+            f"{resource} runs on the OS-only runtime {runtime!r}: Lambda does not run "
+            "AWS_LAMBDA_EXEC_WRAPPER there, so the chaos extension would never see an "
+            "invocation. Call the extension's wrapper from your bootstrap, or choose a "
+            "managed-runtime function (nothing was changed)"
+        )
+    return None
 
 
 def architecture_refusal(
@@ -86,6 +107,9 @@ def injection_refusals(
     name = str(function_configuration.get("FunctionName", "?"))
     resource = f"function {name!r}"
     refusals: list[str] = []
+    unwrappable = runtime_refusal(function_configuration, resource)
+    if unwrappable:
+        refusals.append(unwrappable)
     try:
         previous = decode(dict(tags))
     except RecordError as error:

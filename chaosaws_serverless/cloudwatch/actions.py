@@ -16,7 +16,7 @@ from logzero import logger
 from chaosaws_serverless import metric_names as names
 from chaosaws_serverless.aws import client, configured_regions, resolve_region
 from chaosaws_serverless.cloudwatch.dashboard import experiment_dashboard_body
-from chaosaws_serverless.errors import aws_errors, error_code
+from chaosaws_serverless.errors import aws_errors, code_of
 
 __all__ = [
     "delete_alarm",
@@ -137,7 +137,7 @@ def delete_experiment_dashboard(
         ):
             cloudwatch.delete_dashboards(DashboardNames=[dashboard_name])
     except ActivityFailed as error:
-        if error_code(error.__cause__) in ("ResourceNotFound", "DashboardNotFoundError"):
+        if code_of(error) in ("ResourceNotFound", "DashboardNotFoundError"):
             logger.info(f"dashboard {dashboard_name!r} in {region_name} was already gone")
             return False
         raise

@@ -18,7 +18,7 @@ from logzero import logger
 from chaosaws_serverless import metric_names as names
 from chaosaws_serverless.aws import client, configured_regions, resolve_region
 from chaosaws_serverless.cloudwatch import metrics
-from chaosaws_serverless.errors import aws_errors
+from chaosaws_serverless.errors import NoData, aws_errors
 
 __all__ = [
     "get_alarm_state",
@@ -69,7 +69,7 @@ def get_metric_sum(
     found.add(metrics.Series.of(namespace, metric_name, dims))
     totals = _aggregated_sums(cloudwatch, found, window)
     if metric_name not in totals:
-        raise ActivityFailed(
+        raise NoData(
             f"no data: metric {namespace}/{metric_name} with dimensions {dims} has no datapoint "
             f"in {region_name} in the last {window_seconds} s; check the names and that the "
             "publisher (the load generator) is running"
@@ -474,7 +474,7 @@ def _customer_counts(
     totals = _aggregated_sums(cloudwatch, listed, window)
     window_text = f"in the last {window_seconds} s ({namespace} in {region_name})"
     if not totals:
-        raise ActivityFailed(
+        raise NoData(
             f"no data: no load generator counts for {url!r}{_for_clients(client_region)} "
             f"{window_text}; check the URL (dimension {names.DIMENSION_URL!r}), the namespace "
             "('metrics_namespace') and that the load generator is running"

@@ -73,10 +73,10 @@ def after_experiment_control(
     """Record the run's values, draw its timeline next to the journal and embed it."""
     if not isinstance(state, dict):
         return
-    from chaosaws_serverless.timeline.cli import aws_secrets
     from chaosaws_serverless.timeline.core import timeline_of_journal
     from chaosaws_serverless.timeline.journal import (
         JOURNAL_KEY,
+        aws_secrets,
         embed_chart,
         public_configuration,
     )

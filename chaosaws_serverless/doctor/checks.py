@@ -22,10 +22,10 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from chaosaws_serverless.aws import client, configured_regions, resolve_region
-from chaosaws_serverless.awslambda import _faults, _update
+from chaosaws_serverless.awslambda import _engine, _faults, _update
 from chaosaws_serverless.awslambda.contracts import EXEC_WRAPPER
 from chaosaws_serverless.awslambda.preflight import injection_refusals
-from chaosaws_serverless.errors import aws_errors, error_code
+from chaosaws_serverless.errors import NoData, aws_errors, code_of
 
 __all__ = [
     "FAIL",
@@ -230,6 +230,36 @@ def _fault_of(target: Target) -> Any:
     )
 
 
+def _layer_of_function(
+    lam: Any,
+    config: Mapping[str, Any],
+    layer_arn: str,
+    layer_architectures: Optional[list[str]],
+    region: str,
+    configuration: Configuration,
+) -> tuple[str, Optional[list[str]]]:
+    """Return the chaos layer the injection would use on this function, as the engine picks it.
+
+    A version of the chaos layer already attached is used as it is; otherwise the
+    published table's layer is the one of the function's architecture.
+    """
+    attached = _engine.attached_chaos_layer(_engine.layers_of(config), layer_arn)
+    architecture = (config.get("Architectures") or ["x86_64"])[0]
+    default: Optional[str]
+    for_architecture: Optional[str]
+    try:
+        default = _faults.resolve_layer_arn(None, region, configuration)
+        for_architecture = _faults.resolve_layer_arn(None, region, configuration, architecture)
+    except ActivityFailed:  # no published layer here: the layer given is the one
+        default = for_architecture = None
+    if attached == layer_arn:
+        if layer_arn != default or for_architecture in (None, layer_arn):
+            return layer_arn, layer_architectures
+        attached = str(for_architecture)
+    with _update.engine_errors():
+        return attached, _engine.layer_architectures(lam, attached)
+
+
 def function(
     target: Target,
     layer_arn: Optional[str],
@@ -242,17 +272,20 @@ def function(
     name = f"{target.kind.replace('inject_', '')} target"
     try:
         fault = _fault_of(target)
-        name_ = _faults.validate_function_name(target.function_name)
+        _faults.validate_region_argument(target.region)
+        name_ = _faults.validate_function_name(target.function_name, target.region)
         _faults.validate_alias(target.alias)
     except ActivityFailed as error:
         return Check(name, label, FAIL, f"the action's arguments are refused: {error}")
     lam = client("lambda", target.region, configuration, secrets)
+    resource = f"function {name_!r} in {target.region}"
     try:
-        answer = _update.get_function(lam, name_, f"function {name_!r} in {target.region}")
+        answer = _update.get_function(lam, name_, resource)
+        config = answer["Configuration"]
+        # As the injection reads them: ListTags (GetFunction hides tags without lambda:ListTags).
+        tags = _faults.read_tags(lam, config, resource)
     except ActivityFailed as error:
         return Check(name, label, FAIL, str(error))
-    config = answer["Configuration"]
-    tags = dict(answer.get("Tags") or {})
     environment = (config.get("Environment") or {}).get("Variables") or {}
     facts = {
         "runtime": config.get("Runtime") or "none (container image or OS-only)",
@@ -269,6 +302,12 @@ def function(
     )
     if layer_arn is None:
         return Check(name, label, FAIL, f"{summary}; no readable chaos layer for {target.region}")
+    try:
+        layer_arn, layer_architectures = _layer_of_function(
+            lam, config, layer_arn, layer_architectures, target.region, configuration
+        )
+    except ActivityFailed as error:
+        return Check(name, label, FAIL, f"{summary}; {error}")
     refusals = injection_refusals(
         config,
         tags,
@@ -360,7 +399,7 @@ def permissions(
                 )
                 results = [r for page in pages for r in page.get("EvaluationResults") or []]
         except ActivityFailed as error:
-            code = error_code(error.__cause__) if error.__cause__ else ""
+            code = code_of(error)
             reason = (
                 "the caller may not call iam:SimulatePrincipalPolicy"
                 if "AccessDenied" in code
@@ -426,7 +465,7 @@ def data_probe(
     try:
         value = probe(**dict(arguments), configuration=configuration, secrets=secrets)
     except ActivityFailed as error:
-        if str(error).startswith("no data") and starts_load:
+        if isinstance(error, NoData) and starts_load:
             return Check(
                 "metric data",
                 label,

@@ -36,7 +36,7 @@ from chaosaws_serverless.aws import client
 from chaosaws_serverless.awslambda import actions
 from chaosaws_serverless.awslambda.contracts import latency_seconds
 from chaosaws_serverless.doctor.checks import FAIL, PASS, Check, Plan
-from chaosaws_serverless.errors import aws_errors, error_code
+from chaosaws_serverless.errors import aws_errors, code_of
 
 __all__ = [
     "DOCTOR_PREFIX",
@@ -140,7 +140,7 @@ def _delete(lam: Any, name: str, region: str) -> None:
         with aws_errors("lambda:DeleteFunction", f"function {name!r} in {region}"):
             lam.delete_function(FunctionName=name)
     except ActivityFailed as error:
-        if error_code(error.__cause__) != "ResourceNotFoundException":
+        if code_of(error) != "ResourceNotFoundException":
             raise
 
 

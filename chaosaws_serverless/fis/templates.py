@@ -38,6 +38,10 @@ from botocore.validate import validate_parameters
 from chaoslib.exceptions import ActivityFailed
 from logzero import logger
 
+from chaosaws_serverless.patterns import LAYER_ARN as _LAYER_ARN
+from chaosaws_serverless.patterns import ROLE_ARN as _ROLE_ARN
+from chaosaws_serverless.ssm.document import DEFAULT_DOCUMENT_NAME
+
 __all__ = [
     "DEFAULT_DOCUMENT_NAME",
     "MODES",
@@ -50,7 +54,6 @@ __all__ = [
     "validate_template",
 ]
 
-DEFAULT_DOCUMENT_NAME = "chaosaws-serverless-chaos-layer"
 MODES = ("ssm-automation", "fis-extension")
 MANAGED_BY_TAG = {"managed-by": "chaosaws-serverless"}
 
@@ -66,9 +69,7 @@ _DESCRIPTION_MAX = 512
 _TAGS_MAX = 50
 _RESOURCE_ARNS_MAX = 5
 
-_ROLE_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 _ALARM_ARN = re.compile(r"^arn:aws[a-z-]*:cloudwatch:[a-z0-9-]+:\d{12}:alarm:.+$")
-_LAYER_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:layer:[\w-]+:\d+$")
 _FUNCTION_ARN = re.compile(
     r"^arn:(aws[a-z-]*):lambda:([a-z0-9-]+):(\d{12}):function:([\w-]{1,64})(?::([\w$-]+))?$"
 )
@@ -212,7 +213,7 @@ def build_lambda_fault_template(
                 f"layer_arn must be the chaos-lambda-extension layer version ARN in {region} "
                 f"(arn:aws:lambda:{region}:<account>:layer:<name>:<version>), got {layer_arn!r}"
             )
-        layer_region = _LAYER_ARN.match(layer_arn).group(1)  # type: ignore[union-attr]  # matched above
+        layer_region = _LAYER_ARN.match(layer_arn).group("region")  # type: ignore[union-attr]  # matched above
         if layer_region != region:
             raise ActivityFailed(
                 f"layer_arn {layer_arn!r} is in {layer_region}, the functions in {region}: "

@@ -161,6 +161,7 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
                 "sts:GetCallerIdentity",
                 "lambda:GetLayerVersion",
                 "lambda:GetFunction",
+                "lambda:ListTags",  # the fault record, read as the injection reads it
                 "iam:GetRole",
                 "iam:SimulatePrincipalPolicy",
                 "route53:ListResourceRecordSets",
@@ -270,8 +271,10 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     ),
 }
 
-# What the SSM document's script calls (ssm/chaos_layer_automation.py), on each
-# function it targets: the role named by its AutomationAssumeRole parameter.
+# What the SSM document calls, on each function it targets: the role named by its
+# AutomationAssumeRole parameter. Its script is the Lambda fault engine
+# (awslambda/_engine.py); its rollback reads its own execution and runs the
+# document again (a child automation, passing the same role).
 AUTOMATION_ROLE: tuple[Grant, ...] = (
     Grant(
         (
@@ -288,6 +291,11 @@ AUTOMATION_ROLE: tuple[Grant, ...] = (
         "function",
     ),
     Grant(("lambda:GetLayerVersion",), "layer"),
+    # The rollback steps: FindDocument reads this execution, Rollback starts the document
+    # again as a child automation that assumes the same role (so the role passes itself).
+    Grant(("ssm:GetAutomationExecution",), "ssm-execution"),
+    Grant(("ssm:StartAutomationExecution",), "ssm-automation-definition"),
+    Grant(("iam:PassRole",), "passed-role-ssm"),
 )
 
 

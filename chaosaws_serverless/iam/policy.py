@@ -170,7 +170,7 @@ def _fis(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
 
 
 def _document_name(arguments: Mapping[str, Any]) -> str:
-    from chaosaws_serverless.fis.templates import DEFAULT_DOCUMENT_NAME
+    from chaosaws_serverless.ssm.document import DEFAULT_DOCUMENT_NAME
 
     return str(arguments.get("document_name") or arguments.get("name") or DEFAULT_DOCUMENT_NAME)
 
@@ -293,8 +293,9 @@ def experiment_policies(
                 caller.add(action, resources, condition)
         for arguments_ in _automation_targets(f"{module}.{name}", arguments, ctx, fis_role):
             for grant in AUTOMATION_ROLE:
+                condition = _CONDITIONS[grant.kind]() if grant.kind in _CONDITIONS else None
                 for action in grant.actions:
-                    automation.add(action, RESOURCE_KINDS[grant.kind](ctx, arguments_), None)
+                    automation.add(action, RESOURCE_KINDS[grant.kind](ctx, arguments_), condition)
     result: dict[str, Any] = {"experiment": caller.policy()}
     if automation:
         result["automation_role"] = automation.policy()
@@ -374,6 +375,8 @@ def _from_document_parameters(parameters: Any, region: str) -> Iterator[dict[str
             "function_name": values["FunctionName"],
             "layer_arn": values.get("LayerArn"),
             "region": region,
+            # The role the document's rollback passes to its child automation.
+            "role_arn": values.get("AutomationAssumeRole"),
         }
 
 

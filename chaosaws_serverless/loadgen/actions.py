@@ -22,6 +22,8 @@ from chaosaws_serverless.loadgen.config import (
     LoadConfigError,
 )
 from chaosaws_serverless.metric_names import DEFAULT_NAMESPACE
+from chaosaws_serverless.patterns import LAYER_ARN as _LAYER_ARN
+from chaosaws_serverless.patterns import ROLE_ARN as _ROLE_ARN
 
 __all__ = [
     "delete_load_generator",
@@ -36,8 +38,6 @@ MAX_ZIP_BYTES = 50 * 1024 * 1024  # Lambda's limit for a zip uploaded in the req
 # Kept free at the end of an invocation for draining and the last publish.
 DEADLINE_MARGIN_SECONDS = 5
 _FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-_LAYER_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[\w-]+:\d+$")
 
 logger = logging.getLogger(__name__)
 

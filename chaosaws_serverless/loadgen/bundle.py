@@ -25,6 +25,7 @@ __all__ = ["BUNDLED_MODULES", "VENDORED_ROOTS", "build_zip", "lambda_runtime", "
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_MODULES = (
     "metric_names.py",
+    "patterns.py",
     "loadgen/__init__.py",
     "loadgen/config.py",
     "loadgen/stats.py",

@@ -10,6 +10,7 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from chaosaws_serverless.metric_names import DEFAULT_NAMESPACE
+from chaosaws_serverless.patterns import REGION as _REGION
 
 __all__ = [
     "DEFAULT_REGION_PATTERN",
@@ -27,7 +28,6 @@ HTTP_CLIENTS = ("auto", "pyreqwest", "aiohttp")
 
 MAX_RATE_PER_SECOND = 100_000
 MAX_DURATION_SECONDS = 7 * 24 * 3600
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 
 class LoadConfigError(ValueError):

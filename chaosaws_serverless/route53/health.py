@@ -23,7 +23,7 @@ from chaoslib.types import Configuration, Secrets
 from chaosaws_serverless import metric_names as names
 from chaosaws_serverless.aws import client
 from chaosaws_serverless.cloudwatch import metrics
-from chaosaws_serverless.errors import aws_errors
+from chaosaws_serverless.errors import NoData, aws_errors
 
 __all__ = [
     "HEALTHY_CHECKER_SHARE",
@@ -125,7 +125,7 @@ def _healthy_from_metric(
     )
     newest = metrics.newest_values(cloudwatch, [series], window, "Minimum")[series]
     if newest is None:
-        raise ActivityFailed(
+        raise NoData(
             f"no data: {names.ROUTE53_NAMESPACE} {names.HEALTH_CHECK_STATUS} of health check "
             f"{health_check_id!r} has no datapoint in {names.ROUTE53_METRICS_REGION} in the last "
             f"{window_seconds} s; check the id, widen window_seconds (AWS publishes it once a "

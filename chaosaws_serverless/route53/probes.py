@@ -17,7 +17,7 @@ from logzero import logger
 from chaosaws_serverless import metric_names as names
 from chaosaws_serverless.aws import client, resolve_region
 from chaosaws_serverless.cloudwatch.metrics import as_seconds
-from chaosaws_serverless.errors import aws_errors, error_code
+from chaosaws_serverless.errors import aws_errors, code_of
 from chaosaws_serverless.route53 import health, records, routing
 
 __all__ = [
@@ -298,7 +298,7 @@ def _health_check_or_none(route53: Any, check_id: str) -> Optional[Dict[str, Any
         with aws_errors("route53:GetHealthCheck", f"health check {check_id!r}"):
             return dict(route53.get_health_check(HealthCheckId=check_id)["HealthCheck"])
     except ActivityFailed as error:
-        if error_code(error.__cause__) == "NoSuchHealthCheck":
+        if code_of(error) == "NoSuchHealthCheck":
             return None
         raise
 

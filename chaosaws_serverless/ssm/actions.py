@@ -17,8 +17,7 @@ from logzero import logger
 
 from chaosaws_serverless.aws import client, resolve_region
 from chaosaws_serverless.errors import aws_errors, error_code
-from chaosaws_serverless.fis.templates import DEFAULT_DOCUMENT_NAME
-from chaosaws_serverless.ssm.document import document_path
+from chaosaws_serverless.ssm.document import DEFAULT_DOCUMENT_NAME, document_path
 
 __all__ = ["register_automation_document", "start_automation", "stop_automation"]
 

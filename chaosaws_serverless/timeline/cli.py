@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import click
 
-__all__ = ["aws_secrets", "timeline_command"]
-
-
-def aws_secrets(secrets: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Return the ``aws_*`` credentials of the experiment's secret scopes, flat as aws.py reads."""
-    found: dict[str, Any] = {}
-    for scope in (secrets or {}).values():
-        if isinstance(scope, Mapping):
-            found.update({k: v for k, v in scope.items() if str(k).startswith("aws_")})
-    return found
+__all__ = ["timeline_command"]
 
 
 @click.command("timeline")
@@ -103,6 +92,8 @@ def timeline_command(
         config_vars, secret_vars = merge_vars(convert_vars(list(var)), list(var_file))
         configuration = journal_configuration(record, config_vars)
         experiment = record.get("experiment") or {}
+        from chaosaws_serverless.timeline.journal import aws_secrets
+
         secrets = aws_secrets(
             load_secrets(experiment.get("secrets") or {}, configuration, secret_vars)
         )

@@ -9,9 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from chaoslib.exceptions import ActivityFailed
 
-from chaosaws_serverless.awslambda import actions, probes
+from chaosaws_serverless.awslambda import _engine, actions, probes
 from chaosaws_serverless.awslambda._record import RECORD_TAG_PREFIX
 
 US, EU = "us-east-1", "eu-west-1"
@@ -516,7 +517,6 @@ def test_a_crash_between_record_and_update_rolls_back_as_a_no_op(
 def test_a_failed_injection_leaves_nothing_behind(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chaosaws_serverless.awslambda import _faults
 
     world.layer()
     world.function(env={"A": "1"})
@@ -525,11 +525,15 @@ def test_a_failed_injection_leaves_nothing_behind(
     lam.create_alias(FunctionName="api-hello", Name="live", FunctionVersion=version)
 
     def denied(*args: Any, **kwargs: Any) -> Any:
-        raise ActivityFailed("lambda:UpdateAlias on alias 'live' failed with AccessDenied")
+        raise _engine.CallFailed(
+            ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "UpdateAlias"),
+            "lambda:UpdateAlias",
+            "alias 'live'",
+        )
 
-    original_call = _faults._update.call
+    original_call = _engine.call
     monkeypatch.setattr(
-        _faults._update,
+        _engine,
         "call",
         lambda lam, op, *a, **kw: (
             denied() if op == "update_alias" else original_call(lam, op, *a, **kw)

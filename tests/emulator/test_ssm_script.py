@@ -1,26 +1,30 @@
 """The SSM document's script against the moto server: it behaves exactly like the package.
 
 moto does not run automations, so the script itself is the unit under test: its
-``handler`` gets the InputPayload the document passes. Each scenario is checked
-against the package's own ``inject_latency``/``remove_faults`` on a twin
-function, and across: the script's fault is removed by ``remove_faults`` and
+``handler`` gets the InputPayload the document passes. The script is generated
+from the package's engine; it runs here both as the package's module
+(``ssm.automation_step``) and as the text the document holds. Each scenario is
+checked against ``inject_latency``/``remove_faults`` on a twin function, and
+across: the script's fault is removed by ``remove_faults`` and
 ``inject_latency``'s by the script's DISABLED mode.
 """
 
-import importlib.util
+import contextlib
 import io
+import json
 import types
 import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 from chaoslib.exceptions import ActivityFailed
 
-from chaosaws_serverless.awslambda import actions
+from chaosaws_serverless.awslambda import _engine, actions
 from chaosaws_serverless.awslambda._record import RECORD_TAG_PREFIX, decode
-from chaosaws_serverless.ssm import document
+from chaosaws_serverless.ssm import automation_step, document
 
 US = "us-east-1"
 ORIGINAL_ENV = {
@@ -37,20 +41,15 @@ def load(source: str, name: str) -> types.ModuleType:
     return module
 
 
-@pytest.fixture(params=["file", "embedded"])
-def script(request: pytest.FixtureRequest) -> types.ModuleType:
-    """The script as a file and as the document embeds it (same code, compact form)."""
-    if request.param == "file":
-        spec = importlib.util.spec_from_file_location(
-            "chaos_layer_automation", document.script_path()
-        )
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        module.sleep = lambda seconds: None
-        return module
-    embedded = document.embedded_scripts(document.document_path().read_text(encoding="utf-8"))[0]
-    return load(embedded, "embedded_chaos_layer_automation")
+@pytest.fixture(params=["package", "document"])
+def script(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    """The step's handler as the package's module and as the script the document holds."""
+    if request.param == "package":
+        monkeypatch.setattr(_engine, "sleep", lambda seconds: None)
+        return automation_step
+    scripts = document.embedded_scripts(document.document_path().read_text(encoding="utf-8"))
+    assert len(scripts) == 1
+    return load(scripts[0], "document_script")
 
 
 @pytest.fixture
@@ -282,7 +281,7 @@ def test_refusals_change_nothing(stack: Stack, script: types.ModuleType) -> None
         script.handler(stack.payload(name, "ENABLED", False, LayerArn=other_region), {})
     with pytest.raises(script.ChaosError, match="ChaosMode must be ENABLED or DISABLED"):
         script.handler(stack.payload(name, "PAUSED", False), {})
-    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+    with pytest.raises(script.ChaosError, match="ResourceNotFoundException"):
         script.handler(stack.payload("nope", "ENABLED", False), {})
     assert stack.state(name) == before
 
@@ -314,4 +313,60 @@ def test_another_version_of_the_chaos_layer_is_used_as_it_is(
     assert stack.faulty(name, False) == stack.faulty(twin, False)
     assert stack.faulty(name, False)["layers"] == [stack.other_layer, old]
     script.handler(stack.payload(name, "DISABLED", False), {})
+    assert stack.state(name) == before
+
+
+def test_a_concurrent_injection_by_the_package_is_absorbed_then_rolled_back(
+    stack: Stack, script: types.ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race made deterministic: the script reads the clean function, the package
+    injects an error fault, then the script's update meets a 409 and re-reads."""
+    name = stack.function("hello")
+    before = stack.state(name)
+    lam = boto3.client("lambda", region_name=US)
+    stale = json.loads(json.dumps(lam.get_function(FunctionName=name), default=str))
+    stale_tags = stack.state(name)["tags"]
+    actions.inject_error(name, 500, "x" * 300, 1.0, configuration=stack.configuration)
+    namespace = script if script is not automation_step else _engine
+    real_get = namespace.get_function
+    reads = {"n": 0}
+
+    def first_read_is_stale(*args: Any, **kwargs: Any) -> Any:
+        reads["n"] += 1
+        return json.loads(json.dumps(stale)) if reads["n"] == 1 else real_get(*args, **kwargs)
+
+    real_tags = namespace.read_tags
+    tag_reads = {"n": 0}
+
+    def first_tags_are_stale(*args: Any, **kwargs: Any) -> Any:
+        tag_reads["n"] += 1
+        return dict(stale_tags) if tag_reads["n"] == 1 else real_tags(*args, **kwargs)
+
+    monkeypatch.setattr(namespace, "get_function", first_read_is_stale)
+    monkeypatch.setattr(namespace, "read_tags", first_tags_are_stale)
+    real_update = lam.update_function_configuration
+    answered = {"n": 0}
+
+    def conflict_once(**params: Any) -> Any:
+        answered["n"] += 1
+        if answered["n"] == 1:
+            raise ClientError(
+                {"Error": {"Code": "ResourceConflictException", "Message": "in progress"}},
+                "UpdateFunctionConfiguration",
+            )
+        return real_update(**params)
+
+    monkeypatch.setattr(lam, "update_function_configuration", conflict_once)
+    monkeypatch.setattr(
+        boto3, "client", lambda *args, **kwargs: lam
+    )  # the handler's client is this one
+    # Refusing is right too: what matters is what the rollback leaves.
+    with contextlib.suppress(script.ChaosError):
+        script.handler(stack.payload(name, "ENABLED", False), {})
+    assert answered["n"] >= 1 and reads["n"] >= 1
+    monkeypatch.undo()
+    faulty = stack.faulty(name, False)
+    assert faulty["layers"].count(stack.layer) == 1  # never stacked
+    actions.remove_faults(name, configuration=stack.configuration)
+    actions.remove_faults(name, configuration=stack.configuration)
     assert stack.state(name) == before

@@ -204,7 +204,7 @@ def test_injection_planned_on_a_stale_read_still_rolls_back_exactly(
     With ``b_conflicts`` B's first update is answered 409 (an update in
     progress), so B re-reads the function and finds A's fault in it.
     """
-    from chaosaws_serverless.awslambda import _faults, _update
+    from chaosaws_serverless.awslambda import _engine, _update
 
     url = configuration["aws_endpoint_url"]
     fleet = create_fleet(url, 1, secret="s")
@@ -215,7 +215,7 @@ def test_injection_planned_on_a_stale_read_still_rolls_back_exactly(
     inject_error(
         name, 500, "x" * 300, 1.0, REGION, None, fleet.chaos_layer, configuration=configuration
     )
-    real_get = _update.get_function
+    real_get = _engine.get_function
     calls = {"n": 0}
 
     def first_read_is_stale(*args: Any, **kwargs: Any) -> Any:
@@ -226,8 +226,8 @@ def test_injection_planned_on_a_stale_read_still_rolls_back_exactly(
             else real_get(*args, **kwargs)
         )
 
-    monkeypatch.setattr(_faults._update, "get_function", first_read_is_stale)
-    monkeypatch.setattr(_update, "sleep", lambda seconds: None)
+    monkeypatch.setattr(_engine, "get_function", first_read_is_stale)
+    monkeypatch.setattr(_engine, "sleep", lambda seconds: None)
     if b_conflicts:
         real_update = lam.update_function_configuration
         answered = {"n": 0}

@@ -13,7 +13,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from chaoslib.exceptions import ActivityFailed
 
-from chaosaws_serverless.awslambda import _faults, _update, actions
+from chaosaws_serverless.awslambda import _engine, _faults, _update, actions
 from chaosaws_serverless.awslambda._merge import plan_injection, revert
 from chaosaws_serverless.awslambda._record import (
     RECORD_TAG_PREFIX,
@@ -75,7 +75,7 @@ def stubbed(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Stubber, list[flo
     lam = boto3.client("lambda", region_name=REGION)
     sleeps: list[float] = []
     monkeypatch.setattr(_faults, "client", lambda *args, **kwargs: lam)
-    monkeypatch.setattr(_update, "sleep", sleeps.append)
+    monkeypatch.setattr(_engine, "sleep", sleeps.append)
     monkeypatch.setattr(_faults, "_who", lambda: WHO)
     monkeypatch.setattr(_faults, "_now", lambda: AT)
     with Stubber(lam) as stubber:

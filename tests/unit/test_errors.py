@@ -47,3 +47,24 @@ def test_context_manager_converts_and_chains() -> None:
 def test_other_exceptions_pass_through() -> None:
     with pytest.raises(KeyError), aws_errors("lambda:GetFunction", "function 'f'"):
         raise KeyError("not an AWS error")
+
+
+def test_aws_failures_carry_their_code_for_decisions() -> None:
+    from botocore.exceptions import ClientError, EndpointConnectionError
+    from chaoslib.exceptions import ActivityFailed
+
+    from chaosaws_serverless.errors import AwsActivityFailed, activity_failed, code_of
+
+    denied = ClientError(
+        {"Error": {"Code": "AccessDeniedException", "Message": "not NotFound"}}, "GetAlias"
+    )
+    failed = activity_failed(denied, "lambda:GetAlias", "alias 'live'")
+    assert isinstance(failed, AwsActivityFailed) and isinstance(failed, ActivityFailed)
+    assert (failed.code, failed.iam_action, failed.resource) == (
+        "AccessDeniedException",
+        "lambda:GetAlias",
+        "alias 'live'",
+    )
+    assert code_of(failed) == code_of(denied) == "AccessDeniedException"
+    unreachable = activity_failed(EndpointConnectionError(endpoint_url="http://x"), "a:B", "r")
+    assert unreachable.code == "" and code_of(ValueError("ResourceNotFoundException")) == ""

@@ -68,3 +68,14 @@ def test_a_recorded_fault_refuses_others_but_not_its_own_run() -> None:
 
 def test_an_unreadable_layer_skips_only_the_architecture_check() -> None:
     assert refusals(config(Architectures=["arm64"]), arch=None) == []
+
+
+def test_the_doctor_meets_the_runtime_refusals_of_the_injection() -> None:
+    # Lambda runs AWS_LAMBDA_EXEC_WRAPPER only for managed runtimes, and attaches no
+    # layers to container images (Lambda developer guide, "Modifying the runtime
+    # environment" and "Working with layers").
+    (image,) = refusals(config(PackageType="Image", Runtime=None))
+    assert "container image" in image
+    (provided,) = refusals(config(Runtime="provided.al2023"))
+    assert "OS-only runtime 'provided.al2023'" in provided
+    assert refusals(config(Runtime="nodejs20.x")) == []

@@ -1,0 +1,28 @@
+"""ARN, name and region patterns: one place, so every check is equally strict (pure, ``re`` only).
+
+The Lambda fault engine uses them too, so this module is part of the SSM
+document's script (``chaosaws_serverless.ssm.document``): standard library only.
+"""
+
+import re
+
+# A region name: two letters, words, a digit (us-east-1, us-gov-west-1, ap-southeast-4).
+REGION_TEXT = r"[a-z]{2}(?:-[a-z]+)+-\d"
+REGION = re.compile(rf"^{REGION_TEXT}$")
+# A layer version ARN (Lambda attaches only versions).
+LAYER_ARN = re.compile(
+    rf"^arn:aws[a-zA-Z-]*:lambda:(?P<region>{REGION_TEXT}):(?P<account>\d{{12}}):"
+    r"layer:(?P<name>[A-Za-z0-9_-]{1,140}):(?P<version>\d+)$"
+)
+# Lambda's FunctionName (botocore's pattern, split so a qualifier can be named):
+# a name of at most 64 characters, an ARN or a partial ARN, maybe ":qualifier".
+FUNCTION_NAME = re.compile(
+    r"^(?:arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d):"
+    r"\d{12}:function:|\d{12}:function:)?(?P<name>[A-Za-z0-9_-]{1,64})(?::(?P<qualifier>.*))?$"
+)
+# An alias name: not only digits (that would be a version).
+ALIAS_NAME = re.compile(r"^(?!\d+$)[A-Za-z0-9_-]{1,128}$")
+# An IAM role ARN.
+ROLE_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):role/[\w+=,.@/-]{1,512}$"
+)

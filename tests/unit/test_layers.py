@@ -1,0 +1,131 @@
+"""The package's import layers: a module imports only from its own layer's package or below.
+
+The contract (`make lint` runs this test), top to bottom; packages on one line
+are siblings that do not import each other:
+
+    cli                       every command (chaosaws_serverless.cli, each package's cli.py)
+                              and the package root (discovery)
+    lab                       the local lab: runs everything below
+    doctor                    checks an experiment: reads its IAM policy, pre-flights faults
+    iam | catalog             policies from activities; the experiment catalog
+    controls                  the run's controls (iam lists their permissions)
+    fis | timeline            FIS templates run the SSM document; a run's picture from CloudWatch
+    ssm                       the document runs the Lambda fault engine
+    awslambda | route53 | loadgen
+    cloudwatch
+    aws                       the one place that builds clients
+    errors | patterns | metric_names | shipped | extras
+                              leaves: errors, ARN patterns, metric names, the shipped files,
+                              the one-line hint for a missing extra
+
+Imports inside functions count too. A package's ``cli.py`` belongs to the cli
+layer: a command may use any package's commands and helpers.
+"""
+
+import ast
+from pathlib import Path
+
+import chaosaws_serverless
+
+PACKAGE = "chaosaws_serverless"
+LAYERS: list[set[str]] = [
+    {"cli"},
+    {"lab"},
+    {"doctor"},
+    {"iam", "catalog"},
+    {"controls"},
+    {"fis", "timeline"},
+    {"ssm"},
+    {"awslambda", "route53", "loadgen"},
+    {"cloudwatch"},
+    {"aws"},
+    {"errors", "patterns", "metric_names", "shipped", "extras"},
+]
+ROOT = Path(chaosaws_serverless.__file__).parent
+
+
+def layer_of(module: str) -> str:
+    """Return the layer of a dotted module name of the package."""
+    parts = module.split(".")
+    if len(parts) == 1 or parts[-1] == "cli":
+        return "cli"
+    return parts[1]
+
+
+def level(layer: str) -> int:
+    return next(index for index, names in enumerate(LAYERS) if layer in names)
+
+
+def module_name(path: Path, root: Path = ROOT) -> str:
+    relative = path.relative_to(root.parent).with_suffix("")
+    parts = list(relative.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports_of(path: Path, root: Path = ROOT) -> list[tuple[int, str]]:
+    """Return (line, dotted module) of every import of the package in a file."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == PACKAGE:
+            assert node.module is not None
+            if node.module == PACKAGE:  # from chaosaws_serverless import aws, __version__
+                found.extend(
+                    (
+                        node.lineno,
+                        f"{PACKAGE}.{a.name}" if (root / f"{a.name}.py").exists() else PACKAGE,
+                    )
+                    for a in node.names
+                )
+            else:
+                found.append((node.lineno, node.module))
+        elif isinstance(node, ast.Import):
+            found.extend(
+                (node.lineno, a.name) for a in node.names if a.name.split(".")[0] == PACKAGE
+            )
+    return found
+
+
+def violations(root: Path = ROOT) -> list[str]:
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        where = path.relative_to(root.parent)
+        source = module_name(path, root)
+        mine = layer_of(source)
+        for line, target in imports_of(path, root):
+            theirs = layer_of(target)
+            if theirs == mine:
+                continue
+            if level(theirs) < level(mine):
+                found.append(f"{where}:{line} {mine} imports {target} ({theirs}, above)")
+            elif level(theirs) == level(mine):
+                found.append(f"{where}:{line} {mine} imports its sibling {target}")
+    return found
+
+
+def test_every_package_is_in_a_layer() -> None:
+    packages = {p.name for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    modules = {p.stem for p in ROOT.glob("*.py") if p.stem not in {"__init__", "cli"}}
+    assert packages | modules <= set().union(*LAYERS)
+
+
+def test_no_import_runs_upward_or_sideways() -> None:
+    assert violations() == []
+
+
+def test_the_contract_catches_upward_and_sideways_imports(tmp_path: Path) -> None:
+    root = tmp_path / PACKAGE
+    for name, text in {
+        "ssm/actions.py": "from chaosaws_serverless.fis.templates import X\n",
+        "route53/probes.py": "def f():\n    from chaosaws_serverless.awslambda import _engine\n",
+        "fis/cli.py": "from chaosaws_serverless.iam.cli import load_experiment\n",
+        "awslambda/_engine.py": "from chaosaws_serverless import patterns\n",
+        "patterns.py": "",
+    }.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    assert violations(root) == [
+        f"{PACKAGE}/route53/probes.py:2 route53 imports its sibling {PACKAGE}.awslambda",
+        f"{PACKAGE}/ssm/actions.py:1 ssm imports {PACKAGE}.fis.templates (fis, above)",
+    ]
