@@ -39,4 +39,4 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) lab-output .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .venv313 lab-output .pytest_cache .mypy_cache .ruff_cache *.egg-info
