@@ -54,9 +54,6 @@ def region_of_metric(metric_name: str) -> str | None:
     return metric_name[len(prefix) :] if metric_name.startswith(prefix) else None
 
 
-# The load generator publishes high-resolution metrics (1 s storage), so readers may
-# query 1/5/10/30 s periods; AWS-published metrics (AWS/...) are standard resolution.
-STORAGE_RESOLUTION_SECONDS = 1
 # The no-answer and garbage outcomes count as failures for customers, next to 5xx.
 ERROR_METRICS = (STATUS_5XX, STATUS_TIMEOUT, STATUS_CONNECT_ERROR, STATUS_INVALID_RESPONSE)
 # Latency distribution per interval (Values/Counts), milliseconds from the intended send time.

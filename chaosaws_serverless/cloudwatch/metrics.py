@@ -9,8 +9,8 @@ Query period
     ``metric_period_seconds`` in the configuration wins (1, 5, 10, 30 or a
     multiple of 60). Otherwise AWS-published namespaces (``AWS/...``, standard
     resolution) are read with 60 s periods and the load generator's namespace,
-    published at high resolution (see ``metric_names.STORAGE_RESOLUTION_SECONDS``),
-    with 10 s periods.
+    published at high resolution (1 s storage, ``generate_load``'s default
+    ``storage_resolution``), with 10 s periods.
 
 Window
     ``[now - 1 s - window_seconds, now - 1 s]``: the end is clamped one second

@@ -77,9 +77,6 @@ class Stack:
         scheme = "https" if self.health_check.type.startswith("HTTPS") else "http"
         return f"{scheme}://{self.record_name}{self.customers['path']}"
 
-    def function_for_path(self, path: str) -> FunctionSpec | None:
-        return next((f for f in self.functions if f.path == path), None)
-
 
 def load_stack(path: str | Path | None = None, *, misconfigured: bool = False) -> Stack:
     """Return the stack of ``path`` (default: the packaged reference stack)."""

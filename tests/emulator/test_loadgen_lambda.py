@@ -16,11 +16,11 @@ from loadgen_server import (
 )
 
 from chaosaws_serverless.loadgen.actions import (
-    HANDLER,
     delete_load_generator,
     deploy_load_generator,
 )
 from chaosaws_serverless.loadgen.bundle import build_zip, lambda_runtime, vendor_problems
+from chaosaws_serverless.loadgen.deployment import HANDLER
 
 # Copying this environment's wheels into the bundle needs Linux x86_64 (as in CI).
 needs_vendoring = pytest.mark.skipif(
