@@ -11,6 +11,10 @@ holds the figures. The exit code is 0 only when both outcomes are the
 expected ones: the misconfigured stack deviates, its US health check never
 turns unhealthy and the misconfiguration finder names the bug; the fixed stack
 holds and fails over.
+
+This module runs the processes and reads what a run left behind;
+:mod:`.analysis` turns that into figures and a verdict (pure), :mod:`.prose`
+into words.
 """
 
 from __future__ import annotations
@@ -24,17 +28,18 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import click
 import logzero
 
-from chaosaws_serverless import metric_names
+from chaosaws_serverless.lab import analysis, prose
+from chaosaws_serverless.lab.analysis import VARIANTS, RunResult, first_line
 from chaosaws_serverless.lab.emulator import FAKE_CREDENTIALS, FAKE_CREDENTIALS_ENV
 from chaosaws_serverless.lab.processes import Child, stop_pid
+from chaosaws_serverless.lab.prose import relative, rule
 from chaosaws_serverless.lab.session import Lab, start_emulator, start_lab
 from chaosaws_serverless.lab.stack import load_stack
 from chaosaws_serverless.timeline.core import read_journal_timeline
@@ -42,38 +47,10 @@ from chaosaws_serverless.timeline.draw import draw_timeline
 from chaosaws_serverless.timeline.journal import embed_chart, journal_configuration
 from chaosaws_serverless.timeline.metrics import TimelineData
 
-VARIANTS = ("misconfigured", "fixed")
+__all__ = ["VARIANTS", "RunResult", "chaos_report", "default_experiment", "run_demo", "run_variant"]
+
 # Traffic kept flowing after the run, so the timeline shows the recovery too.
 RECOVERY_SECONDS = 6.0
-
-
-@dataclass
-class RunResult:
-    """The figures and the verdict of one run."""
-
-    variant: str
-    command: list[str]
-    chaos_exit_code: int
-    run_seconds: float
-    status: str = ""
-    deviated: bool | None = None
-    fault_start: float | None = None
-    rollback_start: float | None = None
-    failover_probe_seconds: float | None = None
-    failover_probe_error: str = ""
-    failover_measured_seconds: float | None = None
-    us_unhealthy_after_seconds: float | None = None
-    us_health_target: str = ""
-    us_failure_ratio_during_fault: float | None = None
-    eu_failure_ratio_during_fault: float | None = None
-    failed_probes: list[str] = field(default_factory=list)
-    findings: list[str] = field(default_factory=list)
-    outputs: dict[str, str] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def as_expected(self) -> bool:
-        return not self.problems
 
 
 def default_experiment() -> Path:
@@ -129,7 +106,7 @@ def run_demo(
         "runs": [asdict(r) | {"as_expected": r.as_expected} for r in results],
     }
     (output / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    echo(_verdict(results, total, output, len(variants)))
+    echo(prose.verdict(results, total, output, len(variants)))
     ok = len(results) == len(variants) and all(r.as_expected for r in results)
     return (0 if ok else 1), results
 
@@ -153,7 +130,7 @@ def run_variant(
         shutil.rmtree(directory)
     stack = load_stack(misconfigured=misconfigured)
     echo("")
-    echo(_rule(f"{variant} stack"))
+    echo(rule(f"{variant} stack"))
     if misconfigured:
         echo("The US health check watches the EU domain (the reference run's bug).")
     else:
@@ -185,7 +162,7 @@ def run_variant(
         lab.stop_dataplane()
     _analyse(result, lab)
     _outputs(result, lab, echo)
-    echo(_explain(result, lab))
+    echo(prose.explain(result, lab.deployment.regions))
     return result
 
 
@@ -207,7 +184,7 @@ def _chaos_run(variant: str, lab: Lab, experiment: Path, echo: Any) -> RunResult
     env.update(FAKE_CREDENTIALS_ENV)
     env["AWS_ENDPOINT_URL"] = lab.endpoint_url
     env.setdefault("AWS_DEFAULT_REGION", lab.deployment.regions[0])
-    shown = ["chaos", "run", "--var-file", _relative(lab.values_path), _relative(experiment)]
+    shown = ["chaos", "run", "--var-file", relative(lab.values_path), relative(experiment)]
     echo(f"$ {' '.join(shown)}")
     started = time.monotonic()
     process = subprocess.Popen(
@@ -245,15 +222,6 @@ def _chaos_run(variant: str, lab: Lab, experiment: Path, echo: Any) -> RunResult
     )
 
 
-def _epoch(text: str | None) -> float | None:
-    if not text:
-        return None
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
-
-
 def _analyse(result: RunResult, lab: Lab) -> None:
     """Fill ``result`` from the journal, the data plane's events and the metrics."""
     deployment = lab.deployment
@@ -262,46 +230,8 @@ def _analyse(result: RunResult, lab: Lab) -> None:
     journal: dict[str, Any] = {}
     if journal_path.exists():
         journal = json.loads(journal_path.read_text(encoding="utf-8"))
-    result.deviated = journal.get("deviated")
-    # What `chaos run` prints at the end: "deviated" wins over the run's status.
-    result.status = "deviated" if result.deviated else str(journal.get("status", "no journal"))
-    for run in journal.get("run", []):
-        activity = run.get("activity", {})
-        func = activity.get("provider", {}).get("func", "")
-        if func.startswith("inject_") and result.fault_start is None:
-            result.fault_start = _epoch(run.get("start"))
-        if func == "wait_for_failover":
-            if run.get("status") == "succeeded" and run.get("output") is not None:
-                result.failover_probe_seconds = float(run["output"])
-            else:
-                result.failover_probe_error = _first_line(run.get("exception"))
-    rollbacks = journal.get("rollbacks", [])
-    if rollbacks:
-        result.rollback_start = _epoch(rollbacks[0].get("start"))
-    after = (journal.get("steady_states") or {}).get("after") or {}
-    for probe in after.get("probes", []):
-        if not probe.get("tolerance_met", True):
-            output = probe.get("output")
-            shown = f"{output:.2f}" if isinstance(output, float) else repr(output)
-            result.failed_probes.append(f"{probe['activity']['name']} (got {shown})")
-
-    events = lab.events()
-    if result.fault_start is not None:
-        for event in events:
-            if event["event"] != "health" or event.get("region") != us or event["healthy"]:
-                continue
-            if event["time"] >= result.fault_start:
-                result.us_unhealthy_after_seconds = round(event["time"] - result.fault_start, 1)
-                break
-        for event in events:
-            if (
-                event["event"] == "route"
-                and event["client_region"] == us
-                and event.get("region") != us
-                and event["time"] >= result.fault_start
-            ):
-                result.failover_measured_seconds = round(event["time"] - result.fault_start, 1)
-                break
+    analysis.analyse_journal(result, journal)
+    analysis.analyse_events(result, lab.events(), us)
     result.us_health_target = lab.stack.health_check_domains[us]
 
     try:
@@ -316,21 +246,14 @@ def _analyse(result: RunResult, lab: Lab) -> None:
             )
         )
     except Exception as error:  # reported, and it makes the run unexpected below
-        result.problems.append(f"the misconfiguration finder failed: {_first_line(error)}")
+        result.problems.append(f"the misconfiguration finder failed: {first_line(error)}")
 
     data = _timeline_data(result, lab, journal)
     if data is not None and result.fault_start is not None:
-        end = result.rollback_start or data.end
-        for client, attr in (
-            (us, "us_failure_ratio_during_fault"),
-            (eu, "eu_failure_ratio_during_fault"),
-        ):
-            total = data.total(client, metric_names.STATUS_METRICS, result.fault_start, end)
-            failed = data.total(client, metric_names.ERROR_METRICS, result.fault_start, end)
-            setattr(result, attr, round(failed / total, 3) if total else None)
+        analysis.failure_ratios(result, data, us, eu)
         _draw(result, lab, data)
 
-    _judge(result)
+    analysis.judge(result)
 
 
 def _timeline_data(result: RunResult, lab: Lab, journal: dict[str, Any]) -> TimelineData | None:
@@ -368,47 +291,24 @@ def _draw(result: RunResult, lab: Lab, data: TimelineData) -> None:
     path = draw_timeline(
         data, lab.output / "timeline.png", title=f"{result.variant} stack: {data.title}"
     )
-    result.outputs["timeline"] = _relative(path)
+    result.outputs["timeline"] = relative(path)
     journal_path = lab.output / "journal.json"
     journal = json.loads(journal_path.read_text(encoding="utf-8"))
     if embed_chart(journal, path.read_bytes()):
         journal_path.write_text(json.dumps(journal, indent=2, default=str), encoding="utf-8")
 
 
-def _judge(result: RunResult) -> None:
-    if result.variant == "misconfigured":
-        if result.deviated is not True:
-            result.problems.append(
-                f"expected the hypothesis to deviate, got status {result.status!r} "
-                f"deviated={result.deviated}"
-            )
-        if result.us_unhealthy_after_seconds is not None:
-            result.problems.append("the US health check turned unhealthy: the bug did not show")
-        if not result.findings:
-            result.problems.append("the misconfiguration finder found nothing")
-    else:
-        if result.status != "completed":
-            result.problems.append(
-                f"expected the hypothesis to hold, got status {result.status!r} "
-                f"deviated={result.deviated} (failed: {', '.join(result.failed_probes) or '-'})"
-            )
-        if result.failover_probe_seconds is None and result.failover_measured_seconds is None:
-            result.problems.append("no failover was measured")
-        if result.findings:
-            result.problems.append(f"the finder reported findings: {result.findings}")
-
-
 def _outputs(result: RunResult, lab: Lab, echo: Any) -> None:
     journal = lab.output / "journal.json"
     if journal.exists():
-        result.outputs["journal"] = _relative(journal)
+        result.outputs["journal"] = relative(journal)
         report = lab.output / "report.html"
         message = chaos_report(journal, report, lab.values_path)
         if message:
             echo(f"(chaos report failed: {message})")
         else:
-            result.outputs["report"] = _relative(report)
-    result.outputs["values"] = _relative(lab.values_path)
+            result.outputs["report"] = relative(report)
+    result.outputs["values"] = relative(lab.values_path)
 
 
 def chaos_report(journal: Path, report: Path, values: Path) -> str:
@@ -438,124 +338,3 @@ def chaos_report(journal: Path, report: Path, values: Path) -> str:
         tail = (completed.stderr or completed.stdout).strip().splitlines()[-3:]
         return " / ".join(tail) or f"exit code {completed.returncode}"
     return ""
-
-
-def _explain(result: RunResult, lab: Lab) -> str:
-    us = lab.deployment.regions[0]
-    lines = [""]
-    ratio = _ratio_text(result.us_failure_ratio_during_fault)
-    eu_ratio = _ratio_text(result.eu_failure_ratio_during_fault)
-    if result.variant == "misconfigured":
-        lines.append(
-            f"Outcome: the hypothesis {'DEVIATED' if result.deviated else 'did not deviate'} "
-            f"(chaos run: {result.status}, {result.run_seconds:.0f} s)."
-        )
-        lines.append(
-            f"- US customers kept failing: {ratio} of their requests got 5xx or no answer "
-            f"while the fault was on (EU customers: {eu_ratio})."
-        )
-        if result.us_unhealthy_after_seconds is None:
-            lines.append(
-                f"- The US health check never went unhealthy: it watches "
-                f"{result.us_health_target}, which is healthy. Route 53 kept sending US "
-                "customers to the broken us-east-1."
-            )
-        else:
-            lines.append(
-                f"- The US health check went unhealthy after {result.us_unhealthy_after_seconds} s."
-            )
-        if result.failover_probe_error:
-            lines.append(f"- wait_for_failover: {result.failover_probe_error}")
-        if result.failed_probes:
-            lines.append(f"- Failed after the fault: {'; '.join(result.failed_probes)}")
-        lines.append(
-            "- The misconfiguration finder (route53.probes.find_failover_misconfigurations):"
-        )
-        lines.extend(f"    * {finding}" for finding in result.findings or ["(nothing found)"])
-    else:
-        lines.append(
-            f"Outcome: the hypothesis {'HELD' if not result.deviated else 'DEVIATED'} "
-            f"(chaos run: {result.status}, {result.run_seconds:.0f} s)."
-        )
-        if result.us_unhealthy_after_seconds is not None:
-            lines.append(
-                f"- The US health check went unhealthy {result.us_unhealthy_after_seconds:.1f} s "
-                "after the fault was injected."
-            )
-        if result.failover_measured_seconds is not None:
-            lines.append(
-                f"- US customers were routed to "
-                f"{_other(lab, us)} {result.failover_measured_seconds:.1f} s after the fault "
-                "(measured by the lab's resolver)."
-            )
-        if result.failover_probe_seconds is not None:
-            lines.append(
-                f"- wait_for_failover (the experiment's probe, through CloudWatch) saw the "
-                f"failover after {result.failover_probe_seconds:.1f} s of polling."
-            )
-        elif result.failover_probe_error:
-            lines.append(f"- wait_for_failover: {result.failover_probe_error}")
-        lines.append(
-            f"- While the fault was on, {ratio} of US customers' requests failed (the ones "
-            f"sent before the failover); EU customers: {eu_ratio}."
-        )
-        lines.append(
-            "- The misconfiguration finder: "
-            + ("nothing to report." if not result.findings else "; ".join(result.findings))
-        )
-    lines.append("Outputs: " + ", ".join(f"{k} {v}" for k, v in result.outputs.items()))
-    if result.problems:
-        lines.append("NOT AS EXPECTED: " + "; ".join(result.problems))
-    return "\n".join(lines)
-
-
-def _verdict(results: list[RunResult], total: float, output: Path, expected: int) -> str:
-    lines = ["", _rule("summary")]
-    for result in results:
-        mark = "as expected" if result.as_expected else "NOT as expected"
-        figures = f"chaos run {result.run_seconds:.0f} s"
-        if result.failover_measured_seconds is not None:
-            figures += f", failover {result.failover_measured_seconds:.1f} s after the fault"
-        lines.append(f"{result.variant:>13}: {result.status} ({figures}): {mark}")
-    lines.append(f"Whole demo: {total:.0f} s. Outputs in {_relative(output)}/ (summary.json).")
-    ok = all(r.as_expected for r in results) and len(results) == expected
-    if not ok:
-        lines.append("The demo did not show the expected outcomes (see above).")
-    elif expected == len(VARIANTS):
-        lines.append("The experiment caught the misconfiguration and confirmed the fix.")
-    else:
-        lines.append("The outcome is the expected one.")
-    return "\n".join(lines)
-
-
-def _other(lab: Lab, region: str) -> str:
-    return next(r for r in lab.deployment.regions if r != region)
-
-
-def _ratio_text(ratio: float | None) -> str:
-    return "n/a" if ratio is None else f"{ratio:.0%}"
-
-
-def _first_line(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        value = "".join(value)
-    text = str(value).strip().splitlines()
-    # chaoslib stores the traceback; its last line carries the message.
-    line = text[-1] if text else ""
-    prefix = "chaoslib.exceptions.ActivityFailed: "
-    while line.startswith(prefix):
-        line = line[len(prefix) :]
-    return line
-
-
-def _rule(title: str) -> str:
-    return f"== {title} " + "=" * max(0, 70 - len(title))
-
-
-def _relative(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
