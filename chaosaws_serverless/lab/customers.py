@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from chaosaws_serverless import aws
+from chaosaws_serverless.lab.stack import Stack
 from chaosaws_serverless.loadgen.config import LoadConfig
 from chaosaws_serverless.loadgen.engine import run_load
 from chaosaws_serverless.loadgen.publish import CloudWatchPublisher
 
-if TYPE_CHECKING:
-    from chaosaws_serverless.lab.dataplane import DataPlane
+# (client_region, port) -> the name resolution a customer there uses (the data plane's
+# resolver as seen from that region): what the customers need of the data plane, and all.
+ResolveFor = Callable[[str, int], Any]
 
 # Long enough for any demo or `lab up` session; `lab down` ends it.
 RUN_FOR_SECONDS = 24 * 3600
@@ -29,13 +32,19 @@ RUN_FOR_SECONDS = 24 * 3600
 class Customers:
     """The customers of one client region, running on the data plane's event loop."""
 
-    def __init__(self, plane: DataPlane, client_region: str) -> None:
-        stack = plane.stack
+    def __init__(
+        self,
+        stack: Stack,
+        client_region: str,
+        rate_per_second: float,
+        cloudwatch: Any,
+        resolve_for: ResolveFor,
+    ) -> None:
         settings = stack.customers
         self.client_region = client_region
         self.config = LoadConfig(
             url=stack.api_url,
-            rate_per_second=plane.customer_rate,
+            rate_per_second=rate_per_second,
             duration_seconds=RUN_FOR_SECONDS,
             client_region=client_region,
             timeout_seconds=float(settings.get("timeout_seconds", 5)),
@@ -47,13 +56,11 @@ class Customers:
             connection_max_age_seconds=max(0.5, float(stack.ttl_seconds)),
             verify_tls=False,  # the lab's self-signed certificate
         )
-        # Every customer publishes where the experiment reads: the configuration's region.
-        cloudwatch = aws.client("cloudwatch", None, plane.configuration, plane.secrets)
         self.publisher = CloudWatchPublisher(
             cloudwatch, self.config.namespace, self.config.url, client_region
         )
         port = 443 if urlsplit(stack.api_url).scheme == "https" else 80
-        self._resolve = plane.resolve_for(client_region, port)
+        self._resolve = resolve_for(client_region, port)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[dict[str, Any]] | None = None
         self.result: dict[str, Any] | None = None
@@ -85,9 +92,20 @@ class Customers:
         return {"client_region": self.client_region, **(self.result or self.latest)}
 
 
-async def start_customers(plane: DataPlane) -> list[Customers]:
+async def start_customers(
+    stack: Stack,
+    rate_per_second: float,
+    configuration: Mapping[str, Any],
+    secrets: Mapping[str, Any],
+    resolve_for: ResolveFor,
+) -> list[Customers]:
     """Start customers in every region of the stack."""
-    customers = [Customers(plane, region) for region in plane.stack.regions]
+    # Every customer publishes where the experiment reads: the configuration's region.
+    cloudwatch = aws.client("cloudwatch", None, dict(configuration), dict(secrets))
+    customers = [
+        Customers(stack, region, rate_per_second, cloudwatch, resolve_for)
+        for region in stack.regions
+    ]
     for customer in customers:
         customer.start()
     return customers

@@ -146,7 +146,9 @@ class DataPlane:
     async def start_customers(self) -> None:
         from chaosaws_serverless.lab.customers import start_customers
 
-        self.customers = await start_customers(self)
+        self.customers = await start_customers(
+            self.stack, self.customer_rate, self.configuration, self.secrets, self.resolve_for
+        )
 
     async def stop(self) -> None:
         for customer in self.customers:
