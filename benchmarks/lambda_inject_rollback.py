@@ -33,53 +33,17 @@ median). Calls and restore checks are the last round's (they do not vary).
 """
 
 import argparse
-import io
 import os
 import statistics
 import time
-import zipfile
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-# Never reach a real account: fake credentials, and every client on the local server.
-for _name in ("AWS_PROFILE", "AWS_ROLE_ARN", "AWS_SESSION_TOKEN"):
-    os.environ.pop(_name, None)
-os.environ.update(
-    AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",
-    AWS_CONFIG_FILE=os.devnull,
-    AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-)
+import boto3
+import logzero
 
-import boto3  # noqa: E402
-import logzero  # noqa: E402
-
-ORIGINAL_ENV = {"TABLE": "orders", "API_SECRET": "do-not-log-me"}
-
-
-def code_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    return 'ok'\n")
-    return buffer.getvalue()
-
-
-class Calls:
-    """Count API calls per operation through botocore's event system."""
-
-    def __init__(self) -> None:
-        self.counter: Counter[str] = Counter()
-
-    def hook(self, event_name: str, **_: Any) -> None:
-        self.counter[event_name.rsplit(".", 1)[-1]] += 1
-
-    def watch(self, events: Any) -> None:
-        events.register("before-send.*", self.hook)
-
-    def take(self) -> Counter[str]:
-        taken, self.counter = self.counter, Counter()
-        return taken
+# On import: fake credentials and no way to a real account, before any client is made.
+from _emulated_aws import ORIGINAL_ENV, Calls, code_zip
 
 
 def deploy(url: str, regions: list[str], count: int) -> dict[str, dict[str, Any]]:
