@@ -5,8 +5,8 @@ Command (what produced the ratios in the README; about 2-3 minutes):
     .venv/bin/python benchmarks/loadgen_throughput.py
 
 Needs nginx, wrk and hey (Debian: ``apt-get update && apt-get install -y nginx wrk hey``;
-the script runs exactly that when one is missing and it is root), and pyreqwest in the
-venv (``pip install -e '.[load]'``). What it does:
+the script runs exactly that when one is missing and it is root), and the ``load`` extra in
+the venv (``pip install -e '.[load]'``: httptools, pyreqwest, aiohttp). What it does:
 
 1. prints its command line and the machine: CPU model, cores, load average;
 2. starts nginx with ONE worker on 127.0.0.1 (a free port), pinned to CPU 1, answering
@@ -14,10 +14,11 @@ venv (``pip install -e '.[load]'``). What it does:
 3. reference tools pinned to CPU 0, ``--seconds`` each: ``wrk -t1 -c50`` and
    ``hey -c 50`` (GOMAXPROCS=1), both closed loop: their maximum throughput;
 4. the generator pinned to CPU 0 (one worker: a per-core figure), open loop, for each HTTP
-   client (pyreqwest, then aiohttp as the reference): it climbs the rates (doubling from
-   ``--start-rate``, then bisecting to 10 %) and keeps the highest rate sustained: < 1 %
-   dropped, ≥ 99 % of the asked rate sent and answered 2xx, p99 latency from the intended
-   send time ≤ ``--max-p99-ms`` (default 100), and not saturated;
+   client (httptools, the default; pyreqwest (Rust) and aiohttp as references): it climbs
+   the rates (doubling from ``--start-rate``, then bisecting to 10 %) and keeps the
+   highest rate sustained: < 1 % dropped, ≥ 99 % of the asked rate sent and answered 2xx,
+   p99 latency from the intended send time ≤ ``--max-p99-ms`` (default 100), and not
+   saturated;
 5. a run asked for 3x that rate (with a counting CloudWatch client, 2 s intervals): it must
    report ``saturated`` with the rate it held, publish ``generator_saturated``, and keep
    its p99 out of the seconds (the generator sheds instead of queueing behind itself).
@@ -283,7 +284,7 @@ def main() -> None:
     parser.add_argument("--max-rate", type=float, default=80_000)
     parser.add_argument("--max-steps", type=int, default=7, help="runs per client's climb")
     parser.add_argument("--max-p99-ms", type=float, default=100.0)
-    parser.add_argument("--clients", default="pyreqwest,aiohttp")
+    parser.add_argument("--clients", default="httptools,pyreqwest,aiohttp")
     parser.add_argument("--client", default="auto", help=argparse.SUPPRESS)
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     parser.add_argument("--interval", type=float, default=10.0)

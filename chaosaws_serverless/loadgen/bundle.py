@@ -2,8 +2,8 @@
 
 The zip holds the load generator's modules under their package names (with a
 stub ``chaosaws_serverless/__init__.py``: the real one needs chaoslib, which
-Lambda does not) and, unless a dependencies layer is given, aiohttp and
-hdrhistogram with their dependencies copied from this environment. Copying is
+Lambda does not) and, unless a dependencies layer is given, aiohttp, httptools
+and hdrhistogram with their dependencies copied from this environment. Copying is
 only right when this machine matches the runtime: same Python minor version,
 Linux x86_64, and wheels whose manylinux glibc is not newer than the runtime's;
 ``vendor_problems`` says what does not match, and the caller then needs a layer
@@ -31,10 +31,11 @@ BUNDLED_MODULES = (
     "loadgen/stats.py",
     "loadgen/publish.py",
     "loadgen/engine.py",
+    "loadgen/http1.py",
     "loadgen/handler.py",
 )
 STUB_INIT = '"""Lambda bundle of chaosaws_serverless: the load generator only."""\n'
-VENDORED_ROOTS = ("aiohttp", "hdrhistogram")
+VENDORED_ROOTS = ("aiohttp", "hdrhistogram", "httptools")
 # Build-time requirements of hdrhistogram that its code never imports; boto3 is in the runtime.
 _NOT_VENDORED = {"pbr", "setuptools", "boto3", "botocore"}
 # glibc of the Lambda Python runtimes: Amazon Linux 2 up to 3.11, Amazon Linux 2023 after.

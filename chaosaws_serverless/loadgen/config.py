@@ -23,8 +23,8 @@ __all__ = [
 # The reference API answers "Hello from region us-east-1".
 DEFAULT_REGION_PATTERN = r"Hello from region (?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)"
 PUBLISH_MODES = ("cloudwatch", "emf", "none")
-# auto: pyreqwest when installed (several times cheaper per request), else aiohttp.
-HTTP_CLIENTS = ("auto", "pyreqwest", "aiohttp")
+# auto: the cheapest per request that can serve the run (engine.http_client_name).
+HTTP_CLIENTS = ("auto", "httptools", "pyreqwest", "aiohttp")
 
 MAX_RATE_PER_SECOND = 100_000
 MAX_DURATION_SECONDS = 7 * 24 * 3600
@@ -128,6 +128,11 @@ class LoadConfig:
         if self.http_client not in HTTP_CLIENTS:
             raise LoadConfigError(
                 f"http_client must be one of {', '.join(HTTP_CLIENTS)}, got {self.http_client!r}"
+            )
+        if self.http_client == "httptools" and self.method == "HEAD":
+            raise LoadConfigError(
+                "http_client 'httptools' cannot send HEAD (its parser would wait for a body): "
+                "use http_client 'auto' or 'pyreqwest'"
             )
         if self.max_body_bytes < 0:
             raise LoadConfigError(f"max_body_bytes must be ≥ 0, got {self.max_body_bytes!r}")

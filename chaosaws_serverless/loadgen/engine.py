@@ -15,6 +15,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import glob
+import importlib
 import inspect
 import logging
 import math
@@ -116,21 +117,29 @@ def _uvloop_factory() -> Optional[Callable[[], asyncio.AbstractEventLoop]]:
     return uvloop.new_event_loop
 
 
-def _pyreqwest_available() -> bool:
+def _importable(module: str) -> bool:
     try:
-        import pyreqwest.client  # noqa: F401
+        importlib.import_module(module)
     except ImportError:
         return False
     return True
 
 
 def http_client_name(config: LoadConfig, resolver: Optional[AbstractResolver] = None) -> str:
-    """Return the HTTP client a run uses: "pyreqwest" or "aiohttp"."""
+    """Return the HTTP client a run uses: "httptools", "pyreqwest" or "aiohttp".
+
+    ``auto``: the cheapest per request that can serve the run (measured in
+    ``benchmarks/loadgen_throughput.py``): httptools, but not for ``HEAD`` (its
+    parser would wait for a body) nor beside an aiohttp resolver; then pyreqwest;
+    then aiohttp.
+    """
     if config.http_client != "auto":
         return config.http_client
-    if resolver is not None or not _pyreqwest_available():
+    if resolver is not None:
         return "aiohttp"
-    return "pyreqwest"
+    if config.method != "HEAD" and _importable("httptools"):
+        return "httptools"
+    return "pyreqwest" if _importable("pyreqwest.client") else "aiohttp"
 
 
 async def _call_hook(hook: ResolveHook, host: str) -> Optional[tuple[str, Optional[int]]]:
@@ -211,6 +220,9 @@ class ThreadPressure:
         return min(1.0, busiest / wall) if wall > 0 else 0.0
 
 
+_UNSEEN = object()
+
+
 class _Run:
     """State of one run; everything runs on its event loop's thread."""
 
@@ -230,6 +242,7 @@ class _Run:
         self.progress_seconds = progress_seconds
         self.stop = stop
         self.pattern = re.compile(config.region_pattern.encode())
+        self.regions_seen: dict[bytes, Optional[str]] = {}
         self.current = IntervalStats()
         self.totals = RunTotals()
         self.in_flight = 0
@@ -263,8 +276,21 @@ class _Run:
             # Still outstanding when the drain deadline passed: the customer got nothing.
             self.finish("timeout", _clock() - intended, None)
             raise
-        region = parse_region(self.pattern, body) if body else None
-        self.finish(klass, _clock() - intended, region)
+        self.finish(klass, _clock() - intended, self.region_of(body) if body else None)
+
+    def region_of(self, body: bytes) -> Optional[str]:
+        """Return the region an answer names; short bodies' answers are remembered."""
+        # An API answers the same few bodies over and over: a dict hit is much cheaper
+        # than the regex. Bounded: a body that varies (a request id) must not grow it.
+        known = self.regions_seen.get(body, _UNSEEN)
+        if known is not _UNSEEN:
+            return known  # type: ignore[return-value]
+        region = parse_region(self.pattern, body)
+        if len(body) <= 512:
+            if len(self.regions_seen) >= 1024:
+                self.regions_seen.clear()
+            self.regions_seen[body] = region
+        return region
 
     def finish(self, klass: str, latency_s: float, region: Optional[str]) -> None:
         self.in_flight -= 1
@@ -370,6 +396,7 @@ class _Run:
     def close_interval(self) -> None:
         closed, self.current = self.current, IntervalStats()
         closed.end_epoch = time.time()
+        closed.flush()
         self.last_saturated = closed.judge_saturation()
         self.totals.add(closed)
         if self.on_interval is not None:
@@ -595,7 +622,69 @@ class _PyreqwestClients(_Clients):
             logger.debug("unclassified error from %s: %r", config.url, error)
             return "invalid_response", None
         limit = config.max_body_bytes
-        return classify_status(status), body if len(body) <= limit else body[:limit]
+        # pyreqwest's Bytes is not hashable: the region memo needs real bytes.
+        return classify_status(status), bytes(body if len(body) <= limit else body[:limit])
+
+
+class _Http1Clients(_Clients):
+    """The event loop's own HTTP/1.1 client (``loadgen/http1.py``): no thread crossings.
+
+    New connections go where the resolve hook says (or DNS), asked at most every
+    ``dns_cache_seconds``; each pool is replaced every
+    ``connection_max_age_seconds`` like the other clients, so customers follow a
+    changed answer.
+    """
+
+    name = "httptools"
+
+    def __init__(self, config: LoadConfig, hook: Optional[ResolveHook]) -> None:
+        super().__init__(config)
+        from chaosaws_serverless.loadgen import http1
+
+        self._http1 = http1
+        parts = urlsplit(config.url)
+        self.host = parts.hostname or ""
+        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.hook = hook
+        self.request_bytes = http1.request_bytes(
+            config.method, config.url, dict(config.headers), _USER_AGENT
+        )
+        self.locate = http1.CachedLocation(self._resolve, max(0.0, config.dns_cache_seconds))
+
+    async def _resolve(self) -> tuple[str, int]:
+        if self.hook is not None:
+            answer = await _call_hook(self.hook, self.host)
+            if answer is not None:
+                return answer[0], answer[1] or self.port
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            self.host, self.port, type=socket.SOCK_STREAM
+        )
+        address = infos[0][4]
+        return str(address[0]), int(address[1])
+
+    async def _new(self) -> Any:
+        config = self.config
+        return self._http1.Http1Pool(
+            config.url,
+            self.request_bytes,
+            self.locate,
+            max_connections=config.connection_cap,
+            timeout_seconds=config.timeout_seconds,
+            max_body_bytes=config.max_body_bytes,
+            verify_tls=config.verify_tls,
+        )
+
+    def _closed(self, client: Any) -> bool:
+        return bool(client.closing)
+
+    async def _close(self, client: Any) -> None:
+        client.close()
+
+    async def fetch(self, client: Any) -> tuple[str, Optional[bytes]]:
+        outcome, body = await client.fetch()
+        if isinstance(outcome, int):
+            return classify_status(outcome), body
+        return outcome, None
 
 
 _USER_AGENT = "chaosaws-serverless-loadgen"
@@ -604,7 +693,12 @@ _USER_AGENT = "chaosaws-serverless-loadgen"
 def _make_clients(
     config: LoadConfig, resolver: Optional[AbstractResolver], hook: Optional[ResolveHook]
 ) -> _Clients:
-    if http_client_name(config, resolver) == "pyreqwest":
+    name = http_client_name(config, resolver)
+    if name == "httptools":
+        if resolver is not None:
+            raise ValueError("an aiohttp resolver needs http_client='aiohttp'; pass resolve=")
+        return _Http1Clients(config, hook)
+    if name == "pyreqwest":
         if resolver is not None:
             raise ValueError("an aiohttp resolver needs http_client='aiohttp'; pass resolve=")
         return _PyreqwestClients(config, hook)

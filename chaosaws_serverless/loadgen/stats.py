@@ -16,6 +16,7 @@ due is ``saturated``: its counts measure the generator, not the API.
 
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -92,6 +93,9 @@ class IntervalStats:
     loop_lag_max_s: float = 0.0
     busy_max: float = 0.0  # busiest thread of the generator, fraction of the time (Linux)
     saturated: bool = False
+    # Latencies (µs) not yet in the histogram: hdrh's record_value is Python, so values
+    # are folded in per distinct value (flush), not one call per request.
+    pending_us: list[int] = field(default_factory=list, repr=False, compare=False)
 
     def is_saturated(self) -> bool:
         """Return whether the generator shed more than 1 % of the requests due.
@@ -108,6 +112,8 @@ class IntervalStats:
 
     def merge(self, other: "IntervalStats") -> None:
         """Add another worker's interval of the same period into this one."""
+        self.flush()
+        other.flush()
         for klass, count in other.counts.items():
             self.counts[klass] = self.counts.get(klass, 0) + count
         for region, count in other.regions.items():
@@ -127,6 +133,7 @@ class IntervalStats:
 
     def to_wire(self) -> dict[str, Any]:
         """Return a picklable, compact form (the histogram HdrHistogram-encoded)."""
+        self.flush()
         wire = {name: getattr(self, name) for name in _WIRE_FIELDS}
         wire["counts"], wire["regions"] = dict(self.counts), dict(self.regions)
         wire["histogram"] = (
@@ -145,13 +152,20 @@ class IntervalStats:
         return interval
 
     def record(self, klass: str, latency_s: float, region: Optional[str] = None) -> None:
-        """Count one finished request."""
+        """Count one finished request (its latency lands in the histogram at ``flush``)."""
         self.counts[klass] += 1
-        self.histogram.record_value(min(_HIGHEST_US, max(_LOWEST_US, int(latency_s * 1e6))))
+        self.pending_us.append(int(latency_s * 1e6))
         if region is not None:
             self.regions[region] = self.regions.get(region, 0) + 1
         elif klass == "2xx":
             self.region_unparsed += 1
+
+    def flush(self) -> None:
+        """Fold the pending latencies into the histogram (before any read of it)."""
+        pending, self.pending_us = self.pending_us, []
+        record = self.histogram.record_value
+        for value, count in Counter(pending).items():
+            record(min(_HIGHEST_US, max(_LOWEST_US, value)), count)
 
     @property
     def completed(self) -> int:
@@ -160,6 +174,7 @@ class IntervalStats:
 
     def latency_ms(self) -> dict[str, Optional[float]]:
         """Return p50/p90/p99/max latency in milliseconds (None when nothing finished)."""
+        self.flush()
         return latency_summary_ms(self.histogram)
 
 
@@ -209,6 +224,7 @@ class RunTotals:
 
     def add(self, interval: IntervalStats) -> None:
         """Fold one closed interval into the totals."""
+        interval.flush()
         for klass, count in interval.counts.items():
             self.counts[klass] += count
         for region, count in interval.regions.items():

@@ -1,0 +1,318 @@
+"""A lean HTTP/1.1 keep-alive client on the event loop: the generator's fastest path.
+
+Why it exists: on one core, what bounds an open-loop generator is the CPU spent
+per request. ``benchmarks/loadgen_throughput.py`` measured the well-kept
+clients behind the same engine interface: aiohttp (Python on the loop),
+pyreqwest and rnet (Rust on a tokio thread). The Rust clients cross threads
+twice per request (send, then the answer back under the GIL), and those
+crossings cost more than the HTTP itself. Here nothing crosses threads:
+parsing is httptools (llhttp, C: the parser uvicorn uses), sockets and TLS are
+the event loop's (uvloop: C), and the Python per request is writing a
+prepared request and resolving one future.
+
+Scope, on purpose no more than the generator needs: one request at a time
+per connection (no pipelining), no request body, no redirects (3xx are
+answers), no proxies, no compression, the status and the first
+``max_body_bytes`` of the body. Not for ``HEAD`` (the parser cannot be told a
+response has no body): ``LoadConfig`` sends ``HEAD`` through another client.
+
+Failures land in the generator's classes: ``timeout`` (no complete answer
+within the deadline, connecting included), ``connect_error`` (not reachable,
+TLS refused, or the connection dropped before a complete answer) and
+``invalid_response`` (bytes that are not HTTP). A kept-alive connection that
+the server closed while idle is retried once on a new one, as browsers and
+hyper do, so an API's idle timeout is not counted as a customer's error.
+"""
+
+import asyncio
+import collections
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from typing import Optional, Union
+from urllib.parse import urlsplit
+
+import httptools
+
+__all__ = ["Http1Pool", "Outcome", "request_bytes"]
+
+# What a request ends as: an HTTP status, or a failure class.
+Outcome = tuple[Union[int, str], Optional[bytes]]
+# () -> (ip, port): where new connections go (the resolve hook or DNS, cached).
+Locate = Callable[[], Awaitable[tuple[str, int]]]
+
+_STALE = "stale"  # internal: a reused connection closed before any byte of the answer
+
+
+def request_bytes(method: str, url: str, headers: dict[str, str], user_agent: str) -> bytes:
+    """Return the bytes of a body-less HTTP/1.1 request for ``url`` (sent as is each time)."""
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    default_port = 443 if parts.scheme == "https" else 80
+    if parts.port is not None and parts.port != default_port:
+        host = f"{host}:{parts.port}"
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {host}", f"User-Agent: {user_agent}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    lower = {name.lower() for name in headers}
+    if "accept" not in lower:
+        lines.append("Accept: */*")
+    if method in ("POST", "PUT", "PATCH") and "content-length" not in lower:
+        lines.append("Content-Length: 0")  # a body-less POST without it may get a 411
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+class _Connection(asyncio.Protocol):
+    """One socket; at most one request outstanding on it."""
+
+    def __init__(self, pool: "Http1Pool") -> None:
+        self.pool = pool
+        self.transport: Optional[asyncio.Transport] = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.waiter: Optional[asyncio.Future[Outcome]] = None
+        self.deadline = 0.0  # loop time; the pool's sweeper times the request out after it
+        self.body = b""
+        self.answered = False  # a byte of the current answer arrived
+        self.headers_done = False
+        self.reused = False  # it carried a complete answer before: the server may drop it
+        self.closed = False
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.answered = True
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            self._end(("invalid_response", None))
+            self.abort()
+
+    def connection_lost(self, exc: Optional[Exception]) -> None:
+        self.closed = True
+        self.pool.forget(self)
+        if self.waiter is None:
+            return
+        if self.headers_done and not self.parser.should_keep_alive():
+            # An answer framed by the end of the connection (no length): complete now.
+            self._end((self.parser.get_status_code(), self.body))
+        else:
+            stale = self.reused and not self.answered
+            self._end((_STALE if stale else "connect_error", None))
+
+    # httptools callbacks
+
+    def on_headers_complete(self) -> None:
+        self.headers_done = True
+
+    def on_body(self, chunk: bytes) -> None:
+        room = self.pool.max_body_bytes - len(self.body)
+        if room > 0:
+            self.body += chunk[:room]
+
+    def on_message_complete(self) -> None:
+        keep = self.parser.should_keep_alive()
+        self._end((self.parser.get_status_code(), self.body))
+        if keep and not self.closed:
+            self.pool.release(self)
+        else:
+            self.abort()
+
+    # the pool's side
+
+    def send(self, request: bytes, deadline: float) -> "asyncio.Future[Outcome]":
+        self.waiter = waiter = self.pool.loop.create_future()
+        self.body, self.answered, self.headers_done = b"", False, False
+        self.deadline = deadline
+        self.transport.write(request)  # type: ignore[union-attr]
+        return waiter
+
+    def time_out(self) -> None:
+        self._end(("timeout", None))
+        self.abort()  # the answer may still come: this socket is no longer in sync
+
+    def _end(self, outcome: Outcome) -> None:
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(outcome)
+
+    def abort(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.pool.forget(self)
+            if self.transport is not None:
+                self.transport.abort()
+
+
+class Http1Pool:
+    """Kept-alive connections to one origin, at most ``max_connections`` open.
+
+    ``fetch`` sends the prepared request on an idle connection (the most
+    recently used: its socket is warm), opens one below the cap, or waits for
+    one to come back; the deadline covers the wait, connecting and the answer.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        request: bytes,
+        locate: Locate,
+        *,
+        max_connections: int,
+        timeout_seconds: float,
+        max_body_bytes: int,
+        verify_tls: bool,
+    ) -> None:
+        parts = urlsplit(url)
+        self.loop = asyncio.get_running_loop()
+        self.request = request
+        self.locate = locate
+        self.max_connections = max_connections
+        self.timeout_seconds = timeout_seconds
+        self.max_body_bytes = max_body_bytes
+        self.server_hostname = parts.hostname if parts.scheme == "https" else None
+        self.ssl = _tls_context(verify_tls) if parts.scheme == "https" else None
+        self.idle: collections.deque[_Connection] = collections.deque()
+        self.open: set[_Connection] = set()
+        self.opening = 0
+        # Requests waiting for a connection (the cap reached): handed one as it frees.
+        self.waiters: collections.deque[asyncio.Future[Optional[_Connection]]] = collections.deque()
+        self.closing = False
+        # One sweep over the open connections every few tens of milliseconds times out
+        # late answers: a timer per request would cost more than the request's own I/O.
+        self.sweep_seconds = min(0.05, timeout_seconds / 4)
+        self._sweeper: Optional[asyncio.TimerHandle] = self.loop.call_later(
+            self.sweep_seconds, self._sweep
+        )
+
+    def _sweep(self) -> None:
+        now = self.loop.time()
+        for connection in [c for c in self.open if c.waiter is not None and c.deadline <= now]:
+            connection.time_out()
+        done = self.closing and not self.open
+        self._sweeper = None if done else self.loop.call_later(self.sweep_seconds, self._sweep)
+
+    async def fetch(self) -> Outcome:
+        """Send the request once and return its status and body start, or a failure class."""
+        deadline = self.loop.time() + self.timeout_seconds
+        for _ in range(2):  # a second try only after a stale kept-alive connection
+            idle = self.idle
+            while idle and idle[-1].closed:
+                idle.pop()
+            # The common case inline: an idle connection, no coroutine to enter.
+            connection = idle.pop() if idle else await self._connection(deadline)
+            if isinstance(connection, str):
+                return connection, None
+            try:
+                outcome = await connection.send(self.request, deadline)
+            except asyncio.CancelledError:
+                connection.abort()
+                raise
+            if outcome[0] is not _STALE:
+                return outcome
+        return "connect_error", None
+
+    async def _connection(self, deadline: float) -> Union[_Connection, str]:
+        while self.idle:
+            connection = self.idle.pop()
+            if not connection.closed:
+                return connection
+        if len(self.open) + self.opening >= self.max_connections:
+            waiter: asyncio.Future[Optional[_Connection]] = self.loop.create_future()
+            self.waiters.append(waiter)
+            try:
+                handed = await asyncio.wait_for(waiter, max(0.0, deadline - self.loop.time()))
+            except TimeoutError:
+                return "timeout"
+            finally:
+                if not waiter.done():
+                    waiter.cancel()
+            if handed is not None:
+                return handed
+        return await self._open(deadline)
+
+    async def _open(self, deadline: float) -> Union[_Connection, str]:
+        self.opening += 1
+        try:
+            async with asyncio.timeout_at(deadline):
+                ip, port = await self.locate()
+                _, connection = await self.loop.create_connection(
+                    lambda: _Connection(self),
+                    ip,
+                    port,
+                    ssl=self.ssl,
+                    server_hostname=self.server_hostname,
+                )
+        except TimeoutError:
+            return "timeout"
+        except OSError:  # refused, unreachable, TLS refused (ssl.SSLError), DNS failed
+            return "connect_error"
+        finally:
+            self.opening -= 1
+        self.open.add(connection)
+        return connection
+
+    def release(self, connection: _Connection) -> None:
+        """Take a connection back after a complete answer (or hand it to a waiter)."""
+        if self.closing:
+            connection.abort()
+            return
+        connection.reused = True
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(connection)
+                return
+        self.idle.append(connection)
+
+    def forget(self, connection: _Connection) -> None:
+        """Drop a closed connection; a waiter may now open a new one."""
+        if connection in self.open:
+            self.open.discard(connection)
+            while self.waiters:
+                waiter = self.waiters.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)
+                    return
+
+    def close(self) -> None:
+        """Close idle connections now; busy ones close when their answer is in."""
+        self.closing = True
+        for connection in list(self.open):
+            if connection.waiter is None:
+                connection.abort()
+        if not self.open and self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+
+
+def _tls_context(verify: bool) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["http/1.1"])  # never negotiate HTTP/2: this client speaks 1.1
+    return context
+
+
+class CachedLocation:
+    """Where new connections go: ``resolve()`` asked at most every ``ttl_seconds``."""
+
+    def __init__(
+        self, resolve: Callable[[], Awaitable[tuple[str, int]]], ttl_seconds: float
+    ) -> None:
+        self._resolve = resolve
+        self._ttl = ttl_seconds
+        self._answer: Optional[tuple[str, int]] = None
+        self._until = 0.0
+
+    async def __call__(self) -> tuple[str, int]:
+        now = time.monotonic()
+        if self._answer is None or now >= self._until:
+            self._answer = await self._resolve()
+            self._until = now + self._ttl
+        return self._answer
