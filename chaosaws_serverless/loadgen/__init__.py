@@ -53,8 +53,9 @@ once a millisecond and sends every request that has come due; that slip (about
 also as ``shed``. An interval that shed more than 1 % is ``saturated``: the
 summary, the progress snapshot and the published ``generator_saturated`` say
 so, with the rate held (``held_rate_per_second``): a saturated run is never a
-silent measurement of the API. HTTP goes through pyreqwest when installed
-(``LoadConfig.http_client``), else aiohttp. ``workers.run_load_workers(config,
+silent measurement of the API. HTTP goes through the generator's own HTTP/1.1
+client on the event loop (httptools; pyreqwest for ``HEAD`` or a proxy, aiohttp
+as the fallback: ``LoadConfig.http_client``). ``workers.run_load_workers(config,
 n)`` runs one plan over ``n`` processes, one merged publish per interval.
 Each finished request lands in exactly one class: ``2xx``/``4xx``/``5xx``/
 ``timeout``/``connect_error``/``invalid_response`` (answered, but not HTTP);

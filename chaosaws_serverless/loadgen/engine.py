@@ -1,10 +1,11 @@
 """The open-loop engine: one event loop per run, on uvloop when installed.
 
-HTTP goes through pyreqwest (Rust: reqwest/hyper on tokio) when installed, else
-aiohttp: measured side by side in ``benchmarks/loadgen_throughput.py``, the
-Python-side cost per request of pyreqwest is several times lower, which is what
-bounds an open-loop generator. ``LoadConfig.http_client`` picks one; an aiohttp
-``resolver=`` forces aiohttp.
+HTTP goes through one of three clients behind the same interface (``_Clients``),
+measured side by side in ``benchmarks/loadgen_throughput.py``: httptools (the
+generator's own HTTP/1.1 client on the event loop, ``http1.py``; the default:
+the least CPU per request, which is what bounds an open-loop generator),
+pyreqwest (Rust, for ``HEAD`` and proxies) and aiohttp (the reference, and what
+an aiohttp ``resolver=`` needs). ``LoadConfig.http_client`` picks one.
 
 ``run_load`` is the coroutine; ``run_load_sync`` runs it on a fresh loop in the
 calling thread; ``LoadGenerator`` runs it in a thread with ``start``/``stop``/
@@ -24,6 +25,7 @@ import signal
 import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, Optional, Union
@@ -130,16 +132,26 @@ def http_client_name(config: LoadConfig, resolver: Optional[AbstractResolver] = 
 
     ``auto``: the cheapest per request that can serve the run (measured in
     ``benchmarks/loadgen_throughput.py``): httptools, but not for ``HEAD`` (its
-    parser would wait for a body) nor beside an aiohttp resolver; then pyreqwest;
-    then aiohttp.
+    parser would wait for a body), nor through a proxy the environment names
+    (it speaks to the origin only), nor beside an aiohttp resolver; then
+    pyreqwest (reqwest uses the environment's proxy); then aiohttp.
     """
     if config.http_client != "auto":
         return config.http_client
     if resolver is not None:
         return "aiohttp"
-    if config.method != "HEAD" and _importable("httptools"):
+    if config.method != "HEAD" and not _proxied(config.url) and _importable("httptools"):
         return "httptools"
     return "pyreqwest" if _importable("pyreqwest.client") else "aiohttp"
+
+
+def _proxied(url: str) -> bool:
+    """Return whether the environment sends ``url`` through a proxy (``HTTPS_PROXY``...)."""
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies()
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass(parts.netloc)
 
 
 async def _call_hook(hook: ResolveHook, host: str) -> Optional[tuple[str, Optional[int]]]:
@@ -396,7 +408,6 @@ class _Run:
     def close_interval(self) -> None:
         closed, self.current = self.current, IntervalStats()
         closed.end_epoch = time.time()
-        closed.flush()
         self.last_saturated = closed.judge_saturation()
         self.totals.add(closed)
         if self.on_interval is not None:

@@ -86,16 +86,23 @@ class IntervalStats:
     region_unparsed: int = 0
     dropped: int = 0
     sent: int = 0
-    histogram: HdrHistogram = field(default_factory=new_histogram)
+    # Latencies in µs: read through ``histogram``. hdrh's record_value is Python, so
+    # ``record`` only appends, and values are folded in once per distinct value.
+    _recorded: HdrHistogram = field(default_factory=new_histogram, repr=False)
+    pending_us: list[int] = field(default_factory=list, repr=False, compare=False)
     # The generator's own lag (see the module docstring); shed requests are in dropped too.
     shed: int = 0
     send_slip_max_s: float = 0.0
     loop_lag_max_s: float = 0.0
     busy_max: float = 0.0  # busiest thread of the generator, fraction of the time (Linux)
     saturated: bool = False
-    # Latencies (µs) not yet in the histogram: hdrh's record_value is Python, so values
-    # are folded in per distinct value (flush), not one call per request.
-    pending_us: list[int] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def histogram(self) -> HdrHistogram:
+        """Return the latency histogram (µs), every recorded request in it."""
+        if self.pending_us:
+            self._fold_pending()
+        return self._recorded
 
     def is_saturated(self) -> bool:
         """Return whether the generator shed more than 1 % of the requests due.
@@ -112,8 +119,6 @@ class IntervalStats:
 
     def merge(self, other: "IntervalStats") -> None:
         """Add another worker's interval of the same period into this one."""
-        self.flush()
-        other.flush()
         for klass, count in other.counts.items():
             self.counts[klass] = self.counts.get(klass, 0) + count
         for region, count in other.regions.items():
@@ -133,7 +138,6 @@ class IntervalStats:
 
     def to_wire(self) -> dict[str, Any]:
         """Return a picklable, compact form (the histogram HdrHistogram-encoded)."""
-        self.flush()
         wire = {name: getattr(self, name) for name in _WIRE_FIELDS}
         wire["counts"], wire["regions"] = dict(self.counts), dict(self.regions)
         wire["histogram"] = (
@@ -152,7 +156,7 @@ class IntervalStats:
         return interval
 
     def record(self, klass: str, latency_s: float, region: Optional[str] = None) -> None:
-        """Count one finished request (its latency lands in the histogram at ``flush``)."""
+        """Count one finished request."""
         self.counts[klass] += 1
         self.pending_us.append(int(latency_s * 1e6))
         if region is not None:
@@ -160,10 +164,9 @@ class IntervalStats:
         elif klass == "2xx":
             self.region_unparsed += 1
 
-    def flush(self) -> None:
-        """Fold the pending latencies into the histogram (before any read of it)."""
+    def _fold_pending(self) -> None:
         pending, self.pending_us = self.pending_us, []
-        record = self.histogram.record_value
+        record = self._recorded.record_value
         for value, count in Counter(pending).items():
             record(min(_HIGHEST_US, max(_LOWEST_US, value)), count)
 
@@ -174,7 +177,6 @@ class IntervalStats:
 
     def latency_ms(self) -> dict[str, Optional[float]]:
         """Return p50/p90/p99/max latency in milliseconds (None when nothing finished)."""
-        self.flush()
         return latency_summary_ms(self.histogram)
 
 
@@ -224,7 +226,6 @@ class RunTotals:
 
     def add(self, interval: IntervalStats) -> None:
         """Fold one closed interval into the totals."""
-        interval.flush()
         for klass, count in interval.counts.items():
             self.counts[klass] += count
         for region, count in interval.regions.items():

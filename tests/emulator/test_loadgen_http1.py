@@ -234,6 +234,15 @@ def test_tls_sends_the_url_host_as_sni_and_verifies_unless_told_not_to(
     assert summary["status_connect_error"] == 10 and summary["status_2xx"] == 0
 
 
+@pytest.fixture(name="no_proxy_env")
+def fixture_no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        for variant in (name, name.upper()):
+            monkeypatch.delenv(variant, raising=False)
+    return monkeypatch
+
+
+@pytest.mark.usefixtures("no_proxy_env")
 def test_head_goes_to_a_client_that_knows_it_has_no_body() -> None:
     with pytest.raises(LoadConfigError, match="HEAD"):
         LoadConfig(
@@ -247,3 +256,15 @@ def test_head_goes_to_a_client_that_knows_it_has_no_body() -> None:
     assert http_client_name(head) == "pyreqwest"
     get = LoadConfig(url="http://h/", rate_per_second=1, duration_seconds=1)
     assert http_client_name(get) == "httptools"
+
+
+def test_a_proxy_in_the_environment_sends_auto_to_a_client_that_uses_it(
+    no_proxy_env: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch = no_proxy_env
+    config = LoadConfig(url="https://api.example.com/", rate_per_second=1, duration_seconds=1)
+    assert http_client_name(config) == "httptools"
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp:3128")
+    assert http_client_name(config) == "pyreqwest"
+    monkeypatch.setenv("NO_PROXY", "api.example.com")
+    assert http_client_name(config) == "httptools"
