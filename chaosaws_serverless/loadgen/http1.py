@@ -26,6 +26,7 @@ hyper do, so an API's idle timeout is not counted as a customer's error.
 
 import asyncio
 import collections
+import functools
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -115,8 +116,15 @@ class _Connection(asyncio.Protocol):
             self.body += chunk[:room]
 
     def on_message_complete(self) -> None:
+        status = self.parser.get_status_code()
+        if 100 <= status < 200 and status != 101:
+            self.body = b""  # informational (103 Early Hints...): the answer follows
+            return
+        if self.waiter is None:  # an answer nobody asked for: this socket is out of sync
+            self.abort()
+            return
         keep = self.parser.should_keep_alive()
-        self._end((self.parser.get_status_code(), self.body))
+        self._end((status, self.body))
         if keep and not self.closed:
             self.pool.release(self)
         else:
@@ -290,7 +298,10 @@ class Http1Pool:
             self._sweeper = None
 
 
+@functools.cache
 def _tls_context(verify: bool) -> ssl.SSLContext:
+    # One per process and setting: loading the CA store costs milliseconds, and a shared
+    # context lets new connections resume TLS sessions.
     context = ssl.create_default_context()
     if not verify:
         context.check_hostname = False

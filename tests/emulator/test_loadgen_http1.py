@@ -169,6 +169,20 @@ def test_a_chunked_answer_is_read_across_chunks(serve: Callable[..., RawServer])
     assert server.connections == 1
 
 
+def test_an_informational_answer_is_not_the_answer(serve: Callable[..., RawServer]) -> None:
+    async def early_hints(server: RawServer, reader: Any, writer: Any) -> None:
+        while True:
+            await server.read_request(reader)
+            writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n")
+            writer.write(framed())
+            await writer.drain()
+
+    server = serve(early_hints)
+    summary = run(f"http://127.0.0.1:{server.port}/", rate=20, duration=0.5)
+    assert summary["status_2xx"] == server.requests == 10 and summary["status_other"] == 0
+    assert summary["regions"] == {"eu-west-1": 10} and server.connections == 1
+
+
 def test_an_answer_cut_short_is_a_connect_error(serve: Callable[..., RawServer]) -> None:
     async def truncated(server: RawServer, reader: Any, writer: Any) -> None:
         await server.read_request(reader)
