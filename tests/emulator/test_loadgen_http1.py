@@ -45,7 +45,7 @@ class RawServer:
         self.open_peak = max(self.open_peak, self.open_now)
         try:
             await self.behaviour(self, reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             pass
         finally:
             self.open_now -= 1
@@ -58,9 +58,15 @@ class RawServer:
         return head
 
     def stop(self) -> None:
-        self.server.close()
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        def shutdown() -> None:
+            self.server.close()
+            for task in asyncio.all_tasks(self.loop):
+                task.cancel()  # handlers blocked reading: their finally closes the socket
+            self.loop.call_soon(self.loop.stop)  # after the cancellations have run
+
+        self.loop.call_soon_threadsafe(shutdown)
         self.thread.join(5)
+        self.loop.close()
 
 
 HELLO = b"Hello from region eu-west-1"
@@ -209,6 +215,31 @@ def test_the_connection_cap_holds_and_waiting_requests_still_complete(
     assert summary["status_2xx"] == server.requests == 20
     assert server.open_peak == 2
     assert summary["latency_ms"]["max"] >= 200  # queued for a connection: in the latency
+
+
+def test_a_burst_opens_at_most_eight_connections_at_once(serve: Callable[..., RawServer]) -> None:
+    # Each new connection asks the (slow) resolver first: the calls in flight at once
+    # are the connections being opened at once.
+    server = serve(keep_alive)
+    resolving, peak = 0, 0
+
+    async def slow_resolve(host: str) -> tuple[str, int]:
+        nonlocal resolving, peak
+        resolving += 1
+        peak = max(peak, resolving)
+        await asyncio.sleep(0.1)
+        resolving -= 1
+        return ("127.0.0.1", server.port)
+
+    summary = run(
+        "http://api.example.com/",
+        rate=200,
+        duration=0.3,
+        resolve=slow_resolve,
+        dns_cache_seconds=0,
+    )
+    assert summary["status_2xx"] == server.requests == 60
+    assert peak == 8
 
 
 def test_request_head_names_the_url_host_and_sends_the_configured_headers(
