@@ -58,7 +58,8 @@ http {{
     uwsgi_temp_path {dir};
     scgi_temp_path {dir};
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port}{tls};
+        {certificates}
         location /api/hello {{
             default_type text/plain;
             return 200 "Hello from region us-east-1";
@@ -106,13 +107,26 @@ def taskset(cpu: int) -> list[str]:
     return ["taskset", "-c", str(cpu)] if (os.cpu_count() or 1) > 1 else []
 
 
-def start_nginx(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_nginx(workdir: Path, tls: bool) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     conf = workdir / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=workdir, port=port))
+    certificates = ""
+    if tls:  # a throwaway self-signed P-256 certificate: clients do not verify it
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+             "-keyout", str(workdir / "key.pem"), "-out", str(workdir / "cert.pem")],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        certificates = f"ssl_certificate {workdir}/cert.pem; ssl_certificate_key {workdir}/key.pem;"
+    conf.write_text(
+        NGINX_CONF.format(
+            dir=workdir, port=port, tls=" ssl" if tls else "", certificates=certificates
+        )
+    )
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     proc = subprocess.Popen([*taskset(1), nginx, "-c", str(conf), "-p", str(workdir)])
-    url = f"http://127.0.0.1:{port}/api/hello"
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/api/hello"
     for _ in range(100):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.1):
@@ -224,6 +238,7 @@ def worker(args: argparse.Namespace) -> None:
         client_region="us-east-1",
         interval_seconds=args.interval,
         http_client=args.client,
+        verify_tls=False,  # the --tls run's throwaway certificate; plain HTTP ignores it
     )
     publisher: Any = NullPublisher()
     counting = CountingCloudWatch()
@@ -289,6 +304,9 @@ def main() -> None:
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     parser.add_argument("--interval", type=float, default=10.0)
     parser.add_argument("--count-publish", action="store_true")
+    parser.add_argument(
+        "--tls", action="store_true", help="nginx over HTTPS (self-signed), like API Gateway"
+    )
     args = parser.parse_args()
     if args.worker:
         args.url, rate, seconds = args.worker
@@ -299,7 +317,7 @@ def main() -> None:
     print("command: " + " ".join([os.path.relpath(sys.executable, ROOT), *sys.argv]))
     ensure_tools()
     with tempfile.TemporaryDirectory(prefix="loadgen-bench-") as tmp:
-        nginx, url = start_nginx(Path(tmp))
+        nginx, url = start_nginx(Path(tmp), args.tls)
         try:
             report(url, args)
         finally:

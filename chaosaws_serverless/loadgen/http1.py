@@ -104,9 +104,13 @@ class _Connection(asyncio.BufferedProtocol):
         self.answered = True
         try:
             self.parser.feed_data(self.pool.read_buffer[:nbytes])
-        except httptools.HttpParserError:
-            self._end(("invalid_response", None))
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade):
+            self._end(("invalid_response", None))  # not HTTP/1.1, or a protocol switch
             self.abort()
+
+    def eof_received(self) -> None:
+        if self.waiter is None:
+            self.abort()  # closed by the server while idle: never hand it out again
 
     def connection_lost(self, exc: Optional[Exception]) -> None:
         self.closed = True
