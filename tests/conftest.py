@@ -62,12 +62,19 @@ def configuration(moto_server: str) -> dict[str, Any]:
 
 @pytest.fixture
 def aws(configuration: dict[str, Any]) -> Callable[..., Any]:
-    """Return a factory of plain boto3 clients on the moto server, to arrange and assert state."""
+    """Return a factory of plain boto3 clients on the moto server, to arrange and assert state.
+
+    One client per service and region for the test's life: building a botocore client
+    costs more CPU than most calls to the server, and helpers call ``aws(...)`` per read.
+    """
+    clients: dict[tuple[str, str], Any] = {}
 
     def make(service: str, region: str = US) -> Any:
-        return boto3.client(
-            service, region_name=region, endpoint_url=configuration["aws_endpoint_url"]
-        )
+        if (service, region) not in clients:
+            clients[service, region] = boto3.client(
+                service, region_name=region, endpoint_url=configuration["aws_endpoint_url"]
+            )
+        return clients[service, region]
 
     return make
 
