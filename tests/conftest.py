@@ -62,12 +62,19 @@ def configuration(moto_server: str) -> dict[str, Any]:
 
 @pytest.fixture
 def aws(configuration: dict[str, Any]) -> Callable[..., Any]:
-    """Return a factory of plain boto3 clients on the moto server, to arrange and assert state."""
+    """Return a factory of plain boto3 clients on the moto server, to arrange and assert state.
+
+    One client per service and region for the test's life: building a botocore client
+    costs more CPU than most calls to the server, and helpers call ``aws(...)`` per read.
+    """
+    clients: dict[tuple[str, str], Any] = {}
 
     def make(service: str, region: str = US) -> Any:
-        return boto3.client(
-            service, region_name=region, endpoint_url=configuration["aws_endpoint_url"]
-        )
+        if (service, region) not in clients:
+            clients[service, region] = boto3.client(
+                service, region_name=region, endpoint_url=configuration["aws_endpoint_url"]
+            )
+        return clients[service, region]
 
     return make
 
@@ -75,9 +82,32 @@ def aws(configuration: dict[str, Any]) -> Callable[..., Any]:
 _TIERS = ("unit", "emulator", "stubbed", "resilience", "lab")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_itemcollected(item: pytest.Item) -> None:
     """Mark each test with its tier, the folder it lives in (``pytest -m unit``)."""
-    for item in items:
-        tier = item.path.parent.name
-        if tier in _TIERS:
-            item.add_marker(getattr(pytest.mark, tier))
+    tier = item.path.parent.name
+    if tier in _TIERS:
+        item.add_marker(getattr(pytest.mark, tier))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under pytest-xdist (``-n`` in pyproject.toml) the lab tests are one unit of work.
+
+    One worker runs them one after the other, as a plain ``pytest`` does, so no two
+    labs (each a moto server, gateways, customers and a chaos run with timing
+    assertions) compete for the cores at once; every other test is a unit of its own.
+    xdist hands out the largest unit first, so the lab (the demo alone takes minutes,
+    mostly waiting) starts at once and the other workers fill that time with the rest.
+    (Not ``xdist_group`` marks with ``--dist loadgroup``: pytest-xdist 3.8 groups by
+    rewriting ``item._nodeid``, which pytest 9.2 no longer reads.) Another ``--dist``
+    given on the command line keeps its own scheduler.
+    """
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LabTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "tests/lab" if nodeid.startswith("tests/lab/") else nodeid
+
+    return LabTestsTogether(config, log)

@@ -64,11 +64,14 @@ def faulted(world: World, name: str, chaos: str) -> bool:
     return chaos in world.layers(name) and env.get("AWS_LAMBDA_EXEC_WRAPPER") == "/opt/bootstrap"
 
 
-def test_percent_20_of_50_picks_10_and_the_rollback_restores_exactly_those(
+def test_percent_20_of_25_picks_5_and_the_rollback_restores_exactly_those(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # 25 functions: the 5 picked are more than the threads that change and restore them
+    # (_targets.WORKERS, 4), and 20 stay untouched; PERCENT's arithmetic on other sizes
+    # (50 -> 10, ...) is checked in tests/unit/test_lambda_tag_targets.py.
     chaos = world.layer()
-    checkout = fleet(world, "checkout", 50)
+    checkout = fleet(world, "checkout", 25)
     payments = fleet(world, "payments", 3)
     # Another experiment (another run) holds a fault on the payments functions.
     monkeypatch.setattr(_faults, "_who", lambda: "bob@elsewhere pid 1")
@@ -84,8 +87,8 @@ def test_percent_20_of_50_picks_10_and_the_rollback_restores_exactly_those(
         configuration=world.configuration,
     )
     picked = result["functions"]
-    assert len(picked) == 10 and set(picked) <= set(checkout)
-    assert result["matched"] == 50 and result["found_by"] == "tagging-api"
+    assert len(picked) == 5 and set(picked) <= set(checkout)
+    assert result["matched"] == 25 and result["found_by"] == "tagging-api"
     assert all(faulted(world, name, chaos) for name in picked)
     assert all(untouched(world, name) for name in checkout if name not in picked)
 
@@ -116,9 +119,9 @@ def test_percent_20_of_50_picks_10_and_the_rollback_restores_exactly_those(
 
 def test_the_ceiling_refuses_before_any_change(world: World, lambda_calls: list[str]) -> None:
     world.layer()
-    checkout = fleet(world, "checkout", 50)
-    world.configuration["lambda_max_functions_per_action"] = 5
-    with pytest.raises(ActivityFailed, match=r"10 functions, more than the ceiling of 5"):
+    checkout = fleet(world, "checkout", 10)
+    world.configuration["lambda_max_functions_per_action"] = 1
+    with pytest.raises(ActivityFailed, match=r"2 functions, more than the ceiling of 1"):
         actions.inject_latency_by_tags(
             {"service": "checkout"},
             1000,
