@@ -63,6 +63,8 @@ _MIN_SLEEP_SECONDS = 0.001
 # resolve(host) -> "ip" | ("ip", port) | None (None: use normal DNS). May be async.
 ResolveHook = Callable[[str], Union[str, tuple[str, int], Awaitable[Any], None]]
 IntervalCallback = Callable[[IntervalStats], None]
+# done(class, body start or None, token): how the clients report a request's end.
+Done = Callable[[str, Optional[bytes], Any], None]
 ProgressCallback = Callable[[dict[str, Any]], None]
 
 
@@ -260,7 +262,6 @@ class _Run:
         self.in_flight = 0
         self.scheduled = 0
         self.started_at = 0.0
-        self.tasks: set[asyncio.Task[None]] = set()
         # One worker: intervals are published in order and never block the loop.
         self.executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="loadgen-pub")
         self.publishing: list[concurrent.futures.Future[None]] = []
@@ -268,26 +269,8 @@ class _Run:
         self.flow_cap = config.in_flight_cap  # lowered by probe_loop_lag when behind
         self.phase = 0.0  # seconds added to every intended time (worker k of N: k / rate)
 
-    async def request(self, clients: "_Clients", client: Any, intended: float) -> None:
-        now = _clock()
-        slip = now - intended
-        if slip > self.config.max_send_lag_seconds:
-            # The loop was too busy to start it in time: sending it now would measure the
-            # backlog, not the API, and deepen it. Shed, as in schedule().
-            self.in_flight -= 1
-            self.current.dropped += 1
-            self.current.shed += 1
-            return
-        current = self.current
-        current.sent += 1
-        if slip > current.send_slip_max_s:
-            current.send_slip_max_s = slip
-        try:
-            klass, body = await clients.fetch(client)
-        except asyncio.CancelledError:
-            # Still outstanding when the drain deadline passed: the customer got nothing.
-            self.finish("timeout", _clock() - intended, None)
-            raise
+    def answered(self, klass: str, body: Optional[bytes], intended: float) -> None:
+        """Count one request's end (the clients' ``done`` callback)."""
         self.finish(klass, _clock() - intended, self.region_of(body) if body else None)
 
     def region_of(self, body: bytes) -> Optional[str]:
@@ -316,16 +299,13 @@ class _Run:
         at once instead of sending a backlog whose latency would be its own.
         """
         config = self.config
-        loop = asyncio.get_running_loop()
         rate = float(config.rate_per_second)
         planned = config.planned_requests
         cap = config.in_flight_cap
         max_lag = config.max_send_lag_seconds
         start = self.started_at + self.phase
-        tasks = self.tasks
-        discard = tasks.discard
-        request = self.request
-        create_task = loop.create_task
+        send = clients.send
+        answered = self.answered
         i = 0
         while i < planned and not self.stop.is_set():
             now = _clock()
@@ -337,6 +317,7 @@ class _Run:
                 self.current.shed += fresh - i
                 i = fresh
             client = clients.current
+            current = self.current
             while i < due:
                 if self.in_flight >= self.flow_cap:
                     self.current.dropped += due - i  # counted, not queued
@@ -346,11 +327,20 @@ class _Run:
                         self.current.shed += due - i
                     i = due
                     break
-                self.in_flight += 1
-                task = create_task(request(clients, client, start + i / rate))
-                tasks.add(task)
-                task.add_done_callback(discard)
+                intended = start + i / rate
+                slip = _clock() - intended
                 i += 1
+                if slip > max_lag:
+                    # Sending this batch took the loop past the bound: sending it now
+                    # would measure the generator's backlog, not the API. Shed it.
+                    current.dropped += 1
+                    current.shed += 1
+                    continue
+                if slip > current.send_slip_max_s:
+                    current.send_slip_max_s = slip
+                self.in_flight += 1
+                current.sent += 1
+                send(client, answered, intended)
             self.scheduled = i
             if i >= planned:
                 break
@@ -395,15 +385,12 @@ class _Run:
             )
             lag_max = 0.0
 
-    async def drain(self) -> None:
-        """Wait for outstanding requests up to the timeout, then cancel the rest."""
-        if not self.tasks:
-            return
-        _, pending = await asyncio.wait(set(self.tasks), timeout=self.config.timeout_seconds + 1)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+    async def drain(self, clients: "_Clients") -> None:
+        """Wait for outstanding requests up to the timeout, then end the rest as timeouts."""
+        deadline = _clock() + self.config.timeout_seconds + 1
+        while self.in_flight > 0 and _clock() < deadline:
+            await asyncio.sleep(0.01)
+        await clients.abandon()  # still outstanding: the customer got nothing
 
     def close_interval(self) -> None:
         closed, self.current = self.current, IntervalStats()
@@ -473,6 +460,7 @@ class _Clients:
         self.current: Any = None
         self._old: list[asyncio.Task[None]] = []
         self._replaced: list[Any] = []
+        self._requests: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self.current = await self._new()
@@ -485,6 +473,26 @@ class _Clients:
 
     async def fetch(self, client: Any) -> tuple[str, Optional[bytes]]:
         raise NotImplementedError
+
+    def send(self, client: Any, done: "Done", token: Any) -> None:
+        """Start one request; ``done(class, body, token)`` is called once when it ends."""
+        task = asyncio.get_running_loop().create_task(self._fetch_then(client, done, token))
+        self._requests.add(task)
+        task.add_done_callback(self._requests.discard)
+
+    async def _fetch_then(self, client: Any, done: "Done", token: Any) -> None:
+        try:
+            klass, body = await self.fetch(client)
+        except asyncio.CancelledError:
+            done("timeout", None, token)  # abandoned: the customer got nothing
+            raise
+        done(klass, body, token)
+
+    async def abandon(self) -> None:
+        """End every request still outstanding now, as a ``timeout``."""
+        for task in list(self._requests):
+            task.cancel()
+        await asyncio.gather(*self._requests, return_exceptions=True)
 
     async def rotate_forever(self) -> None:
         while True:
@@ -683,6 +691,7 @@ class _Http1Clients(_Clients):
             timeout_seconds=config.timeout_seconds,
             max_body_bytes=config.max_body_bytes,
             verify_tls=config.verify_tls,
+            classify=classify_status,
         )
 
     def _closed(self, client: Any) -> bool:
@@ -691,11 +700,13 @@ class _Http1Clients(_Clients):
     async def _close(self, client: Any) -> None:
         client.close()
 
-    async def fetch(self, client: Any) -> tuple[str, Optional[bytes]]:
-        outcome, body = await client.fetch()
-        if isinstance(outcome, int):
-            return classify_status(outcome), body
-        return outcome, None
+    def send(self, client: Any, done: "Done", token: Any) -> None:
+        client.start(done, token)  # no task per request: the pool calls done itself
+
+    async def abandon(self) -> None:
+        for pool in (*self._replaced, self.current):
+            if pool is not None:
+                await pool.abandon()
 
 
 _USER_AGENT = "chaosaws-serverless-loadgen"
@@ -758,7 +769,7 @@ async def run_load(
     try:
         await run.schedule(clients)
         send_window = run.scheduled / float(config.rate_per_second)
-        await run.drain()
+        await run.drain(clients)
     finally:
         for task in helpers:
             task.cancel()

@@ -8,7 +8,8 @@ twice per request (send, then the answer back under the GIL), and those
 crossings cost more than the HTTP itself. Here nothing crosses threads:
 parsing is httptools (llhttp, C: the parser uvicorn uses), sockets and TLS are
 the event loop's (uvloop: C), and the Python per request is writing a
-prepared request and resolving one future.
+prepared request and one callback when the answer is in (no task, no future:
+on one core those cost as much as the rest of the request).
 
 Scope, on purpose no more than the generator needs: one request at a time
 per connection (no pipelining), no request body, no redirects (3xx are
@@ -30,15 +31,17 @@ import functools
 import ssl
 import time
 from collections.abc import Awaitable, Callable
-from typing import Optional, Union
+from typing import Any, Optional, Union
 from urllib.parse import urlsplit
 
 import httptools
 
-__all__ = ["Http1Pool", "Outcome", "request_bytes"]
+__all__ = ["CachedLocation", "Done", "Http1Pool", "request_bytes"]
 
-# What a request ends as: an HTTP status, or a failure class.
-Outcome = tuple[Union[int, str], Optional[bytes]]
+# done(class, body start or None, token): how a request ends. The class is what
+# ``classify(status)`` says of an answer, or "timeout" / "connect_error" /
+# "invalid_response"; the token is the caller's, handed back untouched.
+Done = Callable[[str, Optional[bytes], Any], None]
 # () -> (ip, port): where new connections go (the resolve hook or DNS, cached).
 Locate = Callable[[], Awaitable[tuple[str, int]]]
 
@@ -82,8 +85,12 @@ class _Connection(asyncio.BufferedProtocol):
         self.pool = pool
         self.transport: Optional[asyncio.Transport] = None
         self.parser = httptools.HttpResponseParser(self)
-        self.waiter: Optional[asyncio.Future[Outcome]] = None
-        self.deadline = 0.0  # loop time; the pool's sweeper times the request out after it
+        # The request outstanding on it: who to tell, their token, whether a stale
+        # connection may still be retried, and when the pool's sweeper times it out.
+        self.done: Optional[Done] = None
+        self.token: Any = None
+        self.may_retry = False
+        self.deadline = 0.0  # loop time
         self.body = b""
         self.answered = False  # a byte of the current answer arrived
         self.headers_done = False
@@ -105,24 +112,24 @@ class _Connection(asyncio.BufferedProtocol):
         try:
             self.parser.feed_data(self.pool.read_buffer[:nbytes])
         except (httptools.HttpParserError, httptools.HttpParserUpgrade):
-            self._end(("invalid_response", None))  # not HTTP/1.1, or a protocol switch
+            self._end("invalid_response", None)  # not HTTP/1.1, or a protocol switch
             self.abort()
 
     def eof_received(self) -> None:
-        if self.waiter is None:
+        if self.done is None:
             self.abort()  # closed by the server while idle: never hand it out again
 
     def connection_lost(self, exc: Optional[Exception]) -> None:
         self.closed = True
         self.pool.forget(self)
-        if self.waiter is None:
+        if self.done is None:
             return
         if self.headers_done and not self.parser.should_keep_alive():
             # An answer framed by the end of the connection (no length): complete now.
-            self._end((self.parser.get_status_code(), self.body))
+            self._end(self.parser.get_status_code(), self.body)
         else:
             stale = self.reused and not self.answered
-            self._end((_STALE if stale else "connect_error", None))
+            self._end(_STALE if stale else "connect_error", None)
 
     # httptools callbacks
 
@@ -139,11 +146,11 @@ class _Connection(asyncio.BufferedProtocol):
         if 100 <= status < 200 and status != 101:
             self.body = b""  # informational (103 Early Hints...): the answer follows
             return
-        if self.waiter is None:  # an answer nobody asked for: this socket is out of sync
+        if self.done is None:  # an answer nobody asked for: this socket is out of sync
             self.abort()
             return
         keep = self.parser.should_keep_alive()
-        self._end((status, self.body))
+        self._end(status, self.body)
         if keep and not self.closed:
             self.pool.release(self)
         else:
@@ -151,21 +158,25 @@ class _Connection(asyncio.BufferedProtocol):
 
     # the pool's side
 
-    def send(self, request: bytes, deadline: float) -> "asyncio.Future[Outcome]":
-        self.waiter = waiter = self.pool.loop.create_future()
+    def send(self, done: Done, token: Any, deadline: float, may_retry: bool) -> None:
+        self.done, self.token, self.deadline, self.may_retry = done, token, deadline, may_retry
         self.body, self.answered, self.headers_done = b"", False, False
-        self.deadline = deadline
-        self.transport.write(request)  # type: ignore[union-attr]
-        return waiter
+        self.transport.write(self.pool.request)  # type: ignore[union-attr]
 
     def time_out(self) -> None:
-        self._end(("timeout", None))
+        self._end("timeout", None)
         self.abort()  # the answer may still come: this socket is no longer in sync
 
-    def _end(self, outcome: Outcome) -> None:
-        waiter, self.waiter = self.waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(outcome)
+    def _end(self, outcome: Union[int, str], body: Optional[bytes]) -> None:
+        done, self.done = self.done, None
+        if done is None:
+            return
+        if isinstance(outcome, int):
+            done(self.pool.classify(outcome), body, self.token)
+        elif outcome is _STALE and self.may_retry:
+            self.pool.send(done, self.token, self.deadline, may_retry=False)
+        else:
+            done("connect_error" if outcome is _STALE else outcome, None, self.token)
 
     def abort(self) -> None:
         if not self.closed:
@@ -193,8 +204,10 @@ class Http1Pool:
         timeout_seconds: float,
         max_body_bytes: int,
         verify_tls: bool,
+        classify: Callable[[int], str],
     ) -> None:
         parts = urlsplit(url)
+        self.classify = classify
         self.loop = asyncio.get_running_loop()
         self.request = request
         self.locate = locate
@@ -210,6 +223,7 @@ class Http1Pool:
         # Requests waiting for a connection (the cap reached): handed one as it frees.
         self.waiters: collections.deque[asyncio.Future[Optional[_Connection]]] = collections.deque()
         self.closing = False
+        self.opening_tasks: set[asyncio.Task[None]] = set()
         # One sweep over the open connections every few tens of milliseconds times out
         # late answers: a timer per request would cost more than the request's own I/O.
         self.sweep_seconds = min(0.05, timeout_seconds / 4)
@@ -219,30 +233,47 @@ class Http1Pool:
 
     def _sweep(self) -> None:
         now = self.loop.time()
-        for connection in [c for c in self.open if c.waiter is not None and c.deadline <= now]:
+        for connection in [c for c in self.open if c.done is not None and c.deadline <= now]:
             connection.time_out()
         done = self.closing and not self.open
         self._sweeper = None if done else self.loop.call_later(self.sweep_seconds, self._sweep)
 
-    async def fetch(self) -> Outcome:
-        """Send the request once and return its status and body start, or a failure class."""
-        deadline = self.loop.time() + self.timeout_seconds
-        for _ in range(2):  # a second try only after a stale kept-alive connection
-            idle = self.idle
-            while idle and idle[-1].closed:
-                idle.pop()
-            # The common case inline: an idle connection, no coroutine to enter.
-            connection = idle.pop() if idle else await self._connection(deadline)
-            if isinstance(connection, str):
-                return connection, None
-            try:
-                outcome = await connection.send(self.request, deadline)
-            except asyncio.CancelledError:
-                connection.abort()
-                raise
-            if outcome[0] is not _STALE:
-                return outcome
-        return "connect_error", None
+    def start(self, done: Done, token: Any) -> None:
+        """Send the request; ``done(class, body, token)`` is called exactly once, later."""
+        self.send(done, token, self.loop.time() + self.timeout_seconds, may_retry=True)
+
+    def send(self, done: Done, token: Any, deadline: float, may_retry: bool) -> None:
+        idle = self.idle
+        while idle:  # the common case, synchronous: a kept-alive connection is free
+            connection = idle.pop()
+            if not connection.closed:
+                connection.send(done, token, deadline, may_retry)
+                return
+        task = self.loop.create_task(self._connect_then_send(done, token, deadline, may_retry))
+        self.opening_tasks.add(task)
+        task.add_done_callback(self.opening_tasks.discard)
+
+    async def _connect_then_send(
+        self, done: Done, token: Any, deadline: float, may_retry: bool
+    ) -> None:
+        try:
+            connection = await self._connection(deadline)
+        except asyncio.CancelledError:
+            done("timeout", None, token)  # abandoned while waiting for a connection
+            raise
+        if isinstance(connection, str):
+            done(connection, None, token)
+        else:
+            connection.send(done, token, deadline, may_retry)
+
+    async def abandon(self) -> None:
+        """End every outstanding request now as a ``timeout`` (the run is over)."""
+        for task in list(self.opening_tasks):
+            task.cancel()
+        await asyncio.gather(*self.opening_tasks, return_exceptions=True)
+        for connection in list(self.open):
+            if connection.done is not None:
+                connection.time_out()
 
     async def _connection(self, deadline: float) -> Union[_Connection, str]:
         while self.idle:
@@ -311,7 +342,7 @@ class Http1Pool:
         """Close idle connections now; busy ones close when their answer is in."""
         self.closing = True
         for connection in list(self.open):
-            if connection.waiter is None:
+            if connection.done is None:
                 connection.abort()
         if not self.open and self._sweeper is not None:
             self._sweeper.cancel()
