@@ -149,9 +149,10 @@ class LoadConfig:
         """Return how many connections the run may open at once.
 
         Bounded so that a burst (after a pause of the machine) waits for a pooled
-        connection, visible in latency, instead of opening thousands of new ones,
-        which costs more CPU than the requests and makes the generator fall behind
-        for good.
+        connection instead of opening thousands of new ones, which costs more CPU
+        than the requests and makes the generator fall behind for good. A request
+        that waits longer than ``max_send_lag_seconds`` for one is shed (the
+        httptools client): that queue is the generator's, not the API's.
         """
         return self.max_connections or min(self.in_flight_cap, 1000)
 

@@ -271,6 +271,12 @@ class _Run:
 
     def answered(self, klass: str, body: Optional[bytes], intended: float) -> None:
         """Count one request's end (the clients' ``done`` callback)."""
+        if klass == "shed":  # no connection came free in time: it never left
+            self.in_flight -= 1
+            self.current.dropped += 1
+            self.current.shed += 1
+            return
+        self.current.sent += 1  # counted when it ends: only then is it known to have left
         self.finish(klass, _clock() - intended, self.region_of(body) if body else None)
 
     def region_of(self, body: bytes) -> Optional[str]:
@@ -339,7 +345,6 @@ class _Run:
                 if slip > current.send_slip_max_s:
                     current.send_slip_max_s = slip
                 self.in_flight += 1
-                current.sent += 1
                 send(client, answered, intended)
             self.scheduled = i
             if i >= planned:
@@ -692,6 +697,7 @@ class _Http1Clients(_Clients):
             max_body_bytes=config.max_body_bytes,
             verify_tls=config.verify_tls,
             classify=classify_status,
+            wait_seconds=config.max_send_lag_seconds,
         )
 
     def _closed(self, client: Any) -> bool:

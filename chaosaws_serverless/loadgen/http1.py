@@ -40,17 +40,20 @@ __all__ = ["CachedLocation", "Done", "Http1Pool", "request_bytes"]
 
 # done(class, body start or None, token): how a request ends. The class is what
 # ``classify(status)`` says of an answer, or "timeout" / "connect_error" /
-# "invalid_response"; the token is the caller's, handed back untouched.
+# "invalid_response", or "shed": it never left, no connection came free within
+# ``wait_seconds`` (the generator's own limit, not the API's latency). The token
+# is the caller's, handed back untouched.
 Done = Callable[[str, Optional[bytes], Any], None]
 # () -> (ip, port): where new connections go (the resolve hook or DNS, cached).
 Locate = Callable[[], Awaitable[tuple[str, int]]]
 
-_STALE = "stale"
+_STALE = "stale"  # internal: a reused connection closed before any byte of the answer
 # Connections being opened at once. A burst (the start, a stall) would otherwise open
-# one per request due, and TLS handshakes cost far more CPU than requests: the
-# generator falls behind opening connections it will not need once the pool is warm.
-_MAX_OPENING = 8
-_READ_BUFFER_BYTES = 64 * 1024  # internal: a reused connection closed before any byte of the answer
+# one per request due, and TLS handshakes cost CPU: the generator would fall behind
+# opening connections it will not need once the pool is warm. Enough that a pool over
+# a long round trip (TLS: two more) still grows within a second or two.
+MAX_OPENING = 64
+_READ_BUFFER_BYTES = 64 * 1024
 
 
 def request_bytes(method: str, url: str, headers: dict[str, str], user_agent: str) -> bytes:
@@ -189,9 +192,13 @@ class _Connection(asyncio.BufferedProtocol):
 class Http1Pool:
     """Kept-alive connections to one origin, at most ``max_connections`` open.
 
-    ``fetch`` sends the prepared request on an idle connection (the most
-    recently used: its socket is warm), opens one below the cap, or waits for
-    one to come back; the deadline covers the wait, connecting and the answer.
+    ``start`` sends the prepared request on an idle connection (the most
+    recently used: its socket is warm), or opens one for it below the caps
+    (connecting is the API's time: it counts in the latency), or queues it for
+    the next connection that comes free. The queue costs nothing per request
+    (no task, no timer), and a request that waits in it longer than
+    ``wait_seconds`` is shed: that wait would be the generator's own queue, read
+    as the API's latency. The timeout covers connecting and the answer.
     """
 
     def __init__(
@@ -205,38 +212,32 @@ class Http1Pool:
         max_body_bytes: int,
         verify_tls: bool,
         classify: Callable[[int], str],
+        wait_seconds: float,
     ) -> None:
         parts = urlsplit(url)
-        self.classify = classify
         self.loop = asyncio.get_running_loop()
         self.request = request
         self.locate = locate
         self.max_connections = max_connections
         self.timeout_seconds = timeout_seconds
         self.max_body_bytes = max_body_bytes
+        self.classify = classify
+        self.wait_seconds = wait_seconds
         self.server_hostname = parts.hostname if parts.scheme == "https" else None
         self.ssl = _tls_context(verify_tls) if parts.scheme == "https" else None
         self.read_buffer = memoryview(bytearray(_READ_BUFFER_BYTES))
         self.idle: collections.deque[_Connection] = collections.deque()
         self.open: set[_Connection] = set()
-        self.opening = 0
-        # Requests waiting for a connection (the cap reached): handed one as it frees.
-        self.waiters: collections.deque[asyncio.Future[Optional[_Connection]]] = collections.deque()
+        self.opening: set[asyncio.Task[None]] = set()
+        # (done, token, deadline, send_by, may_retry), oldest first: send_by grows.
+        self.queue: collections.deque[tuple[Done, Any, float, float, bool]] = collections.deque()
         self.closing = False
-        self.opening_tasks: set[asyncio.Task[None]] = set()
-        # One sweep over the open connections every few tens of milliseconds times out
-        # late answers: a timer per request would cost more than the request's own I/O.
+        # One sweep every few tens of milliseconds times out late answers and sheds
+        # requests queued too long: a timer per request would cost more than its I/O.
         self.sweep_seconds = min(0.05, timeout_seconds / 4)
         self._sweeper: Optional[asyncio.TimerHandle] = self.loop.call_later(
             self.sweep_seconds, self._sweep
         )
-
-    def _sweep(self) -> None:
-        now = self.loop.time()
-        for connection in [c for c in self.open if c.done is not None and c.deadline <= now]:
-            connection.time_out()
-        done = self.closing and not self.open
-        self._sweeper = None if done else self.loop.call_later(self.sweep_seconds, self._sweep)
 
     def start(self, done: Done, token: Any) -> None:
         """Send the request; ``done(class, body, token)`` is called exactly once, later."""
@@ -244,58 +245,33 @@ class Http1Pool:
 
     def send(self, done: Done, token: Any, deadline: float, may_retry: bool) -> None:
         idle = self.idle
-        while idle:  # the common case, synchronous: a kept-alive connection is free
+        while idle:  # the common case: a kept-alive connection is free
             connection = idle.pop()
             if not connection.closed:
                 connection.send(done, token, deadline, may_retry)
                 return
+        if self._may_open():
+            self._open_for(done, token, deadline, may_retry)
+        else:
+            send_by = min(deadline, self.loop.time() + self.wait_seconds)
+            self.queue.append((done, token, deadline, send_by, may_retry))
+
+    def _may_open(self) -> bool:
+        opening = len(self.opening)
+        return opening < MAX_OPENING and len(self.open) + opening < self.max_connections
+
+    def _open_for(self, done: Done, token: Any, deadline: float, may_retry: bool) -> None:
         task = self.loop.create_task(self._connect_then_send(done, token, deadline, may_retry))
-        self.opening_tasks.add(task)
-        task.add_done_callback(self.opening_tasks.discard)
+        self.opening.add(task)
+        task.add_done_callback(self._opened)
+
+    def _opened(self, task: "asyncio.Task[None]") -> None:
+        self.opening.discard(task)
+        self._serve_queue()
 
     async def _connect_then_send(
         self, done: Done, token: Any, deadline: float, may_retry: bool
     ) -> None:
-        try:
-            connection = await self._connection(deadline)
-        except asyncio.CancelledError:
-            done("timeout", None, token)  # abandoned while waiting for a connection
-            raise
-        if isinstance(connection, str):
-            done(connection, None, token)
-        else:
-            connection.send(done, token, deadline, may_retry)
-
-    async def abandon(self) -> None:
-        """End every outstanding request now as a ``timeout`` (the run is over)."""
-        for task in list(self.opening_tasks):
-            task.cancel()
-        await asyncio.gather(*self.opening_tasks, return_exceptions=True)
-        for connection in list(self.open):
-            if connection.done is not None:
-                connection.time_out()
-
-    async def _connection(self, deadline: float) -> Union[_Connection, str]:
-        while self.idle:
-            connection = self.idle.pop()
-            if not connection.closed:
-                return connection
-        if self.opening >= _MAX_OPENING or len(self.open) + self.opening >= self.max_connections:
-            waiter: asyncio.Future[Optional[_Connection]] = self.loop.create_future()
-            self.waiters.append(waiter)
-            try:
-                handed = await asyncio.wait_for(waiter, max(0.0, deadline - self.loop.time()))
-            except TimeoutError:
-                return "timeout"
-            finally:
-                if not waiter.done():
-                    waiter.cancel()
-            if handed is not None:
-                return handed
-        return await self._open(deadline)
-
-    async def _open(self, deadline: float) -> Union[_Connection, str]:
-        self.opening += 1
         try:
             async with asyncio.timeout_at(deadline):
                 ip, port = await self.locate()
@@ -307,36 +283,70 @@ class Http1Pool:
                     server_hostname=self.server_hostname,
                 )
         except TimeoutError:
-            return "timeout"
+            done("timeout", None, token)
+            return
         except OSError:  # refused, unreachable, TLS refused (ssl.SSLError), DNS failed
-            return "connect_error"
-        finally:
-            self.opening -= 1
+            done("connect_error", None, token)
+            return
+        except asyncio.CancelledError:
+            done("timeout", None, token)  # abandoned while connecting
+            raise
+        if connection.closed:  # dropped as soon as it was made
+            done("connect_error", None, token)
+            return
         self.open.add(connection)
-        return connection
+        connection.send(done, token, deadline, may_retry)
+
+    def _serve_queue(self) -> None:
+        """Shed what waited too long; open connections for the rest, within the caps."""
+        self._shed_expired()
+        while self.queue and self._may_open():
+            done, token, deadline, _, may_retry = self.queue.popleft()
+            self._open_for(done, token, deadline, may_retry)
+
+    def _shed_expired(self) -> None:
+        queue, now = self.queue, self.loop.time()
+        while queue and queue[0][3] <= now:
+            done, token, *_ = queue.popleft()
+            done("shed", None, token)
+
+    def _sweep(self) -> None:
+        now = self.loop.time()
+        for connection in [c for c in self.open if c.done is not None and c.deadline <= now]:
+            connection.time_out()
+        self._serve_queue()
+        done = self.closing and not self.open and not self.opening
+        self._sweeper = None if done else self.loop.call_later(self.sweep_seconds, self._sweep)
 
     def release(self, connection: _Connection) -> None:
-        """Take a connection back after a complete answer (or hand it to a waiter)."""
-        if self.closing:
-            connection.abort()
-            return
+        """Take a connection back after a complete answer: the queue's next, or idle."""
         connection.reused = True
-        while self.waiters:
-            waiter = self.waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(connection)
-                return
-        self.idle.append(connection)
+        self._shed_expired()
+        if self.queue:
+            done, token, deadline, _, may_retry = self.queue.popleft()
+            connection.send(done, token, deadline, may_retry)
+        elif self.closing:
+            connection.abort()
+        else:
+            self.idle.append(connection)
 
     def forget(self, connection: _Connection) -> None:
-        """Drop a closed connection; a waiter may now open a new one."""
+        """Drop a closed connection; the queue may open a new one in its place."""
         if connection in self.open:
             self.open.discard(connection)
-            while self.waiters:
-                waiter = self.waiters.popleft()
-                if not waiter.done():
-                    waiter.set_result(None)
-                    return
+            self._serve_queue()
+
+    async def abandon(self) -> None:
+        """End every outstanding request now (the run is over): queued ones never left."""
+        while self.queue:
+            done, token, *_ = self.queue.popleft()
+            done("shed", None, token)
+        for task in list(self.opening):
+            task.cancel()
+        await asyncio.gather(*self.opening, return_exceptions=True)
+        for connection in list(self.open):
+            if connection.done is not None:
+                connection.time_out()
 
     def close(self) -> None:
         """Close idle connections now; busy ones close when their answer is in."""
@@ -344,7 +354,7 @@ class Http1Pool:
         for connection in list(self.open):
             if connection.done is None:
                 connection.abort()
-        if not self.open and self._sweeper is not None:
+        if not self.open and not self.opening and self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
 

@@ -17,6 +17,7 @@ import pytest
 from chaosaws_serverless.lab.tls import server_context
 from chaosaws_serverless.loadgen.config import LoadConfig, LoadConfigError
 from chaosaws_serverless.loadgen.engine import http_client_name, run_load_sync
+from chaosaws_serverless.loadgen.http1 import MAX_OPENING
 
 Behaviour = Callable[["RawServer", asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -217,7 +218,9 @@ def test_the_connection_cap_holds_and_waiting_requests_still_complete(
     assert summary["latency_ms"]["max"] >= 200  # queued for a connection: in the latency
 
 
-def test_a_burst_opens_at_most_eight_connections_at_once(serve: Callable[..., RawServer]) -> None:
+def test_a_burst_opens_a_bounded_number_of_connections_at_once(
+    serve: Callable[..., RawServer],
+) -> None:
     # Each new connection asks the (slow) resolver first: the calls in flight at once
     # are the connections being opened at once.
     server = serve(keep_alive)
@@ -233,13 +236,40 @@ def test_a_burst_opens_at_most_eight_connections_at_once(serve: Callable[..., Ra
 
     summary = run(
         "http://api.example.com/",
-        rate=200,
-        duration=0.3,
+        rate=2000,
+        duration=0.1,
         resolve=slow_resolve,
         dns_cache_seconds=0,
     )
-    assert summary["status_2xx"] == server.requests == 60
-    assert peak == 8
+    assert summary["status_2xx"] == server.requests == 200
+    assert peak == MAX_OPENING
+
+
+def test_a_request_that_finds_no_connection_in_time_is_shed_not_queued(
+    serve: Callable[..., RawServer],
+) -> None:
+    # One connection, 300 ms per answer, a request every 50 ms: waiting for the
+    # connection would be the generator's queue, so past the send-lag bound (0.1 s)
+    # the request is shed and counted, never sent late and blamed on the API.
+    async def slow(server: RawServer, reader: Any, writer: Any) -> None:
+        while True:
+            await server.read_request(reader)
+            await asyncio.sleep(0.3)
+            writer.write(framed())
+            await writer.drain()
+
+    server = serve(slow)
+    summary = run(
+        f"http://127.0.0.1:{server.port}/",
+        rate=20,
+        duration=0.5,
+        max_connections=1,
+        max_send_lag_seconds=0.1,
+    )
+    assert summary["sent"] == summary["status_2xx"] == server.requests
+    assert summary["sent"] + summary["dropped"] == summary["planned"] == 10
+    assert summary["shed"] == summary["dropped"] >= 5 and summary["saturated"] is True
+    assert summary["latency_ms"]["max"] < 300 + 100 + 150  # answer + bounded wait + slack
 
 
 def test_request_head_names_the_url_host_and_sends_the_configured_headers(
