@@ -46,8 +46,9 @@ Open loop: request ``i`` is intended at ``start + i / rate``; latency is measure
 from that intended time (no coordinated omission). The scheduler wakes at most
 once a millisecond and sends every request that has come due; that slip (about
 1 ms at high rates) is part of the measured latency, never hidden. A request that finds
-``max_in_flight`` requests outstanding, or that the loop could not start within
-``max_send_lag_seconds`` (default 0.1 s) of its intended time, is counted as
+``max_in_flight`` requests outstanding, or that the loop could not start (or the
+httptools client could not give a connection) within ``max_send_lag_seconds``
+(default 0.1 s) of its intended time, is counted as
 ``dropped``; the latter, and what the generator sheds when its own lag
 (event-loop delay, busiest thread's CPU + run-queue wait) says it is behind,
 also as ``shed``. An interval that shed more than 1 % is ``saturated``: the
