@@ -234,9 +234,6 @@ class ThreadPressure:
         return min(1.0, busiest / wall) if wall > 0 else 0.0
 
 
-_UNSEEN = object()
-
-
 class _Run:
     """State of one run; everything runs on its event loop's thread."""
 
@@ -283,9 +280,8 @@ class _Run:
         """Return the region an answer names; short bodies' answers are remembered."""
         # An API answers the same few bodies over and over: a dict hit is much cheaper
         # than the regex. Bounded: a body that varies (a request id) must not grow it.
-        known = self.regions_seen.get(body, _UNSEEN)
-        if known is not _UNSEEN:
-            return known  # type: ignore[return-value]
+        if body in self.regions_seen:
+            return self.regions_seen[body]
         region = parse_region(self.pattern, body)
         if len(body) <= 512:
             if len(self.regions_seen) >= 1024:

@@ -100,11 +100,21 @@ def run(url: str, rate: float = 20, duration: float = 0.5, **kwargs: Any) -> dic
     return summary
 
 
-async def keep_alive(server: RawServer, reader: Any, writer: Any) -> None:
-    while True:
-        await server.read_request(reader)
-        writer.write(framed())
-        await writer.drain()
+def answering_after(seconds: float) -> Behaviour:
+    """A kept-alive server that answers each request ``seconds`` after reading it."""
+
+    async def behaviour(server: RawServer, reader: Any, writer: Any) -> None:
+        while True:
+            await server.read_request(reader)
+            if seconds:
+                await asyncio.sleep(seconds)
+            writer.write(framed())
+            await writer.drain()
+
+    return behaviour
+
+
+keep_alive = answering_after(0)
 
 
 def test_a_kept_alive_connection_carries_every_request(serve: Callable[..., RawServer]) -> None:
@@ -204,14 +214,7 @@ def test_an_answer_cut_short_is_a_connect_error(serve: Callable[..., RawServer])
 def test_the_connection_cap_holds_and_waiting_requests_still_complete(
     serve: Callable[..., RawServer],
 ) -> None:
-    async def slow(server: RawServer, reader: Any, writer: Any) -> None:
-        while True:
-            await server.read_request(reader)
-            await asyncio.sleep(0.1)
-            writer.write(framed())
-            await writer.drain()
-
-    server = serve(slow)
+    server = serve(answering_after(0.1))
     summary = run(f"http://127.0.0.1:{server.port}/", rate=40, duration=0.5, max_connections=2)
     assert summary["status_2xx"] == server.requests == 20
     assert server.open_peak == 2
@@ -251,14 +254,7 @@ def test_a_request_that_finds_no_connection_in_time_is_shed_not_queued(
     # One connection, 300 ms per answer, a request every 50 ms: waiting for the
     # connection would be the generator's queue, so past the send-lag bound (0.1 s)
     # the request is shed and counted, never sent late and blamed on the API.
-    async def slow(server: RawServer, reader: Any, writer: Any) -> None:
-        while True:
-            await server.read_request(reader)
-            await asyncio.sleep(0.3)
-            writer.write(framed())
-            await writer.drain()
-
-    server = serve(slow)
+    server = serve(answering_after(0.3))
     summary = run(
         f"http://127.0.0.1:{server.port}/",
         rate=20,
