@@ -1,11 +1,12 @@
 """A lean HTTP/1.1 keep-alive client on the event loop: the generator's fastest path.
 
 Why it exists: on one core, what bounds an open-loop generator is the CPU spent
-per request. ``benchmarks/loadgen_throughput.py`` measured the well-kept
-clients behind the same engine interface: aiohttp (Python on the loop),
-pyreqwest and rnet (Rust on a tokio thread). The Rust clients cross threads
-twice per request (send, then the answer back under the GIL), and those
-crossings cost more than the HTTP itself. Here nothing crosses threads:
+per request. ``benchmarks/loadgen_cpu_per_request.py`` measures the clients
+behind the same engine interface: aiohttp (Python on the loop) and pyreqwest
+(Rust on a tokio thread; rnet, the other Rust client, measured once with a
+throwaway adapter, cost more). The Rust clients cross threads twice per
+request (send, then the answer back under the GIL), and those crossings cost
+more than the HTTP itself. Here nothing crosses threads:
 parsing is httptools (llhttp, C: the parser uvicorn uses), sockets and TLS are
 the event loop's (uvloop: C), and the Python per request is writing a
 prepared request and one callback when the answer is in (no task, no future:
