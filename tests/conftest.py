@@ -79,6 +79,16 @@ def aws(configuration: dict[str, Any]) -> Callable[..., Any]:
     return make
 
 
+@pytest.fixture(scope="session")
+def script_runner() -> Iterator[Any]:
+    """The SSM Automation model's python3.11 script workers, started once per session."""
+    from chaosaws_serverless.lab.ssm_automation import ScriptRunner
+
+    runner = ScriptRunner()
+    yield runner
+    runner.close()
+
+
 _TIERS = ("unit", "emulator", "stubbed", "resilience", "lab")
 
 
