@@ -9,9 +9,10 @@ import re
 # A region name: two letters, words, a digit (us-east-1, us-gov-west-1, ap-southeast-4).
 REGION_TEXT = r"[a-z]{2}(?:-[a-z]+)+-\d"
 REGION = re.compile(rf"^{REGION_TEXT}$")
-# A layer version ARN (Lambda attaches only versions).
+# A layer version ARN (Lambda attaches only versions). No "{{" in the source: SSM reads
+# {{ ... }} in a runbook's script as a reference to resolve (the SSM document holds this).
 LAYER_ARN = re.compile(
-    rf"^arn:aws[a-zA-Z-]*:lambda:(?P<region>{REGION_TEXT}):(?P<account>\d{{12}}):"
+    r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>" + REGION_TEXT + r"):(?P<account>\d{12}):"
     r"layer:(?P<name>[A-Za-z0-9_-]{1,140}):(?P<version>\d+)$"
 )
 # Lambda's FunctionName (botocore's pattern, split so a qualifier can be named):

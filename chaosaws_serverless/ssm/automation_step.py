@@ -5,8 +5,9 @@ It turns the step's InputPayload into a call of the Lambda fault engine
 after the engine's modules (``chaosaws_serverless.ssm.document``), so a fault
 the document injects is the one ``inject_latency`` injects, and either side
 removes the other's. ``ChaosMode`` ENABLED injects latency, DISABLED removes
-the recorded fault; ``AfterFailure`` (the rollback step) removes, then fails
-so the execution does not report success.
+the recorded fault. ``RestoreOf`` (set by the document's own restore step, or by
+anything that restores one run's fault) limits DISABLED to the fault that
+execution injected: another run's fault is left as it is.
 """
 
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from chaosaws_serverless.awslambda._engine import (
     FaultError,
     function_region,
     inject,
+    read_function,
     remove,
     validate_alias,
     validate_function_name,
@@ -42,7 +44,8 @@ def handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
         latency = validate_latency_ms(events.get("LatencyMs"), "LatencyMs")
         chance = validate_probability(events.get("Probability", "1"), "Probability")
         execution = str(events.get("ExecutionId") or "").strip()
-        by = f"ssm-automation:{execution}" if execution and "{{" not in execution else "ssm"
+        # Outside SSM the reference stays unresolved: then the record says only "ssm".
+        by = f"ssm-automation:{execution}" if execution and "{" not in execution else "ssm"
         params = {"kind": "latency", "latency_ms": latency, "probability": chance}
         report = inject(
             lam,
@@ -57,6 +60,18 @@ def handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
         )
         report["result"] = f"latency fault injected on {alias or '$LATEST'}"
     elif mode == "DISABLED":
+        owner = str(events.get("RestoreOf") or "").strip()
+        record = read_function(lam, name, region, alias)[4] if owner else None
+        if record is not None and record.by != f"ssm-automation:{owner}":
+            return {
+                "function_name": name,
+                "region": region,
+                "removed": False,
+                "result": (
+                    f"the recorded fault was injected by {record.by}, not by "
+                    f"ssm-automation:{owner}: left as it is"
+                ),
+            }
         report = remove(lam, name, region, alias)
         report["result"] = (
             f"{report['fault']} fault on {report['target']} removed"
@@ -65,11 +80,6 @@ def handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
         )
     else:
         raise FaultError(f"ChaosMode must be ENABLED or DISABLED, got {events.get('ChaosMode')!r}")
-    if str(events.get("AfterFailure", "")).lower() == "true":
-        raise FaultError(
-            f"the chaos layer step failed or was cancelled; {report['result']} on function "
-            f"{name!r} in {region} (this rollback step fails so the execution does not succeed)"
-        )
     return report
 
 

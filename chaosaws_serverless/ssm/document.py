@@ -228,6 +228,13 @@ def build_script() -> str:
             owners[defined] = name
         imports.extend(i for i in module_imports if i not in imports)
         body.extend(code)
+    for line in body:
+        if "{{" in line:
+            # SSM resolves {{ ... }} in a runbook's inputs, the script's text included.
+            raise GeneratorError(
+                f"the script would hold {line.strip()!r}: SSM reads '{{{{' as the start of a "
+                "parameter reference; write the engine's source without doubled braces"
+            )
     return _HEADER + "\n".join(sorted(imports)) + "\n" + "\n".join(body) + "\n"
 
 

@@ -286,14 +286,28 @@ def test_refusals_change_nothing(stack: Stack, script: types.ModuleType) -> None
     assert stack.state(name) == before
 
 
-def test_the_rollback_step_restores_then_fails(stack: Stack, script: types.ModuleType) -> None:
+def test_restore_of_an_execution_removes_only_that_execution_s_fault(
+    stack: Stack, script: types.ModuleType
+) -> None:
     name = stack.function("hello")
     before = stack.state(name)
     script.handler(stack.payload(name, "ENABLED", False), {})
-    with pytest.raises(script.ChaosError, match="failed or was cancelled; latency fault on"):
-        script.handler(stack.payload(name, "DISABLED", False, AfterFailure="true"), {})
+    faulty = stack.state(name)
+    other = script.handler(stack.payload(name, "DISABLED", False, RestoreOf="fedcba98"), {})
+    assert other["removed"] is False and "left as it is" in other["result"]
+    assert stack.state(name) == faulty
+    own = script.handler(
+        stack.payload(name, "DISABLED", False, RestoreOf="0123abcd-0123-abcd-0123-0123456789ab"),
+        {},
+    )
+    assert own["result"] == "latency fault on $LATEST removed"
     assert stack.state(name) == before
     assert not any(k.startswith(RECORD_TAG_PREFIX) for k in stack.state(name)["tags"])
+    # Nothing recorded: a restore of any execution is a no-op.
+    assert (
+        script.handler(stack.payload(name, "DISABLED", False, RestoreOf="x"), {})["result"]
+        == "no fault recorded"
+    )
 
 
 def test_another_version_of_the_chaos_layer_is_used_as_it_is(

@@ -29,7 +29,8 @@ def test_document_declares_the_parameters_and_the_role() -> None:
         "AliasName",
         "LatencyMs",
         "Probability",
-        "AfterFailure",
+        "Duration",
+        "RestoreOf",
     }
     assert parameters["ChaosMode"]["default"] == "ENABLED"
     assert parameters["ChaosMode"]["allowedValues"] == ["ENABLED", "DISABLED"]
@@ -37,25 +38,34 @@ def test_document_declares_the_parameters_and_the_role() -> None:
     assert all(p["type"] == "String" for p in parameters.values())
 
 
-def test_one_script_step_and_a_rollback_that_runs_the_document_again() -> None:
-    apply, find, rollback = load()["mainSteps"]
-    assert apply["action"] == "aws:executeScript"
+def test_one_script_step_and_a_restore_that_runs_the_document_once_more() -> None:
+    """The shape; what it does is judged by the SSM model (test_ssm_document_model.py)."""
+    steps = {step["name"]: step for step in load()["mainSteps"]}
+    apply = steps["ApplyChaosMode"]
+    assert [s["action"] for s in load()["mainSteps"]].count("aws:executeScript") == 1
     assert apply["inputs"]["Runtime"] == "python3.11"
-    assert apply["onFailure"] == apply["onCancel"] == "step:FindDocument"
-    assert apply["inputs"]["InputPayload"]["ChaosMode"] == "{{ ChaosMode }}"
-    for name in ("FunctionName", "LayerArn", "AliasName", "LatencyMs", "Probability"):
+    assert apply["isCritical"] is True
+    for name in ("FunctionName", "LayerArn", "AliasName", "LatencyMs", "Probability", "RestoreOf"):
         assert apply["inputs"]["InputPayload"][name] == f"{{{{ {name} }}}}"
-    # The rollback finds this execution's document and runs it with DISABLED, then fails.
-    assert find["action"] == "aws:executeAwsApi"
+    assert steps["HoldFault"]["action"] == "aws:sleep"
+    assert steps["HoldFault"]["inputs"]["Duration"] == "{{ Duration }}"
+    assert steps["HoldFault"]["onCancel"] == "step:FindDocument"
+    find = steps["FindDocument"]
     assert find["inputs"]["Api"] == "GetAutomationExecution"
     assert find["inputs"]["AutomationExecutionId"] == "{{ automation:EXECUTION_ID }}"
-    assert find["outputs"][0]["Selector"] == "$.AutomationExecution.DocumentName"
-    assert rollback["action"] == "aws:executeAutomation"
-    assert rollback["inputs"]["DocumentName"] == "{{ FindDocument.DocumentName }}"
-    child = rollback["inputs"]["RuntimeParameters"]
-    assert child["ChaosMode"] == "DISABLED" and child["AfterFailure"] == "true"
+    restore = steps["Restore"]
+    assert restore["action"] == "aws:executeAutomation"
+    assert restore["inputs"]["DocumentName"] == "{{ FindDocument.DocumentName }}"
+    child = restore["inputs"]["RuntimeParameters"]
+    assert child["ChaosMode"] == "DISABLED"
+    assert child["RestoreOf"] == "{{ automation:EXECUTION_ID }}"
     assert child["AutomationAssumeRole"] == "{{ AutomationAssumeRole }}"
     assert set(child) <= set(load()["parameters"])
+    # Only an ENABLED run restores through a child: a DISABLED one never starts another.
+    for branch in ("RollbackAfterFailure", "RollbackAfterCancel"):
+        (choice,) = steps[branch]["inputs"]["Choices"]
+        assert (choice["Variable"], choice["StringEquals"]) == ("{{ ChaosMode }}", "ENABLED")
+    assert steps["RollbackAfterCancel"]["inputs"]["Default"] == "ApplyChaosMode"
 
 
 def test_the_committed_document_is_a_fresh_generation() -> None:
