@@ -225,12 +225,12 @@ def stop_experiment(
     started in ``region``. Experiments already finished are left alone, so the
     rollback can always run.
 
-    A stopped experiment of an ``ssm-automation`` template never runs its
-    DISABLED actions. With ``restore_functions`` (default true) the activity
-    waits until FIS reports the experiment stopped, then runs
+    An ``ssm-automation`` template's automation restores its function itself
+    when FIS cancels it; with ``restore_functions`` (default true) the activity
+    also waits until FIS reports the experiment stopped, then runs
     ``chaosaws_serverless.awslambda.actions.remove_faults`` (it reads the same
-    record as the document) on each function whose DISABLED action did not
-    complete: in the experiments it stopped, the one named by
+    record as the document; a fault already removed is a no-op) on each function
+    whose restoring automation did not complete: in the experiments it stopped, the one named by
     ``experiment_id``, and otherwise the newest unfinished-or-stopped experiment
     of the template (or of this package), which covers an experiment a stop
     condition ended before the rollback ran.
@@ -282,7 +282,7 @@ def stop_experiment(
                 to_restore.append(newest["id"])
         for restore_id in dict.fromkeys(to_restore):
             final = _wait_until_final(fis, restore_id, region_name)
-            for function_name in _undisabled_functions(final):
+            for function_name in _unrestored_functions(final):
                 if _remove_faults(function_name, region_name, configuration, secrets):
                     restored.append(function_name)
     return {"stopped": stopped, "restored": restored, "region": region_name}
@@ -320,8 +320,12 @@ def _wait_until_final(fis: Any, experiment_id: str, region: str) -> Dict[str, An
         time.sleep(2.0)
 
 
-def _undisabled_functions(experiment: Dict[str, Any]) -> List[str]:
-    """Return the functions whose DISABLED automation did not complete in ``experiment``."""
+def _unrestored_functions(experiment: Dict[str, Any]) -> List[str]:
+    """Return the functions whose restoring automation did not complete in ``experiment``.
+
+    The restoring one holds and restores (ENABLED with a Duration), or, in templates
+    built before it did, is the separate DISABLED action.
+    """
     functions = []
     for action in (experiment.get("actions") or {}).values():
         if action.get("actionId") != "aws:ssm:start-automation-execution":
@@ -330,7 +334,10 @@ def _undisabled_functions(experiment: Dict[str, Any]) -> List[str]:
             parameters = json.loads((action.get("parameters") or {}).get("documentParameters", ""))
         except ValueError:
             continue
-        if not isinstance(parameters, dict) or parameters.get("ChaosMode") != "DISABLED":
+        if not isinstance(parameters, dict):
+            continue
+        holds = parameters.get("ChaosMode") == "ENABLED" and parameters.get("Duration")
+        if parameters.get("ChaosMode") != "DISABLED" and not holds:
             continue
         if (action.get("state") or {}).get("status") == "completed":
             continue

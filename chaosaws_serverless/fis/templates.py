@@ -3,11 +3,14 @@
 Two modes compile the same faults:
 
 ``ssm-automation`` (default)
-    For each function, an ``aws:ssm:start-automation-execution`` action runs the
+    For each function, one ``aws:ssm:start-automation-execution`` action runs the
     package's SSM Automation document (``ssm/chaos-layer-automation.yaml``) with
-    ``ChaosMode=ENABLED``, an ``aws:fis:wait`` holds the fault for the duration,
-    and a second automation with ``ChaosMode=DISABLED`` starts after it
-    (``startAfter``). The document attaches the chaos-lambda-extension layer with
+    ``ChaosMode=ENABLED`` and ``Duration``: the automation attaches the
+    chaos-lambda-extension layer, holds the fault, then restores the function, all
+    in one run, as AWS's own FIS templates hold apply, wait and restore in one
+    automation. Stopping the experiment (a stop condition, the console, the CLI)
+    cancels that automation, whose cancellation workflow restores the function:
+    the template restores by itself, whoever started it. The document has
     exactly the semantics of ``inject_latency``/``remove_faults`` (same state
     record), so either side can roll back the other's injection.
 
@@ -57,8 +60,9 @@ __all__ = [
 MODES = ("ssm-automation", "fis-extension")
 MANAGED_BY_TAG = {"managed-by": "chaosaws-serverless"}
 
-# The ENABLED/DISABLED automations only attach or detach: they end in seconds.
-AUTOMATION_MAX_DURATION = "PT10M"
+# An automation holds the fault for the duration, then restores it (seconds; the engine
+# waits at most 5 minutes for an update): FIS's maxDuration leaves it this much more.
+RESTORE_MARGIN_SECONDS = 600
 # FIS durations run from one minute (aws:fis:wait and the Lambda actions) to 12 hours.
 MIN_DURATION_SECONDS = 60
 MAX_DURATION_SECONDS = 12 * 3600
@@ -229,10 +233,16 @@ def build_lambda_fault_template(
                 f"document_name must be 3..128 letters, digits, '_', '-' or '.', got "
                 f"{document_name!r}"
             )
+        if duration_seconds + RESTORE_MARGIN_SECONDS > MAX_DURATION_SECONDS:
+            raise ActivityFailed(
+                f"duration_seconds must be at most {MAX_DURATION_SECONDS - RESTORE_MARGIN_SECONDS} "
+                f"in ssm-automation mode (FIS's 12-hour maxDuration holds the fault and "
+                f"{RESTORE_MARGIN_SECONDS} s to restore it), got {duration_seconds}"
+            )
         targets: dict[str, Any] = {}
         actions = _automation_actions(
             faults,
-            duration,
+            duration_seconds,
             document_arn(document_name, region, role_arn),
             layer_arn,
             automation_role_arn,
@@ -324,7 +334,7 @@ def validate_template(template: Mapping[str, Any]) -> None:
 
 def _automation_actions(
     faults: Sequence[LambdaFault],
-    duration: str,
+    duration_seconds: int,
     doc_arn: str,
     layer_arn: str,
     automation_role_arn: str,
@@ -353,31 +363,21 @@ def _automation_actions(
             "Probability": f"{float(fault.probability):.6f}".rstrip("0").rstrip("."),
             **({"AliasName": fault.alias} if fault.alias else {}),
         }
-        enable, wait, disable = f"enable-{index}", f"wait-{index}", f"disable-{index}"
-        actions[enable] = {
+        duration = iso_duration(duration_seconds)
+        # One automation attaches, holds Duration and restores (also when FIS cancels it).
+        actions[f"chaos-layer-{index}"] = {
             "actionId": "aws:ssm:start-automation-execution",
-            "description": f"attach the chaos layer to {name} ({fault.latency_ms} ms)",
+            "description": (
+                f"attach the chaos layer to {name} ({fault.latency_ms} ms) for {duration}, "
+                "then restore it (also when the experiment stops)"
+            ),
             "parameters": {
                 "documentArn": doc_arn,
-                "documentParameters": json.dumps({**parameters, "ChaosMode": "ENABLED"}),
-                "maxDuration": AUTOMATION_MAX_DURATION,
+                "documentParameters": json.dumps(
+                    {**parameters, "ChaosMode": "ENABLED", "Duration": duration}
+                ),
+                "maxDuration": iso_duration(duration_seconds + RESTORE_MARGIN_SECONDS),
             },
-        }
-        actions[wait] = {
-            "actionId": "aws:fis:wait",
-            "description": f"hold the fault on {name}",
-            "parameters": {"duration": duration},
-            "startAfter": [enable],
-        }
-        actions[disable] = {
-            "actionId": "aws:ssm:start-automation-execution",
-            "description": f"detach the chaos layer from {name} and restore its configuration",
-            "parameters": {
-                "documentArn": doc_arn,
-                "documentParameters": json.dumps({**parameters, "ChaosMode": "DISABLED"}),
-                "maxDuration": AUTOMATION_MAX_DURATION,
-            },
-            "startAfter": [wait],
         }
     return actions
 

@@ -54,8 +54,10 @@ def test_fis_template_compiles_the_reference_experiment(values: str) -> None:
     template = json.loads(out)
     validate_template(template)
     assert template["tags"]["Name"] == "region-failure"
-    assert template["actions"]["wait-1"]["parameters"]["duration"] == "PT10M"  # fault_duration
-    parameters = json.loads(template["actions"]["enable-2"]["parameters"]["documentParameters"])
+    parameters = json.loads(
+        template["actions"]["chaos-layer-2"]["parameters"]["documentParameters"]
+    )
+    assert parameters["Duration"] == "PT10M"  # fault_duration_seconds
     assert parameters["FunctionName"] == "health-us-east-1"
     assert parameters["LatencyMs"] == "60000"
     assert parameters["LayerArn"] == LAYERS["us-east-1"]
@@ -162,7 +164,9 @@ def test_faults_in_two_regions_need_one_template_per_region(tmp_path: Path, valu
     code, out, err = run(*arguments, "--region", "eu-west-1")
     assert code == 0, err
     template = json.loads(out)
-    assert sorted(template["actions"]) == ["disable-1", "enable-1", "wait-1"]
-    parameters = json.loads(template["actions"]["enable-1"]["parameters"]["documentParameters"])
+    assert sorted(template["actions"]) == ["chaos-layer-1"]
+    parameters = json.loads(
+        template["actions"]["chaos-layer-1"]["parameters"]["documentParameters"]
+    )
     assert parameters["FunctionName"] == "hello-eu-west-1"
     assert parameters["LayerArn"].startswith("arn:aws:lambda:eu-west-1:")

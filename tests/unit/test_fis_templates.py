@@ -35,44 +35,62 @@ def ssm_template(**overrides: object) -> dict:
     return build_lambda_latency_template(**arguments)
 
 
-def test_ssm_mode_chains_enable_wait_disable_per_function() -> None:
+def test_ssm_mode_holds_and_restores_in_one_automation_per_function() -> None:
+    """Apply, hold and restore in one runbook run (as aws-samples/fis-template-library does),
+    so stopping the experiment cancels it and its cancellation workflow restores."""
     template = ssm_template()
     actions = template["actions"]
-    assert sorted(actions) == sorted(
-        ["enable-1", "wait-1", "disable-1", "enable-2", "wait-2", "disable-2"]
-    )
-    assert actions["wait-1"] == {
-        "actionId": "aws:fis:wait",
-        "description": "hold the fault on hello-us-east-1",
-        "parameters": {"duration": "PT10M"},
-        "startAfter": ["enable-1"],
-    }
-    assert actions["disable-1"]["startAfter"] == ["wait-1"]
-    assert "startAfter" not in actions["enable-1"]
-    enable = actions["enable-1"]["parameters"]
-    assert enable["documentArn"] == (
+    assert sorted(actions) == ["chaos-layer-1", "chaos-layer-2"]
+    first = actions["chaos-layer-1"]
+    assert first["actionId"] == "aws:ssm:start-automation-execution"
+    assert "startAfter" not in first
+    assert first["parameters"]["documentArn"] == (
         "arn:aws:ssm:us-east-1:123456789012:document/chaosaws-serverless-chaos-layer"
     )
-    assert json.loads(enable["documentParameters"]) == {
+    # The hold plus ten minutes to restore.
+    assert first["parameters"]["maxDuration"] == "PT20M"
+    assert json.loads(first["parameters"]["documentParameters"]) == {
         "FunctionName": "hello-us-east-1",
         "LayerArn": LAYER,
         "AutomationAssumeRole": AUTOMATION_ROLE,
         "LatencyMs": "60000",
         "Probability": "1",
         "ChaosMode": "ENABLED",
+        "Duration": "PT10M",
     }
-    disable = json.loads(actions["disable-2"]["parameters"]["documentParameters"])
-    assert disable["ChaosMode"] == "DISABLED"
-    assert disable["FunctionName"] == "health-us-east-1"
+    second = json.loads(actions["chaos-layer-2"]["parameters"]["documentParameters"])
+    assert second["FunctionName"] == "health-us-east-1"
     assert template["targets"] == {}
     assert template["stopConditions"] == [{"source": "aws:cloudwatch:alarm", "value": ALARM}]
     assert template["roleArn"] == ROLE
     assert template["tags"]["managed-by"] == "chaosaws-serverless"
 
 
+def test_document_parameters_match_the_document_s_patterns() -> None:
+    import re
+
+    import yaml
+
+    from chaosaws_serverless.ssm.document import document_path
+
+    declared = yaml.safe_load(document_path().read_text())["parameters"]
+    for seconds in (60, 3723, 11 * 3600 + 50 * 60):
+        template = ssm_template(duration_seconds=seconds, alias="live")
+        values = json.loads(
+            template["actions"]["chaos-layer-1"]["parameters"]["documentParameters"]
+        )
+        assert set(values) <= set(declared)
+        for name, value in values.items():
+            pattern = declared[name].get("allowedPattern")
+            assert pattern is None or re.fullmatch(pattern, value), (name, value)
+            assert value in declared[name].get("allowedValues", [value])
+
+
 def test_document_parameters_are_strings_and_carry_the_alias() -> None:
     template = ssm_template(alias="live", probability=0.5)
-    parameters = json.loads(template["actions"]["enable-1"]["parameters"]["documentParameters"])
+    parameters = json.loads(
+        template["actions"]["chaos-layer-1"]["parameters"]["documentParameters"]
+    )
     assert parameters["AliasName"] == "live"
     assert parameters["Probability"] == "0.5"
     assert all(isinstance(v, str) for v in parameters.values())
@@ -131,10 +149,10 @@ def test_prerequisites_name_the_bucket_wrapper_and_layer() -> None:
 def test_a_fault_shorter_than_a_minute_is_held_one_minute_and_said(
     seconds: int, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # aws:fis:wait takes 1 minute to 12 hours (AWS FIS actions reference).
+    # FIS durations take 1 minute to 12 hours (AWS FIS actions reference).
     template = ssm_template(duration_seconds=seconds)
-    waits = [a for a in template["actions"].values() if a["actionId"] == "aws:fis:wait"]
-    assert waits and all(a["parameters"]["duration"] == "PT1M" for a in waits)
+    for action in template["actions"].values():
+        assert json.loads(action["parameters"]["documentParameters"])["Duration"] == "PT1M"
     assert f"duration_seconds={seconds} is shorter than FIS allows" in caplog.text
 
 
@@ -154,6 +172,7 @@ def test_iso_duration(seconds: int, expected: str) -> None:
         ({"probability": 0}, "probability must be in (0, 1]"),
         ({"duration_seconds": 0}, "duration_seconds must be a positive integer, got 0"),
         ({"duration_seconds": 12 * 3600 + 1}, "at most 43200"),
+        ({"duration_seconds": 12 * 3600}, "at most 42600 in ssm-automation mode"),
         ({"role_arn": "fis-role"}, "role_arn must be the FIS experiment role"),
         ({"layer_arn": None}, "layer_arn must be the chaos-lambda-extension layer"),
         (
@@ -192,7 +211,7 @@ def test_error_faults_need_the_fis_extension_mode() -> None:
 
 def test_validation_uses_botocore_and_the_limits_it_leaves_out() -> None:
     template = ssm_template()
-    template["actions"]["wait-1"]["startAfter"] = ["nope"]
+    template["actions"]["chaos-layer-2"]["startAfter"] = ["nope"]
     with pytest.raises(ActivityFailed, match="starts after unknown action 'nope'"):
         validate_template(template)
     broken = ssm_template()
@@ -200,7 +219,7 @@ def test_validation_uses_botocore_and_the_limits_it_leaves_out() -> None:
     with pytest.raises(ActivityFailed, match=r"Missing required parameter.*roleArn"):
         validate_template(broken)
     typed = ssm_template()
-    typed["actions"]["wait-1"]["parameters"]["duration"] = 600
+    typed["actions"]["chaos-layer-1"]["parameters"]["maxDuration"] = 600
     with pytest.raises(ActivityFailed, match="Invalid type"):
         validate_template(typed)
 
@@ -217,6 +236,6 @@ def test_probabilities_match_the_document_s_pattern() -> None:
     ]
     for probability, text in ((1.0, "1"), (0.5, "0.5"), (0.00001, "0.00001"), (0.25, "0.25")):
         template = ssm_template(probability=probability)
-        value = json.loads(template["actions"]["enable-1"]["parameters"]["documentParameters"])
+        value = json.loads(template["actions"]["chaos-layer-1"]["parameters"]["documentParameters"])
         assert value["Probability"] == text
         assert re.match(pattern, text), text
