@@ -257,8 +257,12 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
             "ssm-document",
         ),
     ),
+    # The Service Authorization Reference authorizes StartAutomationExecution on the
+    # automation definition, the document and the new automation execution (AWS's own FIS
+    # sample policies grant all three, aws-samples/fis-template-library).
     "chaosaws_serverless.ssm.actions.start_automation": (
         Grant(("ssm:StartAutomationExecution",), "ssm-automation-definition"),
+        Grant(("ssm:StartAutomationExecution",), "ssm-document"),
         Grant(("ssm:StartAutomationExecution", "ssm:AddTagsToResource"), "ssm-execution"),
         Grant(("iam:PassRole",), "passed-role-ssm"),
     ),
@@ -273,8 +277,10 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
 
 # What the SSM document calls, on each function it targets: the role named by its
 # AutomationAssumeRole parameter. Its script is the Lambda fault engine
-# (awslambda/_engine.py); its rollback reads its own execution and runs the
-# document again (a child automation, passing the same role).
+# (awslambda/_engine.py); its restore reads its own execution, runs the document again
+# as a child automation that assumes the same role ("the user or role that initiated the
+# primary automation must have permission to pass the assume role specified in the
+# secondary automation": aws:executeAutomation, SSM user guide), then reads the child.
 AUTOMATION_ROLE: tuple[Grant, ...] = (
     Grant(
         (
@@ -291,11 +297,12 @@ AUTOMATION_ROLE: tuple[Grant, ...] = (
         "function",
     ),
     Grant(("lambda:GetLayerVersion",), "layer"),
-    # The rollback steps: FindDocument reads this execution, Rollback starts the document
-    # again as a child automation that assumes the same role (so the role passes itself).
-    Grant(("ssm:GetAutomationExecution",), "ssm-execution"),
+    # FindDocument and CheckRestore read executions; Restore starts the child.
+    Grant(("ssm:GetAutomationExecution", "ssm:StartAutomationExecution"), "ssm-execution"),
     Grant(("ssm:StartAutomationExecution",), "ssm-automation-definition"),
-    Grant(("iam:PassRole",), "passed-role-ssm"),
+    Grant(("ssm:StartAutomationExecution",), "ssm-document"),
+    # The child assumes the same role: the role passes itself.
+    Grant(("iam:PassRole",), "automation-role"),
 )
 
 

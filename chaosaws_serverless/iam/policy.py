@@ -17,8 +17,9 @@ It returns the policy of whoever runs the experiment (``experiment``), the
 policy of the SSM Automation role the chaos-layer document assumes
 (``automation_role``, for every function a Lambda fault, an SSM automation or
 an FIS template of the experiment targets) and, when the experiment runs FIS
-templates of the ``ssm-automation`` mode, the FIS experiment role's
-(``fis_role``). The account is the ``account_id`` given, else the
+templates, the FIS experiment role's (``fis_role``: start, read and cancel the
+document's automations in ``ssm-automation`` mode; read the functions and write
+their fault objects in ``fis-extension`` mode). The account is the ``account_id`` given, else the
 ``${aws:PrincipalAccount}`` policy variable, so a policy fits any account
 without a wildcard.
 """
@@ -207,6 +208,18 @@ def _passed_roles(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
     return found
 
 
+def _automation_role(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
+    """The automation role itself (it passes itself to the document's restore child)."""
+    role = arguments.get("role_arn") or ctx.configuration.get("automation_role_arn")
+    if role:
+        return [str(role)]
+    ctx.notes.append(
+        "the automation role is not named (configuration automation_role_arn): its "
+        "iam:PassRole on itself is granted on ${aws:PrincipalArn}, the role's own ARN"
+    )
+    return ["${aws:PrincipalArn}"]
+
+
 RESOURCE_KINDS: dict[str, Callable[[_Context, Mapping[str, Any]], list[str]]] = {
     "*": lambda ctx, arguments: ["*"],
     "function": _functions,
@@ -226,6 +239,7 @@ RESOURCE_KINDS: dict[str, Callable[[_Context, Mapping[str, Any]], list[str]]] = 
     "passed-role-fis": _passed_roles,
     "passed-role-ssm": _passed_roles,
     "passed-role-lambda": _passed_roles,
+    "automation-role": _automation_role,
 }
 
 
@@ -238,6 +252,7 @@ _CONDITIONS: dict[str, Callable[[], dict[str, Any]]] = {
     "passed-role-fis": _passed_to("fis"),
     "passed-role-ssm": _passed_to("ssm"),
     "passed-role-lambda": _passed_to("lambda"),
+    "automation-role": _passed_to("ssm"),
 }
 
 
@@ -303,6 +318,15 @@ def experiment_policies(
     if fis_role:
         result["fis_role"] = fis_role.policy()
         result["fis_role_trust"] = _trust("fis.amazonaws.com")
+    if any(
+        kind == "activity" and f"{module}.{name}" == f"{PACKAGE}.fis.actions.start_experiment"
+        for kind, module, name, _ in _activities(experiment)
+    ):
+        ctx.notes.append(
+            "the first FIS experiment of an account creates FIS's service-linked role "
+            "(AWSServiceRoleForFIS): whoever starts it then needs iam:CreateServiceLinkedRole "
+            "with the condition iam:AWSServiceName = fis.amazonaws.com (once per account)"
+        )
     role = configuration.get("aws_assume_role_arn")
     if role:
         ctx.notes.append(
@@ -333,6 +357,9 @@ def _automation_targets(
             return
         region = ctx.region(arguments)
         for action in (template.get("actions") or {}).values():
+            if str(action.get("actionId", "")).startswith("aws:lambda:"):
+                _fis_lambda_action(ctx, template, action, region, fis_role)
+                continue
             if action.get("actionId") != "aws:ssm:start-automation-execution":
                 continue
             parameters = action.get("parameters") or {}
@@ -341,17 +368,13 @@ def _automation_targets(
                 values = json.loads(parameters.get("documentParameters") or "{}")
             except ValueError:
                 values = {}
-            fis_role.add("ssm:StartAutomationExecution", [_definition(document)], None)
+            # Service Authorization Reference: the definition, the document, the execution.
+            executions = _ssm_execution(ctx, {"region": region})
             fis_role.add(
-                "ssm:GetAutomationExecution",
-                _ssm_execution(ctx, {"region": region}),
-                None,
+                "ssm:StartAutomationExecution", [_definition(document), document, *executions], None
             )
-            fis_role.add(
-                "ssm:StopAutomationExecution",
-                _ssm_execution(ctx, {"region": region}),
-                None,
-            )
+            fis_role.add("ssm:GetAutomationExecution", executions, None)
+            fis_role.add("ssm:StopAutomationExecution", executions, None)
             if values.get("AutomationAssumeRole"):
                 fis_role.add(
                     "iam:PassRole",
@@ -359,6 +382,39 @@ def _automation_targets(
                     {"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}},
                 )
             yield from _from_document_parameters(values, region)
+
+
+def _fis_lambda_action(
+    ctx: _Context,
+    template: Mapping[str, Any],
+    action: Mapping[str, Any],
+    region: str,
+    fis_role: "_Statements",
+) -> None:
+    """What FIS's role needs for an aws:lambda:* action (FIS actions reference, [LA] of
+    lab/fis_experiments.py): read the function (its AWS_FIS_CONFIGURATION_LOCATION), write
+    and delete the fault's object there, and resolve tag targets."""
+    targets = template.get("targets") or {}
+    for name in (action.get("targets") or {}).values():
+        target = targets.get(name) or {}
+        for arn in target.get("resourceArns") or []:
+            fis_role.add("lambda:GetFunction", _function_arns(ctx, arn, region), None)
+        if target.get("resourceTags"):
+            fis_role.add("tag:GetResources", ["*"], None)
+            fis_role.add(
+                "lambda:GetFunction",
+                [f"arn:{ctx.partition}:lambda:{region}:{ctx.account}:function:*"],
+                target_tag_condition(target["resourceTags"]),
+            )
+    bucket = ctx.configuration.get("fis_config_bucket")
+    if not bucket:
+        ctx.notes.append(
+            "the S3 bucket of the AWS FIS Lambda extension is not named (configuration "
+            "fis_config_bucket): s3:PutObject/s3:DeleteObject granted on */FisConfigs/*"
+        )
+    objects = f"arn:{ctx.partition}:s3:::{bucket or '*'}/FisConfigs/*"
+    fis_role.add("s3:PutObject", [objects], None)
+    fis_role.add("s3:DeleteObject", [objects], None)
 
 
 def _definition(document_arn: str) -> str:
@@ -375,7 +431,7 @@ def _from_document_parameters(parameters: Any, region: str) -> Iterator[dict[str
             "function_name": values["FunctionName"],
             "layer_arn": values.get("LayerArn"),
             "region": region,
-            # The role the document's rollback passes to its child automation.
+            # The role the document's restore passes to its child automation.
             "role_arn": values.get("AutomationAssumeRole"),
         }
 

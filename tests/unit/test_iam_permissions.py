@@ -259,16 +259,88 @@ def test_alias_injection_adds_versions_and_fis_templates_give_the_fis_role() -> 
     (alarms,) = statements_with(caller, "cloudwatch:DescribeAlarms")
     assert alarms["Resource"] == "arn:aws:cloudwatch:us-east-1:123456789012:alarm:errors"
     fis_role = policies["fis_role"]
-    (start,) = statements_with(fis_role, "ssm:StartAutomationExecution")
-    assert start["Resource"] == (
-        "arn:aws:ssm:eu-west-1:123456789012:automation-definition/chaosaws-serverless-chaos-layer:*"
-    )
+    # Service Authorization Reference: the definition, the document and the execution.
+    document = "arn:aws:ssm:eu-west-1:123456789012:document/chaosaws-serverless-chaos-layer"
+    started = resources_of(fis_role, "ssm:StartAutomationExecution")
+    assert started == {
+        document.replace(":document/", ":automation-definition/") + ":*",
+        document,
+        "arn:aws:ssm:eu-west-1:123456789012:automation-execution/*",
+    }
+    assert resources_of(fis_role, "ssm:StopAutomationExecution") == {
+        "arn:aws:ssm:eu-west-1:123456789012:automation-execution/*"
+    }
     (fis_pass,) = statements_with(fis_role, "iam:PassRole")
     assert fis_pass["Resource"] == f"{ROLE}/automation"
     automation = policies["automation_role"]
     (auto_update,) = statements_with(automation, "lambda:UpdateFunctionConfiguration")
     assert "arn:aws:lambda:eu-west-1:123456789012:function:checkout" in auto_update["Resource"]
     assert "arn:aws:lambda:us-east-1:123456789012:function:api" in auto_update["Resource"]
+    # The document's restore: this role starts the document again and passes itself to it.
+    assert resources_of(automation, "ssm:StartAutomationExecution") == {
+        "arn:aws:ssm:eu-west-1:123456789012:automation-definition/chaosaws-serverless-chaos-layer:*",
+        "arn:aws:ssm:us-east-1:123456789012:automation-definition/chaosaws-serverless-chaos-layer:*",
+        "arn:aws:ssm:eu-west-1:123456789012:document/chaosaws-serverless-chaos-layer",
+        "arn:aws:ssm:us-east-1:123456789012:document/chaosaws-serverless-chaos-layer",
+        "arn:aws:ssm:eu-west-1:123456789012:automation-execution/*",
+        "arn:aws:ssm:us-east-1:123456789012:automation-execution/*",
+    }
+    passes = statements_with(automation, "iam:PassRole")
+    assert {r for s in passes for r in _list(s["Resource"])} == {
+        f"{ROLE}/automation",  # the FIS template names it
+        "${aws:PrincipalArn}",  # the direct injection does not: the role's own ARN
+    }
+    assert all(
+        s["Condition"] == {"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}}
+        for s in passes
+    )
+    assert any("iam:CreateServiceLinkedRole" in note for note in policies["notes"])
+
+
+def test_fis_extension_templates_give_the_fis_role_what_the_lambda_actions_need() -> None:
+    from chaosaws_serverless.fis.templates import LambdaFault, build_lambda_fault_template
+
+    template = build_lambda_fault_template(
+        [
+            LambdaFault("checkout", "latency", latency_ms=200),
+            LambdaFault("", "error", tags={"team": "pay"}),
+        ],
+        120,
+        f"{ROLE}/fis",
+        "eu-west-1",
+        mode="fis-extension",
+    )
+    experiment = fault_experiment(
+        action("fis.actions", "create_experiment_template", template=template, region="eu-west-1")
+    )
+    policies = experiment_policies(
+        experiment, {"aws_region": "eu-west-1", "fis_config_bucket": "fis-cfg"}, "123456789012"
+    )
+    fis_role = policies["fis_role"]
+    function = "arn:aws:lambda:eu-west-1:123456789012:function"
+    gets = statements_with(fis_role, "lambda:GetFunction")
+    assert {r for s in gets for r in _list(s["Resource"])} == {
+        f"{function}:checkout",
+        f"{function}:checkout:*",
+        f"{function}:*",  # the tag target, only under its tag condition
+    }
+    tagged = [s for s in gets if s["Resource"] == f"{function}:*"]
+    assert tagged[0]["Condition"] == {"StringEquals": {"aws:ResourceTag/team": "pay"}}
+    assert resources_of(fis_role, "s3:PutObject") == {"arn:aws:s3:::fis-cfg/FisConfigs/*"}
+    assert resources_of(fis_role, "s3:DeleteObject") == {"arn:aws:s3:::fis-cfg/FisConfigs/*"}
+    assert resources_of(fis_role, "tag:GetResources") == {"*"}
+    assert policies["fis_role_trust"]["Statement"][0]["Principal"] == {
+        "Service": "fis.amazonaws.com"
+    }
+    assert "automation_role" not in policies
+
+
+def _list(resource: object) -> list:
+    return resource if isinstance(resource, list) else [resource]
+
+
+def resources_of(policy: dict, action_name: str) -> set:
+    return {r for s in statements_with(policy, action_name) for r in _list(s["Resource"])}
 
 
 def test_an_unknown_activity_of_the_package_is_an_error() -> None:
