@@ -14,7 +14,7 @@ settings file (``controls:``) or in a file passed with ``chaos run
         arguments:            # optional
           catalog_dirs: [my-team-catalog]
 
-``chaos validate`` does not load global controls (chaostoolkit 1.19): validate
+``chaos validate`` does not load global controls (chaostoolkit 1.19 and 1.21): validate
 the expanded form, ``chaosaws-serverless compose SHORT.yaml -o full.json``.
 A composition error interrupts the run with one line naming the piece and the
 fix; nothing has run by then.

@@ -17,11 +17,12 @@ Why it exists (chaostoolkit-lib 1.44, ``chaoslib/exit.py`` and ``run.py``):
   the strategy allows it (the shipped experiments say ``always``).
 - SIGTERM, what ``kill``, systemd, Kubernetes and CI runners send, makes
   chaoslib raise ``InterruptExecution``, an ``Exception``. When it lands
-  inside a Python activity (an AWS call, a ``wait_for_failover`` poll) the
-  Python provider turns it into a *failed activity* and the method goes on:
-  the next fault is injected and the experiment keeps waiting, with the faults
-  in place, until the orchestrator loses patience and sends SIGKILL. Only a
-  SIGTERM that happens to land in a pause interrupts the run.
+  inside a Python activity (an AWS call, a ``wait_for_failover`` poll),
+  chaostoolkit-lib 1.44's Python provider turns it into a *failed activity*
+  and the method goes on: the next fault is injected and the experiment keeps
+  waiting, with the faults in place, until the orchestrator loses patience and
+  sends SIGKILL. Only a SIGTERM that happens to land in a pause interrupts the
+  run. (1.45.1, Python 3.12+, lets it through: ``provider/python.py``.)
 - chaoslib waits for the method's background activities before it rolls
   back: a background customer load (``loadgen.actions.generate_load``, 20
   minutes in the catalog) keeps the faults in place until it ends.

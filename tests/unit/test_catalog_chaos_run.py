@@ -112,7 +112,7 @@ def test_chaos_run_stops_on_a_catalog_error_before_anything_runs(tmp_path: Path)
 
 
 def test_chaos_validate_needs_the_expanded_form(tmp_path: Path) -> None:
-    # chaostoolkit 1.19's `validate` loads no global controls: the README says to
+    # chaostoolkit 1.19's and 1.21's `validate` load no global controls: the README says to
     # validate the output of `chaosaws-serverless compose SHORT` instead.
     short = str(SHORT / "region-failure.yaml")
     assert chaos("validate", short, cwd=tmp_path).returncode == 1

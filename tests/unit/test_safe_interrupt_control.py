@@ -92,3 +92,28 @@ def test_pauses_end_once_a_signal_interrupted_the_run() -> None:
     assert chaoslib.activity.time.time() > 0  # everything else is the time module
     safe_interrupt.cleanup_control()
     assert chaoslib.activity.time is time
+
+
+def _interrupted_activity() -> None:
+    from chaoslib.exceptions import InterruptExecution
+
+    raise InterruptExecution("SIGTERM while the activity ran")
+
+
+def test_chaoslib_s_python_provider_on_an_interrupted_activity() -> None:
+    """What the control works around, as each chaostoolkit-lib line does it (the docstring)."""
+    import chaoslib
+    from chaoslib.exceptions import ActivityFailed, InterruptExecution
+    from chaoslib.provider.python import run_python_activity
+
+    activity = {
+        "type": "action",
+        "name": "interrupted",
+        "provider": {"type": "python", "module": __name__, "func": "_interrupted_activity"},
+    }
+    line = tuple(int(part) for part in chaoslib.__version__.split(".")[:3])
+    # 1.44 (Python 3.11): a failed activity, the method goes on; 1.45.1: the run is interrupted.
+    expected = InterruptExecution if line >= (1, 45, 1) else ActivityFailed
+    with pytest.raises(expected) as raised:
+        run_python_activity(activity, {}, {})
+    assert type(raised.value) is expected
