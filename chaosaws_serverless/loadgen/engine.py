@@ -264,6 +264,7 @@ class _Run:
         self.publishing: list[concurrent.futures.Future[None]] = []
         self.last_saturated = False
         self.flow_cap = config.in_flight_cap  # lowered by probe_loop_lag when behind
+        self.slack = True  # the generator had CPU to spare at the last sample
         self.phase = 0.0  # seconds added to every intended time (worker k of N: k / rate)
 
     def answered(self, klass: str, body: Optional[bytes], intended: float) -> None:
@@ -384,6 +385,7 @@ class _Run:
             self.flow_cap = govern(
                 self.flow_cap, self.in_flight, config.in_flight_cap, busy, lag_max > budget
             )
+            self.slack = busy < BUSY_SLACK and lag_max <= budget
             lag_max = 0.0
 
     async def drain(self, clients: "_Clients") -> None:
@@ -657,9 +659,13 @@ class _Http1Clients(_Clients):
 
     name = "httptools"
 
-    def __init__(self, config: LoadConfig, hook: Optional[ResolveHook]) -> None:
+    def __init__(
+        self, config: LoadConfig, hook: Optional[ResolveHook], has_slack: Callable[[], bool]
+    ) -> None:
         super().__init__(config)
         from chaosaws_serverless.loadgen import http1
+
+        self.has_slack = has_slack
 
         self._http1 = http1
         parts = urlsplit(config.url)
@@ -694,6 +700,7 @@ class _Http1Clients(_Clients):
             verify_tls=config.verify_tls,
             classify=classify_status,
             wait_seconds=config.max_send_lag_seconds,
+            has_slack=self.has_slack,
         )
 
     def _closed(self, client: Any) -> bool:
@@ -715,13 +722,16 @@ _USER_AGENT = "chaosaws-serverless-loadgen"
 
 
 def _make_clients(
-    config: LoadConfig, resolver: Optional[AbstractResolver], hook: Optional[ResolveHook]
+    config: LoadConfig,
+    resolver: Optional[AbstractResolver],
+    hook: Optional[ResolveHook],
+    run: _Run,
 ) -> _Clients:
     name = http_client_name(config, resolver)
     if name == "httptools":
         if resolver is not None:
             raise ValueError("an aiohttp resolver needs http_client='aiohttp'; pass resolve=")
-        return _Http1Clients(config, hook)
+        return _Http1Clients(config, hook, lambda: run.slack)
     if name == "pyreqwest":
         if resolver is not None:
             raise ValueError("an aiohttp resolver needs http_client='aiohttp'; pass resolve=")
@@ -755,7 +765,7 @@ async def run_load(
     run = _Run(config, publisher, on_interval, on_progress, progress_seconds, stop)
     run.phase = phase_seconds
     loop = asyncio.get_running_loop()
-    clients = _make_clients(config, resolver, resolve)
+    clients = _make_clients(config, resolver, resolve, run)
     await clients.start()
     if start_epoch is not None:
         await asyncio.sleep(max(0.0, start_epoch - time.time()))

@@ -29,6 +29,7 @@ hyper do, so an API's idle timeout is not counted as a customer's error.
 import asyncio
 import collections
 import functools
+import math
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -49,10 +50,20 @@ Done = Callable[[str, Optional[bytes], Any], None]
 Locate = Callable[[], Awaitable[tuple[str, int]]]
 
 _STALE = "stale"  # internal: a reused connection closed before any byte of the answer
-# Connections being opened at once. A burst (the start, a stall) would otherwise open
-# one per request due, and TLS handshakes cost CPU: the generator would fall behind
-# opening connections it will not need once the pool is warm. Enough that a pool over
-# a long round trip (TLS: two more) still grows within a second or two.
+# How a pool grows (see Http1Pool): a request that finds every connection busy waits
+# for one to come free, and a connection is opened for it only once it has waited
+# GROW_AFTER of the send-lag bound, or when none is open. A TLS handshake costs
+# 1.5-2.5 ms of CPU (OpenSSL 3.0), the cost of 20-40 requests: opening one per request
+# that came due while the first handshakes ran made the pool's start a burst of
+# hundreds of handshakes that it then shed behind (benchmarks/loadgen_cpu_per_request.py
+# --tls). A few connections carry thousands of requests a second from a near server;
+# a far or slow one gets the connections it needs after that short wait.
+GROW_AFTER = 0.25
+# Connections being opened at once: at most as many as are open (at least
+# MIN_OPENING), so a pool at most doubles per handshake round, and never more than
+# MAX_OPENING: enough that a pool over a cross-region round trip still grows to
+# hundreds of connections within a second.
+MIN_OPENING = 8
 MAX_OPENING = 64
 _READ_BUFFER_BYTES = 64 * 1024
 
@@ -194,12 +205,14 @@ class Http1Pool:
     """Kept-alive connections to one origin, at most ``max_connections`` open.
 
     ``start`` sends the prepared request on an idle connection (the most
-    recently used: its socket is warm), or opens one for it below the caps
-    (connecting is the API's time: it counts in the latency), or queues it for
-    the next connection that comes free. The queue costs nothing per request
-    (no task, no timer), and a request that waits in it longer than
-    ``wait_seconds`` is shed: that wait would be the generator's own queue, read
-    as the API's latency. The timeout covers connecting and the answer.
+    recently used: its socket is warm), or queues it for the next connection
+    that comes free. A queued request gets a connection of its own once it has
+    waited ``GROW_AFTER`` of ``wait_seconds`` (or at once when none is open),
+    within the caps; from then on it waits for the API (connecting counts in
+    its latency). The queue costs nothing per request (no task, no timer), and
+    a request that waits in it longer than ``wait_seconds`` is shed: that wait
+    would be the generator's own queue, read as the API's latency. The timeout
+    covers connecting and the answer.
     """
 
     def __init__(
@@ -214,6 +227,7 @@ class Http1Pool:
         verify_tls: bool,
         classify: Callable[[int], str],
         wait_seconds: float,
+        has_slack: Callable[[], bool] = lambda: True,
     ) -> None:
         parts = urlsplit(url)
         self.loop = asyncio.get_running_loop()
@@ -230,12 +244,15 @@ class Http1Pool:
         self.idle: collections.deque[_Connection] = collections.deque()
         self.open: set[_Connection] = set()
         self.opening: set[asyncio.Task[None]] = set()
-        # (done, token, deadline, send_by, may_retry), oldest first: send_by grows.
+        # (done, token, deadline, queued_at, may_retry), oldest first.
         self.queue: collections.deque[tuple[Done, Any, float, float, bool]] = collections.deque()
+        self.grow_after = GROW_AFTER * wait_seconds
+        self.has_slack = has_slack
         self.closing = False
-        # One sweep every few tens of milliseconds times out late answers and sheds
-        # requests queued too long: a timer per request would cost more than its I/O.
-        self.sweep_seconds = min(0.05, timeout_seconds / 4)
+        # One sweep every few tens of milliseconds times out late answers, grows the
+        # pool for requests that waited and sheds those queued too long: a timer per
+        # request would cost more than its I/O.
+        self.sweep_seconds = min(0.05, self.grow_after, timeout_seconds / 4)
         self._sweeper: Optional[asyncio.TimerHandle] = self.loop.call_later(
             self.sweep_seconds, self._sweep
         )
@@ -251,15 +268,30 @@ class Http1Pool:
             if not connection.closed:
                 connection.send(done, token, deadline, may_retry)
                 return
-        if self._may_open():
-            self._open_for(done, token, deadline, may_retry)
+        self.queue.append((done, token, deadline, self.loop.time(), may_retry))
+        self._grow()
+
+    def _grow(self) -> None:
+        """Open connections for the requests that waited ``grow_after``, within the caps."""
+        queue = self.queue
+        if not queue or not self._may_open():
+            return
+        if self.open or self.opening:
+            # Connections are busy: more help only if they wait for the API, not for
+            # a generator with no CPU to spare (a handshake would take it from requests).
+            waited_since = self.loop.time() - self.grow_after
+            if queue[0][3] > waited_since or not self.has_slack():
+                return
         else:
-            send_by = min(deadline, self.loop.time() + self.wait_seconds)
-            self.queue.append((done, token, deadline, send_by, may_retry))
+            waited_since = math.inf  # none to wait for: open one now
+        while queue and queue[0][3] <= waited_since and self._may_open():
+            done, token, deadline, _, may_retry = queue.popleft()
+            self._open_for(done, token, deadline, may_retry)
 
     def _may_open(self) -> bool:
         opening = len(self.opening)
-        return opening < MAX_OPENING and len(self.open) + opening < self.max_connections
+        window = min(MAX_OPENING, max(MIN_OPENING, len(self.open)))
+        return opening < window and len(self.open) + opening < self.max_connections
 
     def _open_for(self, done: Done, token: Any, deadline: float, may_retry: bool) -> None:
         task = self.loop.create_task(self._connect_then_send(done, token, deadline, may_retry))
@@ -299,15 +331,14 @@ class Http1Pool:
         connection.send(done, token, deadline, may_retry)
 
     def _serve_queue(self) -> None:
-        """Shed what waited too long; open connections for the rest, within the caps."""
+        """Shed what waited too long; open connections for what waited long enough."""
         self._shed_expired()
-        while self.queue and self._may_open():
-            done, token, deadline, _, may_retry = self.queue.popleft()
-            self._open_for(done, token, deadline, may_retry)
+        self._grow()
 
     def _shed_expired(self) -> None:
         queue, now = self.queue, self.loop.time()
-        while queue and queue[0][3] <= now:
+        queued_before = now - self.wait_seconds
+        while queue and (queue[0][3] <= queued_before or queue[0][2] <= now):
             done, token, *_ = queue.popleft()
             done("shed", None, token)
 

@@ -17,7 +17,13 @@ import pytest
 from chaosaws_serverless.lab.tls import server_context
 from chaosaws_serverless.loadgen.config import LoadConfig, LoadConfigError
 from chaosaws_serverless.loadgen.engine import http_client_name, run_load_sync
-from chaosaws_serverless.loadgen.http1 import MAX_OPENING
+from chaosaws_serverless.loadgen.http1 import (
+    MIN_OPENING,
+    CachedLocation,
+    Http1Pool,
+    request_bytes,
+)
+from chaosaws_serverless.loadgen.stats import classify_status
 
 Behaviour = Callable[["RawServer", asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -59,13 +65,20 @@ class RawServer:
         return head
 
     def stop(self) -> None:
-        def shutdown() -> None:
-            self.server.close()
-            for task in asyncio.all_tasks(self.loop):
-                task.cancel()  # handlers blocked reading: their finally closes the socket
-            self.loop.call_soon(self.loop.stop)  # after the cancellations have run
+        """Close the server and every connection (the clients see them reset), then its loop."""
+        if self.loop.is_closed():
+            return
 
-        self.loop.call_soon_threadsafe(shutdown)
+        async def shutdown() -> None:
+            self.server.close()
+            handlers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in handlers:
+                task.cancel()  # handlers blocked reading: their finally closes the socket
+            await asyncio.gather(*handlers, return_exceptions=True)
+            await asyncio.sleep(0)  # the closed transports' connection_lost runs
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
         self.loop.close()
 
@@ -100,7 +113,7 @@ def run(url: str, rate: float = 20, duration: float = 0.5, **kwargs: Any) -> dic
     return summary
 
 
-def answering_after(seconds: float) -> Behaviour:
+def answering_after(seconds: float, body: bytes = HELLO) -> Behaviour:
     """A kept-alive server that answers each request ``seconds`` after reading it."""
 
     async def behaviour(server: RawServer, reader: Any, writer: Any) -> None:
@@ -108,7 +121,7 @@ def answering_after(seconds: float) -> Behaviour:
             await server.read_request(reader)
             if seconds:
                 await asyncio.sleep(seconds)
-            writer.write(framed())
+            writer.write(framed(body))
             await writer.drain()
 
     return behaviour
@@ -221,31 +234,137 @@ def test_the_connection_cap_holds_and_waiting_requests_still_complete(
     assert summary["latency_ms"]["max"] >= 200  # queued for a connection: in the latency
 
 
-def test_a_burst_opens_a_bounded_number_of_connections_at_once(
+class SlowResolver:
+    """A resolve hook that answers after ``seconds``: each call is a connection being opened.
+
+    ``first_round`` counts the calls made before the first one answered: the
+    connections the pool opened at once while it had none to send on.
+    """
+
+    def __init__(self, port: Callable[[], int], seconds: float = 0.1) -> None:
+        self.port, self.seconds = port, seconds
+        self.calls, self.first_round = 0, 0
+        self.answered = False
+
+    async def __call__(self, host: str) -> tuple[str, int]:
+        self.calls += 1
+        if not self.answered:
+            self.first_round += 1
+        await asyncio.sleep(self.seconds)
+        self.answered = True
+        return ("127.0.0.1", self.port())
+
+
+def test_a_burst_waits_for_the_pool_instead_of_opening_a_connection_each(
     serve: Callable[..., RawServer],
 ) -> None:
-    # Each new connection asks the (slow) resolver first: the calls in flight at once
-    # are the connections being opened at once.
+    # 200 requests come due while the first connection is being opened (100 ms), far
+    # within the send-lag bound: a kept-alive connection carries them all, one after
+    # the other, where a connection each would be 200 TLS handshakes (the cold start).
     server = serve(keep_alive)
-    resolving, peak = 0, 0
-
-    async def slow_resolve(host: str) -> tuple[str, int]:
-        nonlocal resolving, peak
-        resolving += 1
-        peak = max(peak, resolving)
-        await asyncio.sleep(0.1)
-        resolving -= 1
-        return ("127.0.0.1", server.port)
-
+    resolver = SlowResolver(lambda: server.port)
     summary = run(
         "http://api.example.com/",
         rate=2000,
         duration=0.1,
-        resolve=slow_resolve,
+        resolve=resolver,
         dns_cache_seconds=0,
+        max_send_lag_seconds=8.0,
     )
     assert summary["status_2xx"] == server.requests == 200
-    assert peak == MAX_OPENING
+    assert server.connections == resolver.calls == 1
+
+
+def test_requests_that_waited_open_a_bounded_number_of_connections_at_once(
+    serve: Callable[..., RawServer],
+) -> None:
+    # The first connection takes 100 ms to open; the requests behind it wait past
+    # GROW_AFTER of the send-lag bound (50 ms of 200), so the pool opens connections
+    # for them: MIN_OPENING at once while none is open, not one per request.
+    server = serve(keep_alive)
+    resolver = SlowResolver(lambda: server.port)
+    summary = run(
+        "http://api.example.com/",
+        rate=2000,
+        duration=0.1,
+        resolve=resolver,
+        dns_cache_seconds=0,
+        max_send_lag_seconds=0.2,
+    )
+    assert resolver.first_round == MIN_OPENING
+    assert summary["status_2xx"] == server.requests
+    assert summary["status_2xx"] + summary["shed"] == summary["planned"] == 200
+
+
+def test_a_generator_with_no_cpu_to_spare_does_not_grow_its_pool(
+    serve: Callable[..., RawServer],
+) -> None:
+    # Same wait as above, but the governor says the generator is out of CPU: a
+    # handshake would take it from the requests, so they wait for the one connection
+    # (or are shed past the bound) instead.
+    server = serve(keep_alive)
+    resolver = SlowResolver(lambda: server.port)
+    ends: list[str] = []
+
+    async def burst() -> None:
+        pool = Http1Pool(
+            "http://api.example.com/",
+            request_bytes("GET", "http://api.example.com/", {}, "test"),
+            CachedLocation(lambda: resolver("api.example.com"), 0.0),
+            max_connections=100,
+            timeout_seconds=5.0,
+            max_body_bytes=100,
+            verify_tls=False,
+            classify=classify_status,
+            wait_seconds=0.2,
+            has_slack=lambda: False,
+        )
+        for _ in range(200):
+            pool.start(lambda klass, body, token: ends.append(klass), None)
+            await asyncio.sleep(0.0005)
+        while len(ends) < 200:
+            await asyncio.sleep(0.01)
+        pool.close()
+
+    asyncio.run(burst())
+    assert resolver.calls == server.connections == 1
+    assert len(ends) == 200 and set(ends) <= {"2xx", "shed"}
+
+
+def test_after_a_failover_the_pool_grows_to_what_the_new_region_needs(
+    serve: Callable[..., RawServer],
+) -> None:
+    # Customers of a region that went away (its server closes every connection) move
+    # to the other region's, which answers in 50 ms: at 200 requests a second that is
+    # 10 requests outstanding at once, so the new pool must grow past its first
+    # connection to 10 or more, as it did in the first region, and carry the load.
+    first = serve(answering_after(0.05, b"Hello from region us-east-1"))
+    second = serve(answering_after(0.05, b"Hello from region eu-west-1"))
+    target = {"server": first}
+
+    def failover() -> None:
+        target["server"] = second
+        first.stop()
+
+    timer = threading.Timer(0.6, failover)
+    timer.start()
+    try:
+        summary = run(
+            "http://api.example.com/",
+            rate=200,
+            duration=1.5,
+            resolve=lambda host: ("127.0.0.1", target["server"].port),
+            dns_cache_seconds=0,
+            max_send_lag_seconds=0.1,  # the default: requests wait at most 25 ms for growth
+        )
+    finally:
+        timer.cancel()
+    assert first.open_peak >= 10 and second.open_peak >= 10
+    # Every request the second region read was answered; the first's last ones were not.
+    assert summary["regions"]["eu-west-1"] == second.requests
+    assert summary["regions"]["us-east-1"] <= first.requests
+    counted = ("status_2xx", "status_connect_error", "shed")
+    assert sum(summary[key] for key in counted) == summary["planned"] == 300
 
 
 def test_a_request_that_finds_no_connection_in_time_is_shed_not_queued(
