@@ -6,7 +6,7 @@ Command (what produced the ratios in the README; about 2-3 minutes):
 
 Needs nginx, wrk and hey (Debian: ``apt-get update && apt-get install -y nginx wrk hey``;
 the script runs exactly that when one is missing and it is root), and the ``load`` extra in
-the venv (``pip install -e '.[load]'``: httptools, pyreqwest, aiohttp). What it does:
+the venv (``pip install -e '.[load]'``: httptools, aiohttp). What it does:
 
 1. prints its command line and the machine: CPU model, cores, load average;
 2. starts nginx with ONE worker on 127.0.0.1 (a free port), pinned to CPU 1, answering
@@ -14,14 +14,18 @@ the venv (``pip install -e '.[load]'``: httptools, pyreqwest, aiohttp). What it 
 3. reference tools pinned to CPU 0, ``--seconds`` each: ``wrk -t1 -c50`` and
    ``hey -c 50`` (GOMAXPROCS=1), both closed loop: their maximum throughput;
 4. the generator pinned to CPU 0 (one worker: a per-core figure), open loop, for each HTTP
-   client (httptools, the default; pyreqwest (Rust) and aiohttp as references): it climbs
+   client (httptools, the default; aiohttp, the fallback, as a reference): it climbs
    the rates (doubling from ``--start-rate``, then bisecting to 10 %) and keeps the
    highest rate sustained: < 1 % dropped, ≥ 99 % of the asked rate sent and answered 2xx,
    p99 latency from the intended send time ≤ ``--max-p99-ms`` (default 100), and not
    saturated;
 5. a run asked for 3x that rate (with a counting CloudWatch client, 2 s intervals): it must
    report ``saturated`` with the rate it held, publish ``generator_saturated``, and keep
-   its p99 out of the seconds (the generator sheds instead of queueing behind itself).
+   its p99 out of the seconds (the generator sheds instead of queueing behind itself);
+6. a failover at that rate: two fresh nginx (A and B, CPU 1); after 3 s customers resolve to
+   B and A stops, so every customer needs a new connection at once (a cross-region failover
+   on loopback: a cold start at full rate). Per 100 ms it prints what was due, answered,
+   shed, and the connections the pool opened to B, and when it served the full rate again.
 
 Every figure is printed as a ratio to wrk and hey from the same run: absolute req/s
 depend on the machine and on what else runs on it (load average printed before/after).
@@ -33,6 +37,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -40,6 +45,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 NGINX_CONF = """
@@ -166,6 +172,7 @@ def run_generator(
     loop: str,
     publish: bool = False,
     interval: float = 10.0,
+    failover: str = "",
 ) -> dict[str, Any]:
     cmd = [
         *taskset(0),
@@ -184,6 +191,8 @@ def run_generator(
     ]
     if publish:
         cmd.append("--count-publish")
+    if failover:
+        cmd += ["--failover", failover]
     out = subprocess.run(
         cmd, capture_output=True, text=True, check=True, cwd=ROOT, timeout=seconds + 60
     ).stdout
@@ -239,14 +248,75 @@ def worker(args: argparse.Namespace) -> None:
         interval_seconds=args.interval,
         http_client=args.client,
         verify_tls=False,  # the --tls run's throwaway certificate; plain HTTP ignores it
+        # The failover: customers that honour a record's short TTL (as the lab's do).
+        dns_cache_seconds=0 if args.failover else 10.0,
     )
     publisher: Any = NullPublisher()
     counting = CountingCloudWatch()
     if args.count_publish:
         publisher = CloudWatchPublisher(counting, "Bench", args.url, "us-east-1")
-    summary = run_load_sync(config, publisher=publisher, handle_signals=False)
+    extra: dict[str, Any] = {}
+    watch = None
+    if args.failover:  # PORT_A:PORT_B:PID_A:AT_SECONDS
+        port_a, port_b, pid_a, at = args.failover.split(":")
+        watch = FailoverWatch(int(port_a), int(port_b), int(pid_a), float(at))
+        extra = {"resolve": watch.resolve, "on_interval": watch.interval}
+    summary = run_load_sync(config, publisher=publisher, handle_signals=False, **extra)
     summary["published_saturated_intervals"] = counting.saturated_intervals
+    if watch is not None:
+        summary["failover"] = watch.report()
     print(json.dumps(summary))
+
+
+class FailoverWatch:
+    """In the worker: moves customers from nginx A to B at ``at`` s, records each 100 ms."""
+
+    def __init__(self, port_a: int, port_b: int, pid_a: int, at: float) -> None:
+        import threading
+
+        from chaosaws_serverless.loadgen.clients import http1_connection
+
+        self.port, self.at, self.began = port_a, at, time.monotonic()
+        self.opened: list[float] = []  # when each connection was made, since the start
+        self.rows: list[dict[str, Any]] = []
+        made = http1_connection.Connection.connection_made
+
+        def counted(connection: Any, transport: Any) -> None:
+            self.opened.append(time.monotonic() - self.began)
+            made(connection, transport)
+
+        http1_connection.Connection.connection_made = counted  # type: ignore[method-assign]
+
+        def failover() -> None:
+            self.port = port_b
+            os.kill(pid_a, signal.SIGTERM)  # nginx's fast shutdown: every connection closes
+
+        threading.Timer(at, failover).start()
+
+    def resolve(self, host: str) -> tuple[str, int]:
+        return ("127.0.0.1", self.port)
+
+    def interval(self, stats: Any) -> None:
+        self.rows.append(
+            {
+                "end_s": round(time.monotonic() - self.began, 2),
+                "due": stats.sent + stats.dropped,
+                "2xx": stats.counts["2xx"],
+                "connect_error": stats.counts["connect_error"],
+                "timeout": stats.counts["timeout"],
+                "shed": stats.shed,
+                "p99_ms": stats.latency_ms()["p99"],
+            }
+        )
+
+    def report(self) -> dict[str, Any]:
+        return {"at_s": self.at, "intervals": self.rows, "opened_s": self.opened}
+
+
+def failover_options(spec: str) -> dict[str, Any]:
+    port_a, port_b, pid_a, at = spec.split(":")
+    watch = FailoverWatch(int(port_a), int(port_b), int(pid_a), float(at))
+    return {"resolve": watch.resolve, "on_interval": watch.interval}
 
 
 def machine_facts() -> str:
@@ -299,11 +369,12 @@ def main() -> None:
     parser.add_argument("--max-rate", type=float, default=80_000)
     parser.add_argument("--max-steps", type=int, default=7, help="runs per client's climb")
     parser.add_argument("--max-p99-ms", type=float, default=100.0)
-    parser.add_argument("--clients", default="httptools,pyreqwest,aiohttp")
+    parser.add_argument("--clients", default="httptools,aiohttp")
     parser.add_argument("--client", default="auto", help=argparse.SUPPRESS)
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     parser.add_argument("--interval", type=float, default=10.0)
     parser.add_argument("--count-publish", action="store_true")
+    parser.add_argument("--failover", default="", help=argparse.SUPPRESS)
     parser.add_argument(
         "--tls", action="store_true", help="nginx over HTTPS (self-signed), like API Gateway"
     )
@@ -319,13 +390,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="loadgen-bench-") as tmp:
         nginx, url = start_nginx(Path(tmp), args.tls)
         try:
-            report(url, args)
+            capacity, client = report(url, args)
         finally:
             nginx.terminate()
             nginx.wait(10)
+        report_failover(Path(tmp), capacity, client, args)
+        print(f"machine after: {machine_facts()}")
 
 
-def report(url: str, args: argparse.Namespace) -> None:
+def report(url: str, args: argparse.Namespace) -> tuple[float, str]:
     seconds = args.seconds
     print(f"machine before: {machine_facts()}")
     print(f"target: nginx 1 worker on CPU 1, {url}; clients on CPU 0; {seconds:g} s per run")
@@ -372,7 +445,55 @@ def report(url: str, args: argparse.Namespace) -> None:
         f"wrk, shed {over['shed']} of {over['planned']}, p99 {p99:.0f} ms "
         f"({'no multi-second p99' if p99 < 1000 else 'MULTI-SECOND p99'})"
     )
-    print(f"machine after: {machine_facts()}")
+    return capacity, primary
+
+
+def report_failover(workdir: Path, rate: float, client: str, args: argparse.Namespace) -> None:
+    """Step 6: all customers move to another server at once, at the sustained rate."""
+    (workdir / "a").mkdir()
+    (workdir / "b").mkdir()
+    nginx_a, url_a = start_nginx(workdir / "a", args.tls)
+    nginx_b, url_b = start_nginx(workdir / "b", args.tls)
+    port_b = urlsplit(url_b).port
+    at, seconds = 3.0, 6.0
+    try:
+        spec = f"{urlsplit(url_a).port}:{port_b}:{nginx_a.pid}:{at}"
+        summary = run_generator(url_a, rate, seconds, client, args.loop, False, 0.1, spec)
+    finally:
+        for proc in (nginx_a, nginx_b):
+            proc.terminate()
+            proc.wait(10)
+    watch = summary["failover"]
+    print()
+    print(
+        f"failover at {at:g} s ({client}, {rate:,.0f} req/s; nginx A stopped, customers resolve "
+        "to B): per 100 ms, due / 2xx / connect_error / shed / p99 ms / connections opened"
+    )
+    rows = watch["intervals"]
+    after = [r for r in rows if r["end_s"] > at - 0.2 and r["end_s"] <= at + 1.5]
+    for row in after:
+        opened = sum(1 for t in watch["opened_s"] if row["end_s"] - 0.1 < t <= row["end_s"])
+        print(
+            f"  {row['end_s'] - at:+5.1f} s: {row['due']:>5} / {row['2xx']:>5} / "
+            f"{row['connect_error']:>3} / {row['shed']:>4} / {row['p99_ms']} / {opened}"
+        )
+    later = [t - at for t in watch["opened_s"] if t > at]
+    clean = next(
+        (r for r in rows if r["end_s"] > at and all(
+            later_row["shed"] == 0 for later_row in rows if later_row["end_s"] >= r["end_s"]
+        )),
+        None,
+    )  # fmt: skip
+    first_opened = sum(1 for t in watch["opened_s"] if t <= at)
+    shed_after = sum(r["shed"] for r in rows if at < r["end_s"] <= at + 1.0)
+    print(
+        f"connections opened: {first_opened} before the failover; {len(later)} to B after it, "
+        f"the last {max(later, default=0.0) * 1000:.0f} ms after; shed in the second after it: "
+        f"{shed_after}; nothing shed from {((clean or {}).get('end_s', 0.0) - at) * 1000:.0f} ms "
+        "after it to the end"
+        if clean
+        else f"connections opened: {first_opened} + {len(later)}; still shedding at the end"
+    )
 
 
 def print_table(rows: list[tuple[str, ...]]) -> None:

@@ -55,15 +55,23 @@ also as ``shed``. An interval that shed more than 1 % is ``saturated``: the
 summary, the progress snapshot and the published ``generator_saturated`` say
 so, with the rate held (``held_rate_per_second``): a saturated run is never a
 silent measurement of the API. HTTP goes through the generator's own HTTP/1.1
-client on the event loop (httptools; pyreqwest for ``HEAD`` or a proxy, aiohttp
-as the fallback: ``LoadConfig.http_client``). ``workers.run_load_workers(config,
-n)`` runs one plan over ``n`` processes, one merged publish per interval.
+client on the event loop (``clients/http1.py``, httptools; aiohttp for ``HEAD``,
+a proxy or an aiohttp resolver: ``LoadConfig.http_client``, ``clients/``).
+``workers.run_load_workers(config, n)`` runs one plan over ``n`` processes, one
+merged publish per interval.
 Each finished request lands in exactly one class: ``2xx``/``4xx``/``5xx``/
 ``timeout``/``connect_error``/``invalid_response`` (answered, but not HTTP);
 the answering region is parsed from the body with ``region_pattern``
-(default ``Hello from region {region}``). Session connections are recycled every
+(default ``Hello from region {region}``). Connections are recycled after
 ``connection_max_age_seconds`` and DNS answers cached ``dns_cache_seconds``, so
 simulated customers follow a DNS failover like real clients.
+
+Rooms: ``engine`` (the ways to run a load), ``scheduler`` (one run's plan,
+counts and intervals), ``governor`` (the generator's own lag and in-flight
+limit), ``clients/`` (the HTTP back ends behind one contract), ``summary``,
+``stats`` (intervals, HdrHistogram), ``publish`` (CloudWatch, EMF),
+``workers`` (one plan over processes), ``config``; the Lambda side:
+``handler``, ``bundle``, ``deployment``; the faces: ``actions``, ``cli``.
 
 Summary keys: ``planned``, ``sent``, ``dropped``, ``completed``, ``status_2xx``,
 ``status_4xx``, ``status_5xx``, ``status_timeout``, ``status_connect_error``,

@@ -30,8 +30,16 @@ BUNDLED_MODULES = (
     "loadgen/config.py",
     "loadgen/stats.py",
     "loadgen/publish.py",
+    "loadgen/governor.py",
+    "loadgen/scheduler.py",
+    "loadgen/summary.py",
     "loadgen/engine.py",
-    "loadgen/http1.py",
+    "loadgen/clients/__init__.py",
+    "loadgen/clients/base.py",
+    "loadgen/clients/choice.py",
+    "loadgen/clients/aiohttp.py",
+    "loadgen/clients/http1.py",
+    "loadgen/clients/http1_connection.py",
     "loadgen/handler.py",
 )
 STUB_INIT = '"""Lambda bundle of chaosaws_serverless: the load generator only."""\n'

@@ -67,7 +67,7 @@ def _parse_resolve(values: tuple[str, ...]) -> dict[str, tuple[str, Optional[int
     type=click.Choice(HTTP_CLIENTS),
     default="auto",
     show_default=True,
-    help="HTTP client (auto: httptools, the cheapest per request; pyreqwest for HEAD or a proxy).",
+    help="HTTP client (auto: httptools, the cheapest per request; aiohttp for HEAD or a proxy).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @needs_extra("load")

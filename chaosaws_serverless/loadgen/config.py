@@ -23,8 +23,8 @@ __all__ = [
 # The reference API answers "Hello from region us-east-1".
 DEFAULT_REGION_PATTERN = r"Hello from region (?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)"
 PUBLISH_MODES = ("cloudwatch", "emf", "none")
-# auto: the cheapest per request that can serve the run (engine.http_client_name).
-HTTP_CLIENTS = ("auto", "httptools", "pyreqwest", "aiohttp")
+# auto: the cheapest per request that can serve the run (clients/choice.py).
+HTTP_CLIENTS = ("auto", "httptools", "aiohttp")
 
 MAX_RATE_PER_SECOND = 100_000
 MAX_DURATION_SECONDS = 7 * 24 * 3600
@@ -132,7 +132,7 @@ class LoadConfig:
         if self.http_client == "httptools" and self.method == "HEAD":
             raise LoadConfigError(
                 "http_client 'httptools' cannot send HEAD (its parser would wait for a body): "
-                "use http_client 'auto' or 'pyreqwest'"
+                "use http_client 'auto' or 'aiohttp'"
             )
         if self.max_body_bytes < 0:
             raise LoadConfigError(f"max_body_bytes must be ≥ 0, got {self.max_body_bytes!r}")

@@ -1,7 +1,7 @@
 """One load over several worker processes: one plan, one summary, one publish per interval.
 
 A single Python process sends from one core. ``run_load_workers`` starts ``n``
-processes (from a fork server on Unix), each running
+processes, each running
 ``run_load`` on ``rate / n`` with its intended times shifted by ``k / rate``
 (together: the one evenly spaced plan) and a common start, so their intervals
 line up. Each worker sends its closed intervals (HdrHistogram-encoded) to this
@@ -25,6 +25,7 @@ from typing import Any, Optional
 from chaosaws_serverless.loadgen.config import LoadConfig
 from chaosaws_serverless.loadgen.publish import NullPublisher, Publisher
 from chaosaws_serverless.loadgen.stats import CLASSES, IntervalStats, RunTotals
+from chaosaws_serverless.loadgen.summary import finish_summary, summary_head
 
 __all__ = ["IntervalMerger", "merge_progress", "run_load_workers", "worker_config"]
 
@@ -201,22 +202,10 @@ def run_load_workers(
     With ``handle_signals`` (main thread), the first SIGINT/SIGTERM stops every
     worker cleanly (in-flight requests finish, last interval published).
     """
-    from chaosaws_serverless.loadgen.engine import finish_summary, summary_head
-
     if not isinstance(workers, int) or not 1 <= workers <= 256:
         raise ValueError(f"workers must be an integer 1..256, got {workers!r}")
     publisher = publisher or NullPublisher()
-    # forkserver where there is one: workers fork from a clean server that imported the
-    # engine once, so they start in milliseconds (spawn re-imports for seconds on a busy
-    # machine). Not fork: pyreqwest's tokio runtime, once started in this process,
-    # cannot live on in a forked child.
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if "forkserver" in methods:
-        ctx.set_forkserver_preload(["chaosaws_serverless.loadgen.engine"])
-    out = ctx.Queue()
-    start_at = ctx.Value("d", 0.0)
-    stop = ctx.Value("b", 0)
+    pool = _WorkerPool(config, workers, resolve_table, progress_seconds if on_progress else None)
     totals = RunTotals()
 
     def emit(interval: IntervalStats) -> None:
@@ -226,46 +215,91 @@ def run_load_workers(
                 on_interval(interval)
         publisher.publish(interval)  # publishers never raise (see publish.py)
 
-    merger = IntervalMerger(workers, emit)
-    procs = [
-        ctx.Process(  # type: ignore[attr-defined]  # every concrete context has Process
-            target=_worker_main,
-            args=(
-                k,
-                workers,
-                config,
-                resolve_table,
-                progress_seconds if on_progress else None,
-                out,
-                start_at,
-                stop,
-            ),
-            name=f"loadgen-worker-{k}",
-            daemon=True,
-        )
-        for k in range(workers)
-    ]
-    restore = _stop_on_signals(stop) if handle_signals else {}
-    summaries: dict[int, dict[str, Any]] = {}
-    failures: list[str] = []
-    snapshots: dict[int, dict[str, Any]] = {}
+    restore = _stop_on_signals(pool.stop) if handle_signals else {}
     try:
-        for proc in procs:
+        pool.start()
+        summaries = pool.collect(IntervalMerger(workers, emit), on_progress)
+    finally:
+        pool.end()
+        for signum, previous in restore.items():
+            signal.signal(signum, previous)
+    return {
+        **summary_head(config),
+        "event_loop": summaries[0]["event_loop"],
+        "http_client": summaries[0]["http_client"],
+        "workers": workers,
+        **_merged_summary(config, totals, list(summaries.values())),
+        **publisher.stats(),
+    }
+
+
+class _WorkerPool:
+    """The worker processes of one run and the queue they report on.
+
+    Spawned (a fresh interpreter each, on every platform): a fork would copy
+    whatever the parent's other threads hold (a test's servers, a caller's
+    pool), and importing the engine again costs about a second, once per run.
+    """
+
+    def __init__(
+        self,
+        config: LoadConfig,
+        workers: int,
+        table: Optional[ResolveTable],
+        progress_seconds: Optional[float],
+    ) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.workers = workers
+        self.out = ctx.Queue()
+        self.start_at = ctx.Value("d", 0.0)
+        self.stop = ctx.Value("b", 0)
+        self.procs = [
+            ctx.Process(
+                target=_worker_main,
+                args=(
+                    k,
+                    workers,
+                    config,
+                    table,
+                    progress_seconds,
+                    self.out,
+                    self.start_at,
+                    self.stop,
+                ),
+                name=f"loadgen-worker-{k}",
+                daemon=True,
+            )
+            for k in range(workers)
+        ]
+
+    def start(self) -> None:
+        """Start every worker, wait until all are ready, then give them one start time."""
+        for proc in self.procs:
             proc.start()
         ready = 0
         deadline = time.monotonic() + _READY_TIMEOUT_SECONDS
-        while ready < workers:
-            kind, worker, _, payload = out.get(timeout=max(0.1, deadline - time.monotonic()))
+        while ready < self.workers:
+            kind, worker, _, payload = self.out.get(timeout=max(0.1, deadline - time.monotonic()))
             if kind == "failed":
                 raise RuntimeError(f"load worker {worker} failed to start: {payload}")
             ready += kind == "ready"
-        start_at.value = time.time() + _START_DELAY_SECONDS
-        while len(summaries) + len(failures) < workers:
+        self.start_at.value = time.time() + _START_DELAY_SECONDS
+
+    def collect(
+        self,
+        merger: IntervalMerger,
+        on_progress: Optional[Callable[[dict[str, Any]], None]],
+    ) -> dict[int, dict[str, Any]]:
+        """Merge the workers' intervals and progress until each is done; return their summaries."""
+        summaries: dict[int, dict[str, Any]] = {}
+        failures: list[str] = []
+        snapshots: dict[int, dict[str, Any]] = {}
+        while len(summaries) + len(failures) < self.workers:
             try:
-                kind, worker, index, payload = out.get(timeout=1.0)
+                kind, worker, index, payload = self.out.get(timeout=1.0)
             except queue.Empty:
-                if any(not p.is_alive() and p.exitcode for p in procs):
-                    dead = [p.name for p in procs if not p.is_alive() and p.exitcode]
+                dead = [p.name for p in self.procs if not p.is_alive() and p.exitcode]
+                if dead:
                     failures.append(f"worker(s) {', '.join(dead)} died")
                     break
                 continue
@@ -275,42 +309,41 @@ def run_load_workers(
                 snapshots[worker] = payload
                 with contextlib.suppress(Exception):
                     on_progress(merge_progress(list(snapshots.values())))
-            elif kind == "done":
-                summaries[worker] = payload
-                merger.finish(worker)
-            elif kind == "failed":
-                failures.append(f"worker {worker}: {payload}")
+            elif kind in ("done", "failed"):
+                if kind == "done":
+                    summaries[worker] = payload
+                else:
+                    failures.append(f"worker {worker}: {payload}")
                 merger.finish(worker)
         merger.flush()
-    finally:
-        stop.value = 1
-        for proc in procs:
+        if failures:
+            raise RuntimeError("; ".join(failures))
+        return summaries
+
+    def end(self) -> None:
+        """Stop every worker (a no-op for those done) and wait for them."""
+        self.stop.value = 1
+        for proc in self.procs:
             proc.join(10)
             if proc.is_alive():
                 proc.terminate()
-        for signum, previous in restore.items():
-            signal.signal(signum, previous)
-    if failures:
-        raise RuntimeError("; ".join(failures))
-    scheduled = sum(s["sent"] + s["dropped"] for s in summaries.values())
+
+
+def _merged_summary(
+    config: LoadConfig, totals: RunTotals, summaries: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Return the counted part of the summary from the merged intervals, as one run's."""
+    scheduled = sum(s["sent"] + s["dropped"] for s in summaries)
     summary = finish_summary(
         totals,
         config,
         send_window=scheduled / float(config.rate_per_second),
         scheduled=scheduled,
-        elapsed=max(s["elapsed_seconds"] for s in summaries.values()),
+        elapsed=max(s["elapsed_seconds"] for s in summaries),
     )
-    first = summaries[0]
-    summary["planned"] = sum(s["planned"] for s in summaries.values())
-    summary["stopped_early"] = any(s["stopped_early"] for s in summaries.values())
-    return {
-        **summary_head(config),
-        "event_loop": first["event_loop"],
-        "http_client": first["http_client"],
-        "workers": workers,
-        **summary,
-        **publisher.stats(),
-    }
+    summary["planned"] = sum(s["planned"] for s in summaries)
+    summary["stopped_early"] = any(s["stopped_early"] for s in summaries)
+    return summary
 
 
 def _stop_on_signals(stop: Any) -> dict[int, Any]:

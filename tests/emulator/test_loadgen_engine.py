@@ -34,7 +34,7 @@ def run(url: str, rate: float = 40, duration: float = 0.5, **kwargs: Any) -> dic
         ("/status/302", "status_other"),
     ],
 )
-@pytest.mark.parametrize("http_client", ["httptools", "pyreqwest", "aiohttp"])
+@pytest.mark.parametrize("http_client", ["httptools", "aiohttp"])
 def test_every_answer_is_counted_in_its_class(
     local_api: LocalApi, path: str, key: str, http_client: str
 ) -> None:
@@ -70,7 +70,7 @@ def test_unreachable_host_counts_connect_errors(local_api: LocalApi) -> None:
     assert summary["completed"] == 10
 
 
-@pytest.mark.parametrize("http_client", ["httptools", "pyreqwest", "aiohttp"])
+@pytest.mark.parametrize("http_client", ["httptools", "aiohttp"])
 def test_garbage_answers_are_invalid_responses_not_crashes(
     local_api: LocalApi, http_client: str
 ) -> None:

@@ -1,4 +1,4 @@
-"""The event loop's own HTTP/1.1 client (loadgen/http1.py) against raw servers.
+"""The event loop's own HTTP/1.1 client (loadgen/clients/http1.py) against raw servers.
 
 Each server is a few lines of asyncio that write bytes as RFC 9112 frames them,
 and count what they saw (connections, requests, peak concurrency, SNI): the
@@ -16,13 +16,10 @@ import pytest
 
 from chaosaws_serverless.lab.tls import server_context
 from chaosaws_serverless.loadgen.config import LoadConfig, LoadConfigError
-from chaosaws_serverless.loadgen.engine import http_client_name, run_load_sync
-from chaosaws_serverless.loadgen.http1 import (
-    MIN_OPENING,
-    CachedLocation,
-    Http1Pool,
-    request_bytes,
-)
+from chaosaws_serverless.loadgen.clients.choice import http_client_name
+from chaosaws_serverless.loadgen.clients.http1 import MIN_OPENING, CachedLocation, Http1Pool
+from chaosaws_serverless.loadgen.clients.http1_connection import request_bytes
+from chaosaws_serverless.loadgen.engine import run_load_sync
 from chaosaws_serverless.loadgen.stats import classify_status
 
 Behaviour = Callable[["RawServer", asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -320,11 +317,11 @@ def test_a_generator_with_no_cpu_to_spare_does_not_grow_its_pool(
             has_slack=lambda: False,
         )
         for _ in range(200):
-            pool.start(lambda klass, body, token: ends.append(klass), None)
+            pool.send(lambda klass, body, token: ends.append(klass), None)
             await asyncio.sleep(0.0005)
         while len(ends) < 200:
             await asyncio.sleep(0.01)
-        pool.close()
+        await pool.close()
 
     asyncio.run(burst())
     assert resolver.calls == server.connections == 1
@@ -443,7 +440,7 @@ def test_head_goes_to_a_client_that_knows_it_has_no_body() -> None:
             http_client="httptools",
         )
     head = LoadConfig(url="http://h/", rate_per_second=1, duration_seconds=1, method="HEAD")
-    assert http_client_name(head) == "pyreqwest"
+    assert http_client_name(head) == "aiohttp"
     get = LoadConfig(url="http://h/", rate_per_second=1, duration_seconds=1)
     assert http_client_name(get) == "httptools"
 
@@ -455,6 +452,6 @@ def test_a_proxy_in_the_environment_sends_auto_to_a_client_that_uses_it(
     config = LoadConfig(url="https://api.example.com/", rate_per_second=1, duration_seconds=1)
     assert http_client_name(config) == "httptools"
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp:3128")
-    assert http_client_name(config) == "pyreqwest"
+    assert http_client_name(config) == "aiohttp"
     monkeypatch.setenv("NO_PROXY", "api.example.com")
     assert http_client_name(config) == "httptools"
