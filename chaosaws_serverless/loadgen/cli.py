@@ -72,22 +72,14 @@ def _parse_resolve(values: tuple[str, ...]) -> dict[str, tuple[str, Optional[int
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @needs_extra("load")
 def load(
-    url: str,
-    rate_per_second: float,
-    duration_seconds: float,
-    client_region: Optional[str],
-    publish: str,
-    namespace: Optional[str],
-    region: Optional[str],
     endpoint_url: Optional[str],
-    timeout_seconds: float,
-    interval_seconds: float,
     max_in_flight: int,
     storage_resolution: str,
     resolve_options: tuple[str, ...],
     workers: Optional[int],
     http_client: str,
     as_json: bool,
+    **shared: Any,  # url, rate_per_second, ..., region: generate_load's arguments, same names
 ) -> None:
     """Send open-loop customer traffic and print a summary table (Ctrl-C stops cleanly)."""
     from dataclasses import replace
@@ -103,25 +95,17 @@ def load(
     configuration: dict[str, Any] = {}
     if endpoint_url:
         configuration["aws_endpoint_url"] = endpoint_url
-    if region:
-        configuration["aws_region"] = region
+    if shared["region"]:
+        configuration["aws_region"] = shared["region"]
     try:
         config = load_config(
-            url,
-            rate_per_second,
-            duration_seconds,
-            client_region=client_region,
-            publish=publish,
-            namespace=namespace,
-            timeout_seconds=timeout_seconds,
-            interval_seconds=interval_seconds,
+            **shared,
             storage_resolution=int(storage_resolution),
             region_pattern=DEFAULT_REGION_PATTERN,
-            region=region,
             configuration=configuration,
         )
         config = replace(config, max_in_flight=max_in_flight, http_client=http_client)
-        publisher = make_publisher(publish, config, region, configuration, {})
+        publisher = make_publisher(shared["publish"], config, shared["region"], configuration, {})
     except (ActivityFailed, LoadConfigError) as error:
         raise click.UsageError(str(error)) from error
 
