@@ -89,7 +89,7 @@ def script_runner() -> Iterator[Any]:
     runner.close()
 
 
-_TIERS = ("unit", "emulator", "stubbed", "resilience", "lab")
+_TIERS = ("unit", "local", "emulator", "stubbed", "resilience", "lab")
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:

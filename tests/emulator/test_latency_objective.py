@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 from chaoslib.exceptions import ActivityFailed
-from loadgen_server import (
-    LocalApi,
-    fixture_local_api,  # noqa: F401  # registers the `local_api` fixture
-)
 
 from chaosaws_serverless.cloudwatch import tolerances
 from chaosaws_serverless.cloudwatch.probes import get_latency_percentile, get_slow_request_ratio
 from chaosaws_serverless.loadgen.actions import generate_load
+from tests.support.loadgen_server import (
+    LocalApi,
+    fixture_local_api,  # noqa: F401  # registers the `local_api` fixture
+)
 
 US = "us-east-1"
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from loadgen_server import (
+
+from chaosaws_serverless.cli import main
+from tests.support.loadgen_server import (
     LocalApi,
     fixture_local_api,  # noqa: F401  # registers the `local_api` fixture
 )
-
-from chaosaws_serverless.cli import main
 
 
 def test_load_prints_a_table_and_follows_resolve(local_api: LocalApi) -> None:

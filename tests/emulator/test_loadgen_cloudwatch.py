@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 from chaoslib.exceptions import ActivityFailed
-from loadgen_server import (
-    LocalApi,
-    fixture_local_api,  # noqa: F401  # registers the `local_api` fixture
-)
 
 from chaosaws_serverless import metric_names
 from chaosaws_serverless.loadgen.actions import generate_load
+from tests.support.loadgen_server import (
+    LocalApi,
+    fixture_local_api,  # noqa: F401  # registers the `local_api` fixture
+)
 
 EU = "eu-west-1"
 

@@ -10,10 +10,6 @@ from typing import Any
 
 import pytest
 from chaoslib.exceptions import ActivityFailed
-from loadgen_server import (
-    LocalApi,
-    fixture_local_api,  # noqa: F401  # registers the `local_api` fixture
-)
 
 from chaosaws_serverless.loadgen.actions import (
     delete_load_generator,
@@ -21,6 +17,10 @@ from chaosaws_serverless.loadgen.actions import (
 )
 from chaosaws_serverless.loadgen.bundle import build_zip, lambda_runtime, vendor_problems
 from chaosaws_serverless.loadgen.deployment import HANDLER
+from tests.support.loadgen_server import (
+    LocalApi,
+    fixture_local_api,  # noqa: F401  # registers the `local_api` fixture
+)
 
 # Copying this environment's wheels into the bundle needs Linux x86_64 (as in CI).
 needs_vendoring = pytest.mark.skipif(

@@ -20,15 +20,15 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from loadgen_server import (
-    LocalApi,
-    fixture_local_api,  # noqa: F401  # registers the `local_api` fixture
-)
 
 from chaosaws_serverless import metric_names
 from chaosaws_serverless.cli import main
 from chaosaws_serverless.timeline.core import read_journal_timeline
 from chaosaws_serverless.timeline.journal import JOURNAL_KEY
+from tests.support.loadgen_server import (
+    LocalApi,
+    fixture_local_api,  # noqa: F401  # registers the `local_api` fixture
+)
 
 US, EU = "us-east-1", "eu-west-1"
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -61,7 +61,7 @@ __all__ = [
 # () -> (ip, port): where new connections go (the resolve hook or DNS, cached).
 Locate = Callable[[], Awaitable[tuple[str, int]]]
 
-GROW_AFTER = 0.25  # of the send-lag bound: how long a request waits before it opens one
+GROW_AFTER = 0.25  # of the send-lag bound (or the timeout, if shorter): the wait before growing
 MIN_OPENING = 8  # connections being opened at once: at least this many,
 MAX_OPENING = 64  # at most as many as are open, and never more than this
 _READ_BUFFER_BYTES = 64 * 1024
@@ -154,7 +154,8 @@ class Http1Pool(HttpClient):
         self.opening: set[asyncio.Task[None]] = set()
         # (done, token, deadline, queued_at, may_retry), oldest first.
         self.queue: collections.deque[tuple[Done, Any, float, float, bool]] = collections.deque()
-        self.grow_after = GROW_AFTER * wait_seconds
+        # Well within both bounds: a request must get its connection before it could time out.
+        self.grow_after = GROW_AFTER * min(wait_seconds, timeout_seconds)
         self.has_slack = has_slack
         self.closing = False
         # One sweep every few tens of milliseconds times out late answers, grows the

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from chaosaws_serverless.lab.tls import server_context
-from chaosaws_serverless.loadgen.config import LoadConfig, LoadConfigError
 from chaosaws_serverless.loadgen.clients.choice import http_client_name
 from chaosaws_serverless.loadgen.clients.http1 import MIN_OPENING, CachedLocation, Http1Pool
 from chaosaws_serverless.loadgen.clients.http1_connection import request_bytes
+from chaosaws_serverless.loadgen.config import LoadConfig, LoadConfigError
 from chaosaws_serverless.loadgen.engine import run_load_sync
 from chaosaws_serverless.loadgen.stats import classify_status
 

@@ -5,16 +5,16 @@ import time
 from typing import Any
 
 import pytest
-from loadgen_server import (
-    LocalApi,
-    fixture_local_api,  # noqa: F401  # registers the `local_api` fixture
-)
 
 from chaosaws_serverless.loadgen.config import LoadConfig
 from chaosaws_serverless.loadgen.engine import LoadGenerator, run_load_sync
 from chaosaws_serverless.loadgen.publish import CallbackPublisher, CloudWatchPublisher
 from chaosaws_serverless.loadgen.stats import IntervalStats
 from chaosaws_serverless.loadgen.workers import run_load_workers
+from tests.support.loadgen_server import (
+    LocalApi,
+    fixture_local_api,  # noqa: F401  # registers the `local_api` fixture
+)
 
 
 def run(url: str, rate: float = 40, duration: float = 0.5, **kwargs: Any) -> dict[str, Any]:
