@@ -5,8 +5,10 @@ CPU left) would make requests already in flight wait for it: that wait reads
 as the API's latency. So every 100 ms the governor cuts the in-flight limit
 below what is in flight (the scheduler sheds the excess and counts it) and
 raises it again once the generator has slack (``govern``); the HTTP/1.1 pool
-opens new connections only while there is slack (``Governor.has_slack``): a
-TLS handshake would take the CPU from requests.
+opens new connections only while its own thread has CPU to spare
+(``Governor.has_slack``): a TLS handshake would take the CPU from requests.
+Other processes keeping the thread off the CPU are no reason not to: the pool
+of a slow API must still grow on a busy machine.
 """
 
 import asyncio
@@ -47,10 +49,12 @@ def govern(flow_cap: int, in_flight: int, cap: int, busy: float, loop_late: bool
 class ThreadPressure:
     """How busy the calling (event loop's) thread was since the last sample (0..1).
 
-    Busy = on a CPU or waiting for one (Linux ``/proc/thread-self/schedstat``):
-    a thread that other processes keep off the CPU has no slack either. Only
-    this thread counts, not a server that shares the process (the lab). 0.0
-    where the file does not exist: loop lag is then the only signal.
+    ``sample()`` returns (busy, running): busy = on a CPU or waiting for one
+    (Linux ``/proc/self/task/<tid>/schedstat``), since a thread that other
+    processes keep off the CPU falls behind as well; running = on a CPU, its
+    own work. Only this thread counts, not a server that shares the process
+    (the lab). 0.0 where the file does not exist: loop lag is then the only
+    signal.
     """
 
     def __init__(self) -> None:
@@ -58,19 +62,23 @@ class ThreadPressure:
         self._last = self._read()
         self._at = time.monotonic_ns()
 
-    def _read(self) -> int:
+    def _read(self) -> tuple[int, int]:
         try:
             on_cpu, waiting, _ = self._file.read_text().split()
         except (OSError, ValueError):
-            return 0
-        return int(on_cpu) + int(waiting)
+            return 0, 0
+        return int(on_cpu), int(waiting)
 
-    def sample(self) -> float:
-        """Return the thread's busy fraction since the last sample."""
+    def sample(self) -> tuple[float, float]:
+        """Return the thread's (busy, running) fractions since the last sample."""
         now, current = time.monotonic_ns(), self._read()
-        wall, busy = now - self._at, current - self._last
+        wall = now - self._at
+        running = current[0] - self._last[0]
+        waiting = current[1] - self._last[1]
         self._last, self._at = current, now
-        return min(1.0, busy / wall) if wall > 0 else 0.0
+        if wall <= 0:
+            return 0.0, 0.0
+        return min(1.0, (running + waiting) / wall), min(1.0, running / wall)
 
 
 class Watched(Protocol):
@@ -86,10 +94,10 @@ class Governor:
     def __init__(self, config: LoadConfig) -> None:
         self.config = config
         self.flow_cap = config.in_flight_cap  # lowered by watch() when behind
-        self.slack = True  # at the last sample: no CPU shortage, loop on time
+        self.slack = True  # at the last sample, its thread ran less than BUSY_SLACK
 
     def has_slack(self) -> bool:
-        """Return whether the generator had CPU to spare at the last sample."""
+        """Return whether the generator's own work left CPU to spare at the last sample."""
         return self.slack
 
     async def watch(self, run: Watched) -> None:
@@ -115,12 +123,12 @@ class Governor:
             ticks += 1
             if ticks % 10:
                 continue
-            busy = pressure.sample()
+            busy, running = pressure.sample()
             if busy > current.busy_max:
                 current.busy_max = busy
             late = lag_max > budget
             self.flow_cap = govern(
                 self.flow_cap, run.in_flight, self.config.in_flight_cap, busy, late
             )
-            self.slack = busy < BUSY_SLACK and not late
+            self.slack = running < BUSY_SLACK
             lag_max = 0.0
