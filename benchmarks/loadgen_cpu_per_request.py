@@ -8,11 +8,11 @@ Command (what produced the figures in the README; about 1 minute):
 Same set-up as ``loadgen_throughput.py`` (nginx with one worker on CPU 1, the generator
 pinned to CPU 0, loopback; ``--tls``: nginx over HTTPS with a throwaway certificate). Each
 client runs ``--seconds`` at ``--rate`` in its own process; the figure is the process's
-CPU time (user + system, every thread: pyreqwest's tokio thread included, from
-``getrusage``) divided by the requests sent, and its ratio to the first client measured
-in the same run. Per 1 s interval it also prints what was shed and the p99, so the cost
-of the first second (the pool's first connections, TLS handshakes) shows apart from the
-steady state. A run that shed is marked: its figure is a saturated generator's.
+CPU time (user + system, every thread, from ``getrusage``) divided by the requests sent,
+and its ratio to the first client measured in the same run. Per 1 s interval it also
+prints what was shed and the p99, so the cost of the first second (the pool's first
+connections, TLS handshakes) shows apart from the steady state. A run that shed is
+marked: its figure is a saturated generator's.
 """
 
 import argparse
@@ -67,7 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=6000.0)
     parser.add_argument("--seconds", type=float, default=6.0)
-    parser.add_argument("--clients", default="httptools,pyreqwest,aiohttp")
+    parser.add_argument("--clients", default="httptools,aiohttp")
     parser.add_argument("--tls", action="store_true")
     parser.add_argument("--measure", nargs=2, metavar=("URL", "CLIENT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
