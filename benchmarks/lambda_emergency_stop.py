@@ -55,20 +55,20 @@ from botocore.config import Config
 def todays_injected_functions(region: str, configuration: Any) -> list[str]:
     """Return the names of the functions of ``region`` that carry a fault record."""
     from chaosaws_serverless.aws import client
-    from chaosaws_serverless.awslambda import _update
-    from chaosaws_serverless.awslambda._record import record_keys
+    from chaosaws_serverless.awslambda.engine import call
+    from chaosaws_serverless.awslambda.engine.record import record_keys
 
     lam = client("lambda", region, configuration, None)
     names = []
     marker: Optional[str] = None
     while True:
         params: dict[str, Any] = {"Marker": marker} if marker else {}
-        page = _update.call(
+        page = call(
             lam, "list_functions", "lambda:ListFunctions", f"functions in {region}", **params
         )
         for function in page.get("Functions", []):
             arn = function["FunctionArn"]
-            tags = _update.call(
+            tags = call(
                 lam,
                 "list_tags",
                 "lambda:ListTags",
@@ -84,12 +84,12 @@ def todays_injected_functions(region: str, configuration: Any) -> list[str]:
 
 def todays_stop(regions: list[str], configuration: Any) -> list[dict[str, Any]]:
     """Restore every function carrying a fault record, region after region, one by one."""
-    from chaosaws_serverless.awslambda import _faults
+    from chaosaws_serverless.awslambda import faults
 
     reports = []
     for region in regions:
         for name in todays_injected_functions(region, configuration):
-            reports.append(_faults.remove(name, region, None, configuration, None))
+            reports.append(faults.remove(name, region, None, configuration, None))
     return reports
 
 

@@ -56,16 +56,16 @@ def main() -> None:
     logzero.loglevel(logging.ERROR)
     from moto.server import ThreadedMotoServer
 
-    from chaosaws_serverless.awslambda import _update
+    from chaosaws_serverless.awslambda.engine import calls
 
     package_retries = Counter()
-    backoff = _update.backoff_seconds
+    backoff = calls.backoff_seconds
 
     def counted_backoff(attempt: int) -> float:
         package_retries["n"] += 1
         return backoff(attempt)
 
-    _update.backoff_seconds = counted_backoff  # type: ignore[assignment]
+    calls.backoff_seconds = counted_backoff  # type: ignore[assignment]
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

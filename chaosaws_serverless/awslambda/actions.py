@@ -1,8 +1,8 @@
 """Actions on Lambda functions: inject latency or errors through a chaos extension layer.
 
 Each injection appends the chaos extension layer to the function's layers and
-sets the extension's variables (``awslambda.contracts``), after recording what
-it replaces in the function's own tags (format in ``awslambda._record``), so
+sets the extension's variables (``awslambda.engine.contracts``), after recording what
+it replaces in the function's own tags (format in ``awslambda.engine.record``), so
 ``remove_faults`` restores the exact prior state from any process, even after
 a crash. Rollback is a three-way merge: what someone else changed during the
 fault is kept. One call touches one function: Chaos Toolkit composes several,
@@ -14,7 +14,7 @@ from typing import Any, Dict, Optional
 from chaoslib.types import Configuration, Secrets
 
 from chaosaws_serverless.aws import resolve_region
-from chaosaws_serverless.awslambda import _faults, _stop, _targets
+from chaosaws_serverless.awslambda import emergency_stop, faults, tag_targets
 
 __all__ = [
     "inject_error",
@@ -72,8 +72,8 @@ def inject_latency(
                                 "region": "us-east-1"}}}
     ```
     """
-    fault = _faults.latency_fault(latency_ms, probability)
-    return _faults.inject(function_name, fault, region, alias, layer_arn, configuration, secrets)
+    fault = faults.latency_fault(latency_ms, probability)
+    return faults.inject(function_name, fault, region, alias, layer_arn, configuration, secrets)
 
 
 def inject_error(
@@ -111,8 +111,8 @@ def inject_error(
                                 "probability": 0.02, "region": "us-east-1"}}}
     ```
     """
-    fault = _faults.error_fault(status_code, body, probability)
-    return _faults.inject(function_name, fault, region, alias, layer_arn, configuration, secrets)
+    fault = faults.error_fault(status_code, body, probability)
+    return faults.inject(function_name, fault, region, alias, layer_arn, configuration, secrets)
 
 
 def remove_faults(
@@ -147,7 +147,7 @@ def remove_faults(
                   "arguments": {"function_name": "api-hello", "region": "us-east-1"}}}
     ```
     """
-    return _faults.remove(function_name, region, alias, configuration, secrets)
+    return faults.remove(function_name, region, alias, configuration, secrets)
 
 
 def remove_all_faults(
@@ -178,14 +178,14 @@ def remove_all_faults(
     ```
     """
     regions = [resolve_region(region, configuration)] if region else None
-    stops = _stop.stop(regions, configuration, secrets)
+    stops = emergency_stop.stop(regions, configuration, secrets)
     return {
         "regions": [s.summary() for s in stops],
         "functions": [report for s in stops for report in s.reports],
     }
 
 
-# --- blast radius by tags (``_targets``) ------------------------------------------------
+# --- blast radius by tags (``tag_targets``) ------------------------------------------------
 
 
 def inject_latency_by_tags(
@@ -226,8 +226,8 @@ def inject_latency_by_tags(
                                 "selection": "PERCENT(20)", "region": "us-east-1"}}}
     ```
     """
-    fault = _faults.latency_fault(latency_ms, probability)
-    return _targets.inject_by_tags(
+    fault = faults.latency_fault(latency_ms, probability)
+    return tag_targets.inject_by_tags(
         tags, fault, selection, region, layer_arn, selection_id, configuration, secrets
     )
 
@@ -259,8 +259,8 @@ def inject_error_by_tags(
                                 "selection": "COUNT(2)"}}}
     ```
     """
-    fault = _faults.error_fault(status_code, body, probability)
-    return _targets.inject_by_tags(
+    fault = faults.error_fault(status_code, body, probability)
+    return tag_targets.inject_by_tags(
         tags, fault, selection, region, layer_arn, selection_id, configuration, secrets
     )
 
@@ -289,4 +289,4 @@ def remove_faults_by_tags(
                   "arguments": {"tags": {"service": "checkout"}, "region": "us-east-1"}}}
     ```
     """
-    return _targets.remove_by_tags(tags, region, selection_id, configuration, secrets)
+    return tag_targets.remove_by_tags(tags, region, selection_id, configuration, secrets)

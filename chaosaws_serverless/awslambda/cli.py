@@ -99,7 +99,7 @@ def rollback(
     from chaoslib.exceptions import ActivityFailed
 
     from chaosaws_serverless.aws import configured_regions
-    from chaosaws_serverless.awslambda import _faults, _stop
+    from chaosaws_serverless.awslambda import emergency_stop, faults
 
     configuration: dict[str, Any] = {}
     if regions:
@@ -113,11 +113,10 @@ def rollback(
         chosen = configured_regions(configuration)
         if function_name:
             reports = [
-                _faults.remove(function_name, region, None, configuration, None)
-                for region in chosen
+                faults.remove(function_name, region, None, configuration, None) for region in chosen
             ]
         else:
-            stops = _stop.stop(chosen, configuration, None)
+            stops = emergency_stop.stop(chosen, configuration, None)
             summaries = [s.summary() for s in stops]
             reports = [report for s in stops for report in s.reports]
     except ActivityFailed as error:

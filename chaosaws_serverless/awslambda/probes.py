@@ -2,14 +2,14 @@
 
 They read the function's live configuration (or the alias's version) and
 interpret the chaos extension's variables exactly as the extension does
-(``awslambda.contracts``). They never return other environment values.
+(``awslambda.engine.contracts``). They never return other environment values.
 """
 
 from typing import Any, Dict, Optional
 
 from chaoslib.types import Configuration, Secrets
 
-from chaosaws_serverless.awslambda import _faults
+from chaosaws_serverless.awslambda import faults
 
 __all__ = ["fault_is_injected", "get_fault_state"]
 
@@ -40,7 +40,7 @@ def get_fault_state(
                   "arguments": {"function_name": "api-hello", "region": "us-east-1"}}}
     ```
     """
-    return _faults.fault_state(function_name, region, alias, configuration, secrets)
+    return faults.fault_state(function_name, region, alias, configuration, secrets)
 
 
 def fault_is_injected(
@@ -62,5 +62,5 @@ def fault_is_injected(
                   "arguments": {"function_name": "api-hello", "region": "us-east-1"}}}
     ```
     """
-    state = _faults.fault_state(function_name, region, alias, configuration, secrets)
+    state = faults.fault_state(function_name, region, alias, configuration, secrets)
     return bool(state["injected"])

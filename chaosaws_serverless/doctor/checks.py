@@ -1,8 +1,8 @@
 """The doctor's read-only checks: will this experiment do on this account what it says?
 
 Every verdict comes from the package's own code, never from a second model of
-it: the layer ARN from ``_faults.resolve_layer_arn``, the function's
-refusals from ``awslambda.preflight.injection_refusals`` (the checks the
+it: the layer ARN from ``awslambda.faults.resolve_layer_arn``, the function's
+refusals from ``awslambda.engine.injection_refusals`` (the checks the
 actions run before changing anything), the permissions from
 ``iam.policy.experiment_policies`` (the table the least-privilege policy is
 printed from), the failover findings from
@@ -22,9 +22,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from chaosaws_serverless.aws import client, configured_regions, resolve_region
-from chaosaws_serverless.awslambda import _engine, _faults, _update
-from chaosaws_serverless.awslambda.contracts import EXEC_WRAPPER
-from chaosaws_serverless.awslambda.preflight import injection_refusals
+from chaosaws_serverless.awslambda import engine, faults
 from chaosaws_serverless.errors import NoData, aws_errors, code_of
 
 __all__ = [
@@ -202,7 +200,7 @@ def layer(
 ) -> tuple[Check, Optional[list[str]]]:
     """Check the chaos layer an injection in ``region`` attaches: named, well formed, readable."""
     try:
-        arn = _faults.resolve_layer_arn(layer_arn, region, configuration)
+        arn = faults.resolve_layer_arn(layer_arn, region, configuration)
     except ActivityFailed as error:
         return Check("chaos layer", region, FAIL, str(error)), None
     name_arn, version = arn.rsplit(":", 1)
@@ -221,11 +219,11 @@ def layer(
     return Check("chaos layer", region, PASS, detail), architectures
 
 
-def _fault_of(target: Target) -> Any:
+def _fault_of(target: Target) -> engine.Fault:
     arguments = target.arguments
     if target.kind == "inject_latency":
-        return _faults.latency_fault(arguments.get("latency_ms"), arguments.get("probability", 1.0))
-    return _faults.error_fault(
+        return faults.latency_fault(arguments.get("latency_ms"), arguments.get("probability", 1.0))
+    return faults.error_fault(
         arguments.get("status_code", 500), arguments.get("body"), arguments.get("probability", 1.0)
     )
 
@@ -243,21 +241,20 @@ def _layer_of_function(
     A version of the chaos layer already attached is used as it is; otherwise the
     published table's layer is the one of the function's architecture.
     """
-    attached = _engine.attached_chaos_layer(_engine.layers_of(config), layer_arn)
+    attached = engine.attached_chaos_layer(engine.layers_of(config), layer_arn)
     architecture = (config.get("Architectures") or ["x86_64"])[0]
     default: Optional[str]
     for_architecture: Optional[str]
     try:
-        default = _faults.resolve_layer_arn(None, region, configuration)
-        for_architecture = _faults.resolve_layer_arn(None, region, configuration, architecture)
+        default = faults.resolve_layer_arn(None, region, configuration)
+        for_architecture = faults.resolve_layer_arn(None, region, configuration, architecture)
     except ActivityFailed:  # no published layer here: the layer given is the one
         default = for_architecture = None
     if attached == layer_arn:
         if layer_arn != default or for_architecture in (None, layer_arn):
             return layer_arn, layer_architectures
         attached = str(for_architecture)
-    with _update.engine_errors():
-        return attached, _engine.layer_architectures(lam, attached)
+    return attached, faults.layer_architectures(lam, attached)
 
 
 def function(
@@ -272,18 +269,15 @@ def function(
     name = f"{target.kind.replace('inject_', '')} target"
     try:
         fault = _fault_of(target)
-        _faults.validate_region_argument(target.region)
-        name_ = _faults.validate_function_name(target.function_name, target.region)
-        _faults.validate_alias(target.alias)
+        ref = faults.function_ref(target.function_name, target.alias, target.region, configuration)
     except ActivityFailed as error:
         return Check(name, label, FAIL, f"the action's arguments are refused: {error}")
     lam = client("lambda", target.region, configuration, secrets)
-    resource = f"function {name_!r} in {target.region}"
     try:
-        answer = _update.get_function(lam, name_, resource)
-        config = answer["Configuration"]
-        # As the injection reads them: ListTags (GetFunction hides tags without lambda:ListTags).
-        tags = _faults.read_tags(lam, config, resource)
+        with faults.engine_errors():
+            config = engine.get_function(lam, ref)["Configuration"]
+            # As the injection reads them: ListTags (GetFunction hides tags without ListTags).
+            tags = engine.read_tags(lam, config, ref.resource)
     except ActivityFailed as error:
         return Check(name, label, FAIL, str(error))
     environment = (config.get("Environment") or {}).get("Variables") or {}
@@ -293,7 +287,7 @@ def function(
         "architecture": (config.get("Architectures") or ["x86_64"])[0],
         "layers": len(config.get("Layers") or []),
         # The wrapper is the extension contract's own variable; no other value is shown.
-        "wrapper": environment.get(EXEC_WRAPPER) or "none",
+        "wrapper": environment.get(engine.EXEC_WRAPPER) or "none",
         "tags": len(tags),
     }
     summary = (
@@ -308,15 +302,8 @@ def function(
         )
     except ActivityFailed as error:
         return Check(name, label, FAIL, f"{summary}; {error}")
-    refusals = injection_refusals(
-        config,
-        tags,
-        fault.environment,
-        fault.params,
-        layer_arn,
-        layer_architectures,
-        target.alias,
-        by=_faults._who(),
+    refusals = engine.injection_refusals(
+        config, tags, fault, layer_arn, layer_architectures, ref.alias, by=faults.injector()
     )
     if refusals:
         return Check(
@@ -502,7 +489,7 @@ def read_only_checks(
         checks.append(check)
         arn = None
         if check.verdict == PASS:
-            arn = _faults.resolve_layer_arn(explicit.get(region), region, configuration)
+            arn = faults.resolve_layer_arn(explicit.get(region), region, configuration)
         layers[region] = (arn, architectures)
     for target in plan.targets:
         arn, architectures = layers.get(target.region, (None, None))

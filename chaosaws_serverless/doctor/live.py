@@ -34,7 +34,7 @@ from chaoslib.types import Configuration, Secrets
 
 from chaosaws_serverless.aws import client
 from chaosaws_serverless.awslambda import actions
-from chaosaws_serverless.awslambda.contracts import latency_seconds
+from chaosaws_serverless.awslambda.engine import latency_seconds
 from chaosaws_serverless.doctor.checks import FAIL, PASS, Check, Plan
 from chaosaws_serverless.errors import aws_errors, code_of
 

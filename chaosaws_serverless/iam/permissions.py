@@ -80,7 +80,7 @@ _REMOVE = (
         "function",
     ),
 )
-# Finding functions by tags (awslambda._discovery): the tagging API, which AWS
+# Finding functions by tags (awslambda.tag_search): the tagging API, which AWS
 # does not scope to resources, and the ListFunctions + ListTags fallback for
 # accounts where it is denied.
 _FIND_BY_TAGS = (
@@ -277,7 +277,7 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
 
 # What the SSM document calls, on each function it targets: the role named by its
 # AutomationAssumeRole parameter. Its script is the Lambda fault engine
-# (awslambda/_engine.py); its restore reads its own execution, runs the document again
+# (awslambda/engine/); its restore reads its own execution, runs the document again
 # as a child automation that assumes the same role ("the user or role that initiated the
 # primary automation must have permission to pass the assume role specified in the
 # secondary automation": aws:executeAutomation, SSM user guide), then reads the child.
@@ -308,9 +308,9 @@ AUTOMATION_ROLE: tuple[Grant, ...] = (
 
 def record_tag_condition() -> dict[str, dict[str, str]]:
     """Return the IAM condition "the function carries a fault record" (its first record tag)."""
-    from chaosaws_serverless.awslambda._record import RECORD_TAG_PREFIX
+    from chaosaws_serverless.awslambda.engine import FIRST_RECORD_KEY
 
-    return {"Null": {f"aws:ResourceTag/{RECORD_TAG_PREFIX}0": "false"}}
+    return {"Null": {f"aws:ResourceTag/{FIRST_RECORD_KEY}": "false"}}
 
 
 def target_tag_condition(tags: Any) -> Optional[dict[str, dict[str, str]]]:

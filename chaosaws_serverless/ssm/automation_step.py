@@ -1,7 +1,7 @@
 """The handler of the SSM Automation document's ``aws:executeScript`` steps (boto3 only).
 
 It turns the step's InputPayload into a call of the Lambda fault engine
-(``awslambda._engine``): the document's script is this module concatenated
+(``awslambda.engine``): the document's script is this module concatenated
 after the engine's modules (``chaosaws_serverless.ssm.document``), so a fault
 the document injects is the one ``inject_latency`` injects, and either side
 removes the other's. ``ChaosMode`` ENABLED injects latency, DISABLED removes
@@ -10,23 +10,23 @@ anything that restores one run's fault) limits DISABLED to the fault that
 execution injected: another run's fault is left as it is.
 """
 
-from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
-from chaosaws_serverless.awslambda._engine import (
-    FaultError,
+from chaosaws_serverless.awslambda.engine.arguments import (
+    Stamp,
+    function_ref,
     function_region,
-    inject,
-    read_function,
-    remove,
-    validate_alias,
-    validate_function_name,
-    validate_latency_ms,
-    validate_probability,
+    latency_fault,
+    now,
 )
-from chaosaws_serverless.awslambda.contracts import DEFAULT_CONTRACT
+from chaosaws_serverless.awslambda.engine.calls import CLIENT_RETRIES
+from chaosaws_serverless.awslambda.engine.errors import FaultError
+from chaosaws_serverless.awslambda.engine.function import read_function
+from chaosaws_serverless.awslambda.engine.injection import inject
+from chaosaws_serverless.awslambda.engine.rollback import remove
 
 # The name the document's tests and SSM's step output know the engine's refusals by.
 ChaosError = FaultError
@@ -35,44 +35,38 @@ ChaosError = FaultError
 def handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
     """Apply ``ChaosMode`` to ``FunctionName``; return the step's output (``result``, details)."""
     mode = str(events.get("ChaosMode") or "").upper()
-    name = validate_function_name(events.get("FunctionName"))
-    alias = validate_alias(events.get("AliasName"))
-    region = function_region(name)
-    lam = boto3.client("lambda", region_name=region) if region else boto3.client("lambda")
-    region = lam.meta.region_name
+    given = events.get("FunctionName")
+    # The function's own region when an ARN names it, else the execution's.
+    lam = boto3.client(
+        "lambda", region_name=function_region(given), config=Config(retries=CLIENT_RETRIES)
+    )
+    ref = function_ref(given, lam.meta.region_name, events.get("AliasName"))
     if mode == "ENABLED":
-        latency = validate_latency_ms(events.get("LatencyMs"), "LatencyMs")
-        chance = validate_probability(events.get("Probability", "1"), "Probability")
+        fault = latency_fault(
+            events.get("LatencyMs"),
+            events.get("Probability", "1"),
+            names=("LatencyMs", "Probability"),
+        )
         execution = str(events.get("ExecutionId") or "").strip()
         # Outside SSM the reference stays unresolved: then the record says only "ssm".
         by = f"ssm-automation:{execution}" if execution and "{" not in execution else "ssm"
-        params = {"kind": "latency", "latency_ms": latency, "probability": chance}
-        report = inject(
-            lam,
-            name,
-            region,
-            alias,
-            DEFAULT_CONTRACT.latency_environment(latency, chance),
-            params,
-            str(events.get("LayerArn") or ""),
-            by[:100],
-            time_now(),
-        )
-        report["result"] = f"latency fault injected on {alias or '$LATEST'}"
+        layer_arn = str(events.get("LayerArn") or "")
+        report = inject(lam, ref, fault, layer_arn, Stamp(by[:100], now()))
+        report["result"] = f"latency fault injected on {ref.target}"
     elif mode == "DISABLED":
         owner = str(events.get("RestoreOf") or "").strip()
-        record = read_function(lam, name, region, alias)[4] if owner else None
+        record = read_function(lam, ref).record if owner else None
         if record is not None and record.by != f"ssm-automation:{owner}":
             return {
-                "function_name": name,
-                "region": region,
+                "function_name": ref.name,
+                "region": ref.region,
                 "removed": False,
                 "result": (
                     f"the recorded fault was injected by {record.by}, not by "
                     f"ssm-automation:{owner}: left as it is"
                 ),
             }
-        report = remove(lam, name, region, alias)
+        report = remove(lam, ref)
         report["result"] = (
             f"{report['fault']} fault on {report['target']} removed"
             if report["removed"]
@@ -81,8 +75,3 @@ def handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
     else:
         raise FaultError(f"ChaosMode must be ENABLED or DISABLED, got {events.get('ChaosMode')!r}")
     return report
-
-
-def time_now() -> str:
-    """Return the record's timestamp (UTC, seconds)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -3,8 +3,8 @@
 ``ssm/chaos-layer-automation.yaml`` is what SSM runs. Its ``aws:executeScript``
 steps carry a script that is not written by hand: :func:`build_script`
 concatenates the source of the engine's modules (:data:`ENGINE_MODULES`:
-patterns, the fault contract, the record, the merge, the pre-flight refusals,
-the engine, then the step's handler), with their ``chaosaws_serverless``
+``patterns``, every module of ``awslambda.engine`` in dependency order, then
+the step's handler), with their ``chaosaws_serverless``
 imports removed (they all land in one namespace), the other imports hoisted
 and deduplicated, docstrings, comment lines and blank lines dropped. It works
 on the source text (``ast`` only locates lines), so its output is the same on
@@ -17,7 +17,6 @@ any Python that runs it, and the script runs on SSM's ``python3.11``.
 """
 
 import ast
-import importlib.util
 import io
 import re
 import sys
@@ -46,11 +45,21 @@ PACKAGE = "chaosaws_serverless"
 # In dependency order: each module only uses names of the ones before it.
 ENGINE_MODULES = (
     "chaosaws_serverless.patterns",
-    "chaosaws_serverless.awslambda.contracts",
-    "chaosaws_serverless.awslambda._record",
-    "chaosaws_serverless.awslambda._merge",
-    "chaosaws_serverless.awslambda.preflight",
-    "chaosaws_serverless.awslambda._engine",
+    *(
+        f"chaosaws_serverless.awslambda.engine.{module}"
+        for module in (
+            "contracts",
+            "record",
+            "merge",
+            "errors",
+            "arguments",
+            "preflight",
+            "calls",
+            "function",
+            "rollback",
+            "injection",
+        )
+    ),
     "chaosaws_serverless.ssm.automation_step",
 )
 # What the script may import besides its own modules (SSM's runtime has these).
@@ -72,11 +81,17 @@ def document_path() -> Path:
 
 
 def module_source(name: str) -> str:
-    """Return the source text of one engine module."""
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.origin is None:
-        raise GeneratorError(f"engine module {name} not found")
-    return Path(spec.origin).read_text(encoding="utf-8")
+    """Return the source text of one module of the package, read from its file, never imported.
+
+    (Finding it by import would run the ``__init__`` of its packages, which
+    may import what the generating interpreter lacks.)
+    """
+    parts = name.split(".")
+    base = Path(__file__).resolve().parents[1].joinpath(*parts[1:])
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if parts[0] == PACKAGE and path.is_file():
+            return path.read_text(encoding="utf-8")
+    raise GeneratorError(f"engine module {name} not found")
 
 
 def _docstring(body: list[ast.stmt]) -> ast.Expr | None:

@@ -203,14 +203,14 @@ def test_another_runs_fault_fails_the_doctor(
     own = verdicts(read_only_checks(exp, configuration))
     assert own[("latency target", f"api-hello ({US})")] == "pass"
     # Another process (the CLI a colleague runs) would be refused.
-    from chaosaws_serverless.awslambda import _faults
+    from chaosaws_serverless.awslambda import faults
 
-    original = _faults._who
-    _faults._who = lambda: "someone@else pid 1"  # type: ignore[assignment]  # another process's identity
+    original = faults.injector
+    faults.injector = lambda: "someone@else pid 1"  # type: ignore[assignment]  # another process's identity
     try:
         other = [c for c in read_only_checks(exp, configuration) if c.check == "latency target"]
     finally:
-        _faults._who = original  # type: ignore[assignment]  # restore
+        faults.injector = original  # type: ignore[assignment]  # restore
     assert other[0].verdict == "fail" and "already carries a error fault" in other[0].detail
     actions.remove_faults("api-hello", region=US, configuration=configuration)
 

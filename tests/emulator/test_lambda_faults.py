@@ -12,8 +12,9 @@ import pytest
 from botocore.exceptions import ClientError
 from chaoslib.exceptions import ActivityFailed
 
-from chaosaws_serverless.awslambda import _engine, actions, probes
-from chaosaws_serverless.awslambda._record import RECORD_TAG_PREFIX
+from chaosaws_serverless import aws
+from chaosaws_serverless.awslambda import actions, probes
+from chaosaws_serverless.awslambda.engine.record import RECORD_TAG_PREFIX
 
 US, EU = "us-east-1", "eu-west-1"
 WRAPPER = "AWS_LAMBDA_EXEC_WRAPPER"
@@ -514,9 +515,7 @@ def test_a_crash_between_record_and_update_rolls_back_as_a_no_op(
     assert world.env() == {"A": "1"} and world.tags() == {}
 
 
-def test_a_failed_injection_leaves_nothing_behind(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failed_injection_leaves_nothing_behind(world: World) -> None:
 
     world.layer()
     world.function(env={"A": "1"})
@@ -524,21 +523,12 @@ def test_a_failed_injection_leaves_nothing_behind(
     version = lam.publish_version(FunctionName="api-hello")["Version"]
     lam.create_alias(FunctionName="api-hello", Name="live", FunctionVersion=version)
 
-    def denied(*args: Any, **kwargs: Any) -> Any:
-        raise _engine.CallFailed(
-            ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "UpdateAlias"),
-            "lambda:UpdateAlias",
-            "alias 'live'",
-        )
+    def denied(**kwargs: Any) -> Any:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "UpdateAlias")
 
-    original_call = _engine.call
-    monkeypatch.setattr(
-        _engine,
-        "call",
-        lambda lam, op, *a, **kw: (
-            denied() if op == "update_alias" else original_call(lam, op, *a, **kw)
-        ),
-    )
+    # The last step of the alias flow is denied, on the client the activities use.
+    package_client = aws.client("lambda", US, world.configuration)
+    package_client.meta.events.register("before-call.lambda.UpdateAlias", denied)
     with pytest.raises(ActivityFailed, match="lambda:UpdateAlias"):
         actions.inject_latency("api-hello", 1000, alias="live", configuration=world.configuration)
     assert lam.get_alias(FunctionName="api-hello", Name="live")["FunctionVersion"] == version

@@ -16,7 +16,7 @@ from chaoslib.exceptions import ActivityFailed
 from test_lambda_faults import World
 
 from chaosaws_serverless.aws import client
-from chaosaws_serverless.awslambda import _faults, actions
+from chaosaws_serverless.awslambda import actions, faults
 
 US = "us-east-1"
 RECORD = "chaosaws-serverless:fault:"
@@ -68,13 +68,13 @@ def test_percent_20_of_25_picks_5_and_the_rollback_restores_exactly_those(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # 25 functions: the 5 picked are more than the threads that change and restore them
-    # (_targets.WORKERS, 4), and 20 stay untouched; PERCENT's arithmetic on other sizes
+    # (tag_targets.WORKERS, 4), and 20 stay untouched; PERCENT's arithmetic on other sizes
     # (50 -> 10, ...) is checked in tests/unit/test_lambda_tag_targets.py.
     chaos = world.layer()
     checkout = fleet(world, "checkout", 25)
     payments = fleet(world, "payments", 3)
     # Another experiment (another run) holds a fault on the payments functions.
-    monkeypatch.setattr(_faults, "_who", lambda: "bob@elsewhere pid 1")
+    monkeypatch.setattr(faults, "injector", lambda: "bob@elsewhere pid 1")
     actions.inject_error_by_tags(
         {"service": "payments"}, selection_id="payments-exp", configuration=world.configuration
     )
@@ -155,7 +155,7 @@ def test_a_selection_id_held_by_another_run_is_refused(
 ) -> None:
     world.layer()
     names = fleet(world, "checkout", 4)
-    monkeypatch.setattr(_faults, "_who", lambda: "bob@elsewhere pid 1")
+    monkeypatch.setattr(faults, "injector", lambda: "bob@elsewhere pid 1")
     first = actions.inject_latency_by_tags(
         {"service": "checkout"}, 1000, selection="COUNT(2)", configuration=world.configuration
     )

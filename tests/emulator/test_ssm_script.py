@@ -22,8 +22,9 @@ import pytest
 from botocore.exceptions import ClientError
 from chaoslib.exceptions import ActivityFailed
 
-from chaosaws_serverless.awslambda import _engine, actions
-from chaosaws_serverless.awslambda._record import RECORD_TAG_PREFIX, decode
+from chaosaws_serverless.awslambda import actions
+from chaosaws_serverless.awslambda.engine import calls
+from chaosaws_serverless.awslambda.engine.record import RECORD_TAG_PREFIX, decode
 from chaosaws_serverless.ssm import automation_step, document
 
 US = "us-east-1"
@@ -45,7 +46,7 @@ def load(source: str, name: str) -> types.ModuleType:
 def script(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
     """The step's handler as the package's module and as the script the document holds."""
     if request.param == "package":
-        monkeypatch.setattr(_engine, "sleep", lambda seconds: None)
+        monkeypatch.setattr(calls, "sleep", lambda seconds: None)
         return automation_step
     scripts = document.embedded_scripts(document.document_path().read_text(encoding="utf-8"))
     assert len(scripts) == 1
@@ -341,23 +342,21 @@ def test_a_concurrent_injection_by_the_package_is_absorbed_then_rolled_back(
     stale = json.loads(json.dumps(lam.get_function(FunctionName=name), default=str))
     stale_tags = stack.state(name)["tags"]
     actions.inject_error(name, 500, "x" * 300, 1.0, configuration=stack.configuration)
-    namespace = script if script is not automation_step else _engine
-    real_get = namespace.get_function
+    # The first GetFunction and ListTags answer what was there before the package's fault.
+    real_get, real_tags = lam.get_function, lam.list_tags
     reads = {"n": 0}
-
-    def first_read_is_stale(*args: Any, **kwargs: Any) -> Any:
-        reads["n"] += 1
-        return json.loads(json.dumps(stale)) if reads["n"] == 1 else real_get(*args, **kwargs)
-
-    real_tags = namespace.read_tags
     tag_reads = {"n": 0}
 
-    def first_tags_are_stale(*args: Any, **kwargs: Any) -> Any:
-        tag_reads["n"] += 1
-        return dict(stale_tags) if tag_reads["n"] == 1 else real_tags(*args, **kwargs)
+    def first_read_is_stale(**params: Any) -> Any:
+        reads["n"] += 1
+        return json.loads(json.dumps(stale)) if reads["n"] == 1 else real_get(**params)
 
-    monkeypatch.setattr(namespace, "get_function", first_read_is_stale)
-    monkeypatch.setattr(namespace, "read_tags", first_tags_are_stale)
+    def first_tags_are_stale(**params: Any) -> Any:
+        tag_reads["n"] += 1
+        return {"Tags": dict(stale_tags)} if tag_reads["n"] == 1 else real_tags(**params)
+
+    monkeypatch.setattr(lam, "get_function", first_read_is_stale)
+    monkeypatch.setattr(lam, "list_tags", first_tags_are_stale)
     real_update = lam.update_function_configuration
     answered = {"n": 0}
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 
-from chaosaws_serverless.awslambda.contracts import CHAOS_LAMBDA_EXTENSION as CONTRACT
+from chaosaws_serverless.awslambda.engine.contracts import CHAOS_LAMBDA_EXTENSION as CONTRACT
 from chaosaws_serverless.lab.dataplane import DataPlane
 from chaosaws_serverless.lab.deploy import Deployment, deploy
 from chaosaws_serverless.lab.stack import Stack, load_stack

@@ -9,8 +9,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from chaosaws_serverless.awslambda.contracts import CHAOS_LAMBDA_EXTENSION as CONTRACT
-from chaosaws_serverless.awslambda.contracts import EXEC_WRAPPER
+from chaosaws_serverless.awslambda.engine.contracts import CHAOS_LAMBDA_EXTENSION as CONTRACT
+from chaosaws_serverless.awslambda.engine.contracts import EXEC_WRAPPER
 from chaosaws_serverless.lab.gateway import RegionalGateway
 
 LAYER = "arn:aws:lambda:us-east-1:123456789012:layer:chaos-lambda-extension:1"
@@ -252,7 +252,7 @@ def test_latency_is_slept_before_the_handler_runs(counted_handler: list[str]) ->
 
 
 def test_the_package_error_fault_reaches_customers_through_the_published_build() -> None:
-    from chaosaws_serverless.awslambda._faults import error_fault
+    from chaosaws_serverless.awslambda.faults import error_fault
 
     fault = error_fault(503, "down for chaos", 1.0)
     status, body, _ = call(function(fault.environment))

@@ -204,30 +204,26 @@ def test_injection_planned_on_a_stale_read_still_rolls_back_exactly(
     With ``b_conflicts`` B's first update is answered 409 (an update in
     progress), so B re-reads the function and finds A's fault in it.
     """
-    from chaosaws_serverless.awslambda import _engine, _update
+    from chaosaws_serverless.awslambda.engine import calls as engine_calls
 
     url = configuration["aws_endpoint_url"]
     fleet = create_fleet(url, 1, secret="s")
     name = fleet.names[0]
     before = snapshot(url, [REGION])
     lam = aws.client("lambda", REGION, configuration)
-    stale = _update.get_function(lam, name, "stale read")
+    stale = lam.get_function(FunctionName=name)
     inject_error(
         name, 500, "x" * 300, 1.0, REGION, None, fleet.chaos_layer, configuration=configuration
     )
-    real_get = _engine.get_function
+    real_get = lam.get_function
     calls = {"n": 0}
 
-    def first_read_is_stale(*args: Any, **kwargs: Any) -> Any:
+    def first_read_is_stale(**params: Any) -> Any:
         calls["n"] += 1
-        return (
-            json.loads(json.dumps(stale, default=str))
-            if calls["n"] == 1
-            else real_get(*args, **kwargs)
-        )
+        return json.loads(json.dumps(stale, default=str)) if calls["n"] == 1 else real_get(**params)
 
-    monkeypatch.setattr(_engine, "get_function", first_read_is_stale)
-    monkeypatch.setattr(_engine, "sleep", lambda seconds: None)
+    monkeypatch.setattr(lam, "get_function", first_read_is_stale)
+    monkeypatch.setattr(engine_calls, "sleep", lambda seconds: None)
     if b_conflicts:
         real_update = lam.update_function_configuration
         answered = {"n": 0}

@@ -30,7 +30,7 @@ from snapshots import function_picture
 
 from chaosaws_serverless import aws
 from chaosaws_serverless.awslambda.actions import inject_error, inject_latency, remove_faults
-from chaosaws_serverless.awslambda.contracts import CHAOS_LAMBDA_EXTENSION, EXEC_WRAPPER
+from chaosaws_serverless.awslambda.engine.contracts import CHAOS_LAMBDA_EXTENSION, EXEC_WRAPPER
 
 REGION = "us-east-1"
 _names = itertools.count()

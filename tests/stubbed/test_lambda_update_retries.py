@@ -1,7 +1,11 @@
 """What moto cannot do: 409 in-progress and 412 revision conflicts, 429 throttling, AccessDenied.
 
 A botocore ``Stubber`` validates each request and response against the Lambda
-service model, so these tests cannot assert calls AWS would reject.
+service model, so these tests cannot assert calls AWS would reject. A stubbed
+answer skips botocore's own retries, so what reaches the engine here is what
+botocore's retries let through: the engine retries 409 and 412 (which botocore
+never retries) and nothing else; throttling is botocore's alone
+(``tests/resilience/test_resilience_faultproxy.py`` counts its attempts over HTTP).
 """
 
 import copy
@@ -13,16 +17,17 @@ import pytest
 from botocore.stub import ANY, Stubber
 from chaoslib.exceptions import ActivityFailed
 
-from chaosaws_serverless.awslambda import _engine, _faults, _update, actions
-from chaosaws_serverless.awslambda._merge import plan_injection, revert
-from chaosaws_serverless.awslambda._record import (
+from chaosaws_serverless.awslambda import actions, engine, faults
+from chaosaws_serverless.awslambda.engine import calls
+from chaosaws_serverless.awslambda.engine.contracts import DEFAULT_CONTRACT
+from chaosaws_serverless.awslambda.engine.merge import plan_injection, revert
+from chaosaws_serverless.awslambda.engine.record import (
     RECORD_TAG_PREFIX,
     FaultRecord,
     decode,
     digest,
     encode,
 )
-from chaosaws_serverless.awslambda.contracts import DEFAULT_CONTRACT
 
 REGION = "us-east-1"
 LAYER = "arn:aws:lambda:us-east-1:123456789012:layer:chaos-lambda-extension:3"
@@ -33,7 +38,7 @@ WHO, AT = "tester@host", "2026-11-29T06:00:00Z"
 
 
 def record_of(
-    env: dict[str, str], layers: list[str], fault: _faults.Fault
+    env: dict[str, str], layers: list[str], fault: engine.Fault
 ) -> tuple[FaultRecord, dict[str, str]]:
     """Return the record (and its tags) an injection of ``fault`` writes on this state."""
     plan = plan_injection(env, layers, fault.environment, LAYER, DEFAULT_CONTRACT)
@@ -74,10 +79,10 @@ def function(
 def stubbed(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Stubber, list[float]]]:
     lam = boto3.client("lambda", region_name=REGION)
     sleeps: list[float] = []
-    monkeypatch.setattr(_faults, "client", lambda *args, **kwargs: lam)
-    monkeypatch.setattr(_engine, "sleep", sleeps.append)
-    monkeypatch.setattr(_faults, "_who", lambda: WHO)
-    monkeypatch.setattr(_faults, "_now", lambda: AT)
+    monkeypatch.setattr(faults, "client", lambda *args, **kwargs: lam)
+    monkeypatch.setattr(calls, "sleep", sleeps.append)
+    monkeypatch.setattr(faults, "injector", lambda: WHO)
+    monkeypatch.setattr(engine, "now", lambda: AT)
     with Stubber(lam) as stubber:
         yield stubber, sleeps
         stubber.assert_no_pending_responses()
@@ -92,11 +97,11 @@ def expect_list_tags(stubber: Stubber, tags: dict[str, str]) -> None:
     stubber.add_response("list_tags", {"Tags": dict(tags)}, {"Resource": FUNCTION_ARN})
 
 
-def test_inject_retries_409_412_and_429_and_passes_the_fresh_revision(
+def test_inject_retries_409_and_412_and_passes_the_fresh_revision(
     stubbed: tuple[Stubber, list[float]],
 ) -> None:
     stubber, sleeps = stubbed
-    _, tags = record_of({"A": "1"}, [OTHER], _faults.latency_fault(1000, 1.0))
+    _, tags = record_of({"A": "1"}, [OTHER], faults.latency_fault(1000, 1.0))
     expect_get(stubber, function("r1", {"A": "1"}, [OTHER]))
     expect_list_tags(stubber, {})
     stubber.add_response(
@@ -124,15 +129,6 @@ def test_inject_retries_409_412_and_429_and_passes_the_fresh_revision(
     )
     # Someone deployed in between: the change is recomputed on their revision.
     deployed = function("r2", {"A": "2"}, [OTHER], tags=tags)
-    stubber.add_client_error("get_function", "TooManyRequestsException", http_status_code=429)
-    expect_get(stubber, deployed)
-    expect_list_tags(stubber, tags)
-    stubber.add_client_error(
-        "update_function_configuration",
-        "TooManyRequestsException",
-        http_status_code=429,
-        expected_params={**update, "RevisionId": "r2"},
-    )
     expect_get(stubber, deployed)
     expect_list_tags(stubber, tags)
     stubber.add_response(
@@ -144,12 +140,23 @@ def test_inject_retries_409_412_and_429_and_passes_the_fresh_revision(
 
     result = actions.inject_latency("api-hello", 1000, configuration=CONFIGURATION)
     assert result["fault"] == "latency"
-    assert len(sleeps) == 5  # 409, 412, 429 on read, 429 on update, one wait poll
+    assert len(sleeps) == 3  # 409, 412, one wait poll
+
+
+def test_a_throttle_past_botocore_s_retries_is_not_retried_again(
+    stubbed: tuple[Stubber, list[float]],
+) -> None:
+    """botocore's adaptive mode already spent its attempts on a 429 that reaches the engine."""
+    stubber, sleeps = stubbed
+    stubber.add_client_error("get_function", "TooManyRequestsException", http_status_code=429)
+    with pytest.raises(ActivityFailed, match=r"TooManyRequestsException.*adaptive retries"):
+        actions.inject_latency("api-hello", 1000, configuration=CONFIGURATION)
+    assert sleeps == []
 
 
 def test_a_conflict_that_never_ends_fails_clearly(stubbed: tuple[Stubber, list[float]]) -> None:
     stubber, _ = stubbed
-    _, tags = record_of({"A": "1"}, [], _faults.latency_fault(1000, 1.0))
+    _, tags = record_of({"A": "1"}, [], faults.latency_fault(1000, 1.0))
     expect_get(stubber, function("r1", {"A": "1"}, []))
     expect_list_tags(stubber, {})
     stubber.add_response(
@@ -160,7 +167,7 @@ def test_a_conflict_that_never_ends_fails_clearly(stubbed: tuple[Stubber, list[f
     stubber.add_response("tag_resource", {}, {"Resource": FUNCTION_ARN, "Tags": tags})
     expect_list_tags(stubber, tags)
     before = function("r1", {"A": "1"}, [], tags=tags)
-    for attempt in range(_update.MAX_ATTEMPTS):
+    for attempt in range(calls.MAX_ATTEMPTS):
         if attempt:
             expect_get(stubber, before)
             expect_list_tags(stubber, tags)
@@ -185,7 +192,7 @@ def test_remove_retries_a_revision_conflict_and_keeps_the_concurrent_change(
     stubbed: tuple[Stubber, list[float]],
 ) -> None:
     stubber, _ = stubbed
-    fault = _faults.latency_fault(2000, 1.0)
+    fault = faults.latency_fault(2000, 1.0)
     plan = plan_injection({"A": "1"}, [], fault.environment, LAYER, DEFAULT_CONTRACT)
     record, record_tags = record_of({"A": "1"}, [], fault)
     tags = {"team": "a", **record_tags}
@@ -244,14 +251,15 @@ def test_an_earlier_failed_update_does_not_block_but_ours_failing_is_an_error(
     stubbed: tuple[Stubber, list[float]],
 ) -> None:
     stubber, _ = stubbed
-    lam = _faults.client()
+    lam = faults.client()
+    ref = engine.function_ref("api-hello", REGION)
     failed_before = function("r1", {"A": "1"}, [], status="Failed")["Configuration"]
-    assert _update.wait_until_updated(lam, "api-hello", "f", failed_before, ours=False)
+    assert calls.wait_until_updated(lam, ref, failed_before, ours=False)
     expect_get(stubber, function("r2", {"A": "1"}, [], status="Failed"))
-    with pytest.raises(ActivityFailed, match="the update of f failed in AWS"):
-        _update.wait_until_updated(
-            lam, "api-hello", "f", {"LastUpdateStatus": "InProgress", "State": "Active"}
-        )
+    with pytest.raises(
+        engine.FaultError, match="the update of function 'api-hello' in us-east-1 f"
+    ):
+        calls.wait_until_updated(lam, ref, {"LastUpdateStatus": "InProgress", "State": "Active"})
 
 
 def test_a_concurrent_injection_from_another_process_is_absorbed_not_recorded_as_original(
@@ -259,8 +267,8 @@ def test_a_concurrent_injection_from_another_process_is_absorbed_not_recorded_as
 ) -> None:
     """Two processes inject at once: the later record must still roll both back."""
     stubber, _ = stubbed
-    ours = _faults.latency_fault(5000, 1.0)
-    theirs = _faults.latency_fault(9000, 0.5)
+    ours = faults.latency_fault(5000, 1.0)
+    theirs = faults.latency_fault(9000, 0.5)
     original = {"A": "1"}
     _, first_tags = record_of(original, [OTHER], ours)
     expect_get(stubber, function("r1", original, [OTHER]))
@@ -297,7 +305,7 @@ def test_a_concurrent_injection_from_another_process_is_absorbed_not_recorded_as
             "RevisionId": "r2",
         },
     )
-    lam = _faults.client()
+    lam = faults.client()
     lam.meta.events.register(
         "provide-client-params.lambda.TagResource",
         lambda params, **_: captured.update(params["Tags"]),

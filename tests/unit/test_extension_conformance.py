@@ -17,11 +17,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chaosaws_serverless.awslambda import _faults
-from chaosaws_serverless.awslambda.contracts import (
+from chaosaws_serverless.awslambda import faults
+from chaosaws_serverless.awslambda.engine.contracts import (
     CHAOS_LAMBDA_EXTENSION as CONTRACT,
 )
-from chaosaws_serverless.awslambda.contracts import (
+from chaosaws_serverless.awslambda.engine.contracts import (
     PUBLISHED_RESPONSE_SWITCHES,
     published_layer_arn,
     response_switches_read,
@@ -121,7 +121,7 @@ def test_probability_parses_like_rust_f64(text: str | None, value: float) -> Non
 def test_every_latency_fault_the_package_writes_is_seen_by_the_extension(
     latency_ms: int, probability: float, build: str
 ) -> None:
-    fault = _faults.latency_fault(latency_ms, probability)
+    fault = faults.latency_fault(latency_ms, probability)
     seen = Extension(fault.environment, build)
     assert seen.latency_enabled
     assert seen.latency_seconds == math.ceil(latency_ms / 1000)
@@ -138,7 +138,7 @@ def test_every_latency_fault_the_package_writes_is_seen_by_the_extension(
 def test_every_error_fault_the_package_writes_is_seen_by_every_build(
     status: int, body: str | None, probability: float, build: str
 ) -> None:
-    fault = _faults.error_fault(status, body, probability)
+    fault = faults.error_fault(status, body, probability)
     seen = Extension(fault.environment, build)
     assert seen.response_enabled, f"{build} does not see the error fault"
     assert seen.response_probability == pytest.approx(probability, abs=1e-9)

@@ -6,12 +6,12 @@ environment variables, 50 tags per function, one architecture per function.
 
 from typing import Any
 
-from chaosaws_serverless.awslambda import _faults
-from chaosaws_serverless.awslambda._record import encode
-from chaosaws_serverless.awslambda.preflight import injection_refusals
+from chaosaws_serverless.awslambda.engine.arguments import latency_fault
+from chaosaws_serverless.awslambda.engine.preflight import injection_refusals
+from chaosaws_serverless.awslambda.engine.record import FaultRecord, encode
 
 LAYER = "arn:aws:lambda:us-east-1:123456789012:layer:chaos-lambda-extension:3"
-FAULT = _faults.latency_fault(5000, 1.0)
+FAULT = latency_fault(5000, 1.0)
 
 
 def config(**kw: Any) -> dict[str, Any]:
@@ -24,8 +24,7 @@ def refusals(
     return injection_refusals(
         configuration,
         tags or {},
-        FAULT.environment,
-        FAULT.params,
+        FAULT,
         LAYER,
         kw.pop("arch", ["x86_64"]),
         **kw,
@@ -53,7 +52,7 @@ def test_each_quota_is_a_refusal_naming_the_value() -> None:
 
 def test_a_recorded_fault_refuses_others_but_not_its_own_run() -> None:
     fn = config()
-    record = _faults.FaultRecord(
+    record = FaultRecord(
         contract="chaos-lambda-extension",
         by="alice@host pid 7",
         at="2026-01-01T00:00:00Z",

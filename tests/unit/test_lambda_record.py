@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chaosaws_serverless.awslambda._merge import PlanError, plan_injection, revert
-from chaosaws_serverless.awslambda._record import (
+from chaosaws_serverless.awslambda.engine.contracts import CHAOS_LAMBDA_EXTENSION as CONTRACT
+from chaosaws_serverless.awslambda.engine.merge import PlanError, plan_injection, revert
+from chaosaws_serverless.awslambda.engine.record import (
     MAX_TAG_VALUE,
     RECORD_TAG_PREFIX,
     EnvEntry,
@@ -18,7 +19,6 @@ from chaosaws_serverless.awslambda._record import (
     digest,
     encode,
 )
-from chaosaws_serverless.awslambda.contracts import CHAOS_LAMBDA_EXTENSION as CONTRACT
 
 LAYER = "arn:aws:lambda:us-east-1:123456789012:layer:chaos:3"
 OTHER = "arn:aws:lambda:us-east-1:123456789012:layer:powertools:7"
@@ -139,7 +139,7 @@ def test_another_version_of_the_chaos_layer_is_used_as_attached() -> None:
 
 
 def test_absorb_concurrent_restores_first_read_values_and_keeps_their_digests() -> None:
-    from chaosaws_serverless.awslambda._merge import absorb_concurrent
+    from chaosaws_serverless.awslambda.engine.merge import absorb_concurrent
 
     first = {"A": "1", CONTRACT.latency_value: "3"}
     theirs = {**first, "A": "2", **CONTRACT.latency_environment(9000, 0.5)}

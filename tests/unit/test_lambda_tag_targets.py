@@ -7,7 +7,7 @@ import pytest
 from chaoslib.exceptions import ActivityFailed
 from click.testing import CliRunner
 
-from chaosaws_serverless.awslambda._targets import selection_count, selection_id
+from chaosaws_serverless.awslambda.tag_targets import selection_count, selection_id
 from chaosaws_serverless.cli import main
 from chaosaws_serverless.fis.templates import (
     LambdaFault,

@@ -118,9 +118,9 @@ def test_the_contract_catches_upward_and_sideways_imports(tmp_path: Path) -> Non
     root = tmp_path / PACKAGE
     for name, text in {
         "ssm/actions.py": "from chaosaws_serverless.fis.templates import X\n",
-        "route53/probes.py": "def f():\n    from chaosaws_serverless.awslambda import _engine\n",
+        "route53/probes.py": "def f():\n    from chaosaws_serverless.awslambda import engine\n",
         "fis/cli.py": "from chaosaws_serverless.iam.cli import load_experiment\n",
-        "awslambda/_engine.py": "from chaosaws_serverless import patterns\n",
+        "awslambda/engine/injection.py": "from chaosaws_serverless import patterns\n",
         "patterns.py": "",
     }.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)

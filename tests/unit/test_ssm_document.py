@@ -155,6 +155,31 @@ def test_the_script_imports_only_what_ssm_s_runtime_has() -> None:
         }
 
 
+def test_the_engine_package_is_exactly_the_script_s_modules() -> None:
+    """``awslambda/engine/`` holds what the script is built from, and imports only from it."""
+    import chaosaws_serverless.awslambda.engine as package_module
+
+    package = Path(package_module.__file__).parent
+    in_package = {
+        f"chaosaws_serverless.awslambda.engine.{path.stem}"
+        for path in package.glob("*.py")
+        if path.stem != "__init__"
+    }
+    script = set(document.ENGINE_MODULES)
+    assert in_package == script - {
+        "chaosaws_serverless.patterns",
+        "chaosaws_serverless.ssm.automation_step",
+    }
+    for name in document.ENGINE_MODULES:
+        for node in ast.walk(ast.parse(document.module_source(name))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "chaosaws_serverless"
+            ):
+                # Each module uses only the names of the modules before it in the script.
+                before = document.ENGINE_MODULES[: document.ENGINE_MODULES.index(name)]
+                assert node.module in before, f"{name} imports {node.module}"
+
+
 def test_the_generator_refuses_a_name_defined_twice(monkeypatch: pytest.MonkeyPatch) -> None:
     sources = {"a": "X = 1\n", "b": "def X():\n    pass\n\ndef handler(e, c):\n    return X\n"}
     monkeypatch.setattr(document, "ENGINE_MODULES", ("a", "b"))

@@ -9,28 +9,27 @@ experiment, from the same functions: :func:`injection_refusals` takes what one
 GetFunction and one GetLayerVersion return and answers with the sentences the
 action would raise, or an empty list.
 
-The action itself calls :func:`architecture_refusal` and
-:func:`conflict_refusal` (``_faults``), and the planning and tag budget are
-``_merge.plan_injection`` and ``_record.check_tag_budget``, which both use:
-a refusal added to those is found by the doctor without a change here.
+The injection itself (``injection.check``) calls :func:`runtime_refusal`,
+:func:`architecture_refusal` and :func:`conflict_refusal`, and the planning and
+tag budget are ``merge.plan_injection`` and ``record.check_tag_budget``, which
+both use: a refusal added to those is found by the doctor without a change here.
 """
 
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
-from chaosaws_serverless.awslambda._merge import PlanError, plan_injection
-from chaosaws_serverless.awslambda._record import (
+from chaosaws_serverless.awslambda.engine.arguments import LATEST, Fault
+from chaosaws_serverless.awslambda.engine.merge import PlanError, plan_injection
+from chaosaws_serverless.awslambda.engine.record import (
     FaultRecord,
     RecordError,
     check_tag_budget,
     decode,
     encode,
 )
-from chaosaws_serverless.awslambda.contracts import DEFAULT_CONTRACT, FaultContract
 
 __all__ = ["architecture_refusal", "conflict_refusal", "injection_refusals", "runtime_refusal"]
 
-LATEST = "$LATEST"
 # Runtimes whose bootstrap is the function's own: Lambda ignores AWS_LAMBDA_EXEC_WRAPPER there.
 OS_ONLY_RUNTIMES = ("provided",)
 
@@ -86,21 +85,19 @@ def conflict_refusal(
 def injection_refusals(
     function_configuration: Mapping[str, Any],
     tags: Mapping[str, str],
-    fault_environment: Mapping[str, str],
-    fault_params: Mapping[str, Any],
+    fault: Fault,
     layer_arn: str,
     layer_architectures: Optional[Sequence[str]],
     alias: Optional[str] = None,
     by: Optional[str] = None,
-    contract: FaultContract = DEFAULT_CONTRACT,
 ) -> list[str]:
     """Return every sentence the injection would refuse this function with (empty: it would go).
 
     ``function_configuration`` and ``tags`` are GetFunction's ``Configuration``
-    and ``Tags``; ``fault_environment``/``fault_params`` come from
-    ``_faults.latency_fault``/``error_fault``; ``layer_architectures`` is the
-    layer version's CompatibleArchitectures (None: the layer was not readable,
-    the caller reports that itself); ``by`` is who would inject (``_faults._who()``:
+    and ``Tags``; ``fault`` comes from ``arguments.latency_fault``/``error_fault``;
+    ``layer_architectures`` is the layer version's CompatibleArchitectures (None:
+    the layer was not readable, the caller reports that itself); ``by`` is who
+    would inject (``awslambda.faults.injector()``:
     a run may replace its own fault in place, so a probe inside that run is not
     refused by it; None: any recorded fault is a refusal).
     """
@@ -124,17 +121,17 @@ def injection_refusals(
     environment = dict((function_configuration.get("Environment") or {}).get("Variables") or {})
     layers = [layer["Arn"] for layer in function_configuration.get("Layers") or []]
     try:
-        plan = plan_injection(environment, layers, fault_environment, layer_arn, contract, None)
+        plan = plan_injection(environment, layers, fault.environment, layer_arn, fault.contract)
     except PlanError as error:
         refusals.append(f"cannot inject into {resource}: {error}")
         return refusals
     record = FaultRecord(
-        contract=contract.name,
-        # Unknown injector: the longest "by" an injection writes (_faults._who
+        contract=fault.contract.name,
+        # Unknown injector: the longest "by" an injection writes (faults.injector
         # truncates at 100), so the budget holds for any record. Timestamps have one length.
         by=by if by is not None else "x" * 100,
         at="2000-01-01T00:00:00Z",
-        fault=dict(fault_params),
+        fault=dict(fault.params),
         alias={"name": alias, "version": "1", "faulty_version": "2"} if alias else None,
         layers=plan.appended_layers,
         env=plan.env_entries,

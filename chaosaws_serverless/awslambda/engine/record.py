@@ -20,7 +20,7 @@ injection that would exceed it is refused before anything changes. The JSON obje
 
     {
       "v": 1,                               # format version
-      "contract": "chaos-lambda-extension", # awslambda.contracts.CONTRACTS key
+      "contract": "chaos-lambda-extension", # engine.contracts.CONTRACTS key
       "by": "alice@laptop pid 4242",        # who injected (user@host pid: the run)
       "at": "2026-11-29T06:00:00Z",         # when (UTC, seconds)
       "fault": {"kind": "latency", "latency_ms": 60000, "probability": 1.0},
@@ -61,7 +61,7 @@ Rollback is a three-way merge of (``was``, what we set, what is there now):
 Injection writes the record BEFORE changing the function, so a function never
 carries a fault without a record; a record whose injection never happened rolls
 back as a no-op (nothing matches its digests). Further rules of the injection
-(``_merge``, ``_faults``):
+(``merge``, ``injection``):
 
 - the chaos layer is appended unless a version of the same layer (ARN without
   its version) is already attached, which is then used as it is (``layers``
@@ -85,6 +85,8 @@ from typing import Any, Optional
 
 FORMAT_VERSION = 1
 RECORD_TAG_PREFIX = "chaosaws-serverless:fault:"
+# Every record has its chunk 0: "carries a fault record" is "has this tag key".
+FIRST_RECORD_KEY = f"{RECORD_TAG_PREFIX}0"
 MAX_TAG_VALUE = 256
 MAX_FUNCTION_TAGS = 50
 MAX_RECORD_TAGS = 8

@@ -2,16 +2,16 @@
 
 Regions are visited in parallel (each region is its own Lambda endpoint and
 quota); in each, the functions carrying a record are found with the tagging
-API (``_discovery``: one call per 100 functions found, whatever the size of
-the account), then restored in parallel by ``_faults.remove``, in a pool of
+API (``tag_search``: one call per 100 functions found, whatever the size of
+the account), then restored in parallel by ``faults.remove``, in a pool of
 ``RESTORE_WORKERS`` threads per region. The bound keeps a stop inside Lambda's
 quotas: a restore is one GetFunction (100 requests/s per region) plus an
 UpdateFunctionConfiguration and an UntagResource, which share the
 control-plane quota of 15 requests/s per region; a few concurrent restores
 reach that rate at AWS's latencies, more would only collect throttles. Throttles
-(429) are retried with backoff by every call (``_update.call``) on top of
-botocore's adaptive client-side rate limiting, so a stop that meets them is
-slower, never incomplete.
+(429) are retried by botocore's adaptive mode (client-side rate limiting and
+backoff, ``chaosaws_serverless.aws``) and updates in progress (409) by the
+engine (``engine.calls``), so a stop that meets them is slower, never incomplete.
 
 One function that cannot be restored does not stop the others: its error is
 reported (and raised at the end, after every other function was restored).
@@ -26,7 +26,7 @@ from chaoslib.types import Configuration, Secrets
 from logzero import logger
 
 from chaosaws_serverless.aws import configured_regions
-from chaosaws_serverless.awslambda import _discovery, _faults
+from chaosaws_serverless.awslambda import faults, tag_search
 
 RESTORE_WORKERS = 4
 
@@ -83,7 +83,7 @@ def restore(
 
     def one(name: str) -> Optional[dict[str, Any]]:
         try:
-            return _faults.remove(name, region, None, configuration, secrets)
+            return faults.remove(name, region, None, configuration, secrets)
         except ActivityFailed as error:
             logger.error(f"function {name!r} in {region}: not restored: {error}")
             errors.append(f"{name}: {error}")
@@ -100,7 +100,7 @@ def stop_region(
     region: str, configuration: Optional[Configuration], secrets: Optional[Secrets]
 ) -> RegionStop:
     """Find and restore every function carrying a fault record in ``region``."""
-    found = _discovery.find_recorded(region, configuration, secrets)
+    found = tag_search.find_recorded(region, configuration, secrets)
     if found.fallback_reason:
         logger.warning(
             f"{region}: the tagging API is denied ({found.fallback_reason}); fell back to "

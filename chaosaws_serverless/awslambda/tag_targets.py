@@ -8,7 +8,7 @@ or ``PERCENT(p)`` of them at random (PERCENT rounds down, at least one).
 Rules, in the order they run (everything before step 5 changes nothing):
 
 1. arguments are validated (tags, selection, selection id, the fault, the layer);
-2. candidates are found (``_discovery``: tagging API, else listing); none is a
+2. candidates are found (``tag_search``: tagging API, else listing); none is a
    refusal;
 3. the number selected is compared with the ceiling of the configuration
    (``lambda_max_functions_per_action``, default ``DEFAULT_CEILING``): more is
@@ -17,7 +17,7 @@ Rules, in the order they run (everything before step 5 changes nothing):
    not be in use by another run: a function carrying a record of this id
    injected by another run is a refusal (so a rollback by id only ever
    restores this run's functions); then every selected function goes through
-   every check of a single injection (``_faults.inject(dry_run=True)``), and
+   every check of a single injection (``faults.inject(dry_run=True)``), and
    ANY refusal refuses the whole action, each refused function named;
 5. the fault is injected into each selected function, its record carrying the
    selection id; if AWS fails one now, the ones already changed are rolled back
@@ -42,8 +42,8 @@ from chaoslib.types import Configuration, Secrets
 from logzero import logger
 
 from chaosaws_serverless.aws import resolve_region
-from chaosaws_serverless.awslambda import _discovery, _faults
-from chaosaws_serverless.awslambda._record import (
+from chaosaws_serverless.awslambda import engine, faults, tag_search
+from chaosaws_serverless.awslambda.engine.record import (
     RECORD_TAG_PREFIX,
     FaultRecord,
     RecordError,
@@ -136,7 +136,7 @@ def ceiling(configuration: Optional[Configuration]) -> int:
     return number
 
 
-def _record_of(function: _discovery.TaggedFunction) -> Optional[FaultRecord]:
+def _record_of(function: tag_search.TaggedFunction) -> Optional[FaultRecord]:
     try:
         return decode(function.tags)
     except RecordError as error:
@@ -159,7 +159,7 @@ def _pool_map(work: Callable[[str], T], names: list[str]) -> list[tuple[str, Any
 
 def inject_by_tags(
     tags: Any,
-    fault: _faults.Fault,
+    fault: engine.Fault,
     selection: Any,
     region: Optional[str],
     layer_arn: Optional[str],
@@ -173,10 +173,10 @@ def inject_by_tags(
     sel_id = selection_id(given_selection_id, region, checked)
     limit = ceiling(configuration)
     selection_count(selection, 1)  # the syntax, before any AWS call
-    arn = _faults.resolve_layer_arn(layer_arn, region, configuration)
+    arn = faults.resolve_layer_arn(layer_arn, region, configuration)
     where = f"functions tagged {_describe(checked)} in {region}"
 
-    found = _discovery.find_functions(region, _filters(checked), configuration, secrets)
+    found = tag_search.find_functions(region, _filters(checked), configuration, secrets)
     candidates = sorted(found.functions, key=lambda f: f.name)
     if not candidates:
         raise ActivityFailed(
@@ -193,8 +193,8 @@ def inject_by_tags(
 
     # Faults of this selection id already in the region: ours (re-run in place)
     # or another run's (refused, so a rollback by id restores only one run's).
-    me = _faults._who()
-    recorded = _discovery.find_recorded(region, configuration, secrets).functions
+    me = faults.injector()
+    recorded = tag_search.find_recorded(region, configuration, secrets).functions
     ours: list[str] = []
     theirs: list[str] = []
     for function in recorded:
@@ -216,7 +216,7 @@ def inject_by_tags(
     picked = sorted(set(ours) | set(random.SystemRandom().sample(rest, max(0, count - len(ours)))))
 
     def check(name: str) -> Any:
-        return _faults.inject(
+        return faults.inject(
             name, fault, region, None, arn, configuration, secrets, selection=sel_id, dry_run=True
         )
 
@@ -229,7 +229,7 @@ def inject_by_tags(
         )
 
     def apply(name: str) -> Any:
-        return _faults.inject(
+        return faults.inject(
             name, fault, region, None, arn, configuration, secrets, selection=sel_id
         )
 
@@ -238,7 +238,7 @@ def inject_by_tags(
     if failed:
         done = [n for n, r in results if not isinstance(r, ActivityFailed)]
         logger.error(f"{where}: {len(failed)} injection(s) failed; undoing the {len(done)} done")
-        undo = _pool_map(lambda n: _faults.remove(n, region, None, configuration, secrets), done)
+        undo = _pool_map(lambda n: faults.remove(n, region, None, configuration, secrets), done)
         stuck = [n for n, r in undo if isinstance(r, ActivityFailed)]
         raise ActivityFailed(
             f"AWS failed the fault on {len(failed)} of the {len(picked)} selected {where}; the "
@@ -273,9 +273,9 @@ def remove_by_tags(
     checked = validate_tags(tags)
     region = resolve_region(region, configuration)
     sel_id = selection_id(given_selection_id, region, checked)
-    tagged = _discovery.find_functions(region, _filters(checked), configuration, secrets)
-    recorded = _discovery.find_recorded(region, configuration, secrets)
-    candidates: dict[str, _discovery.TaggedFunction] = {}
+    tagged = tag_search.find_functions(region, _filters(checked), configuration, secrets)
+    recorded = tag_search.find_recorded(region, configuration, secrets)
+    candidates: dict[str, tag_search.TaggedFunction] = {}
     for function in [*tagged.functions, *recorded.functions]:
         candidates[function.name] = function
     # A candidate whose indexed tags show another selection's record is not
@@ -290,10 +290,10 @@ def remove_by_tags(
 
     def restore(name: str) -> Optional[dict[str, Any]]:
         # The record as the single-function actions read it (fresh, from AWS).
-        record = _faults._read_function(name, None, region, configuration, secrets).record
+        record = faults.read_function(name, None, region, configuration, secrets).state.record
         if record is None or record.selection != sel_id:
             return None
-        return _faults.remove(name, region, None, configuration, secrets)
+        return faults.remove(name, region, None, configuration, secrets)
 
     results = _pool_map(restore, to_read)
     failed = [(n, r) for n, r in results if isinstance(r, ActivityFailed)]

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Optional
 
-from chaosaws_serverless.awslambda._record import MAX_DIGESTS, EnvEntry, FaultRecord, digest
-from chaosaws_serverless.awslambda.contracts import EXEC_WRAPPER, FaultContract
+from chaosaws_serverless.awslambda.engine.contracts import EXEC_WRAPPER, FaultContract
+from chaosaws_serverless.awslambda.engine.record import MAX_DIGESTS, EnvEntry, FaultRecord, digest
 
 MAX_LAYERS = 5
 MAX_ENVIRONMENT_BYTES = 4096

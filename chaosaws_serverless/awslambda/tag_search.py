@@ -15,7 +15,7 @@ other way to read a function's tags), run in a bounded thread pool; the
 answer says which path ran (``path``) and how many functions it examined, so
 an operator knows why a stop took long.
 
-A fault record always has its chunk 0 (``_record``), so "carries a fault
+A fault record always has its chunk 0 (``engine.record``), so "carries a fault
 record" is the key filter ``chaosaws-serverless:fault:0``, the same key the
 printed IAM policy's condition tests.
 """
@@ -29,18 +29,18 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from chaosaws_serverless.aws import client
-from chaosaws_serverless.awslambda import _update
-from chaosaws_serverless.awslambda._record import RECORD_TAG_PREFIX
-from chaosaws_serverless.errors import is_access_denied
+from chaosaws_serverless.awslambda import engine
+from chaosaws_serverless.awslambda.engine.record import FIRST_RECORD_KEY
+from chaosaws_serverless.awslambda.faults import engine_errors
+from chaosaws_serverless.errors import activity_failed, is_access_denied
 
 TAGGING_API = "tagging-api"
 LIST_FUNCTIONS = "list-functions"
-RECORD_KEY = f"{RECORD_TAG_PREFIX}0"
 # GetResources' maximum page size (botocore model: 1..100).
 RESOURCES_PER_PAGE = 100
 # ListTags shares Lambda's control-plane quota (15 requests/s per region with
 # every other control-plane call): a handful of threads keeps the fallback
-# near that rate; throttles are retried by ``_update.call``.
+# near that rate; throttles are retried by botocore's adaptive mode.
 LIST_TAGS_WORKERS = 4
 
 TagFilters = Mapping[str, Optional[Sequence[str]]]
@@ -91,19 +91,20 @@ def find_functions(
     """Return the functions of ``region`` whose tags match ``filters`` (tagging API or listing)."""
     if not filters:
         raise ActivityFailed("no tag filter given: refusing to match every function of a region")
-    try:
-        return _by_tagging_api(region, filters, configuration, secrets)
-    except _Denied as denied:
-        found = _by_listing(region, filters, configuration, secrets)
-        found.fallback_reason = denied.reason
-        return found
+    with engine_errors():
+        try:
+            return _by_tagging_api(region, filters, configuration, secrets)
+        except _Denied as denied:
+            found = _by_listing(region, filters, configuration, secrets)
+            found.fallback_reason = denied.reason
+            return found
 
 
 def find_recorded(
     region: str, configuration: Optional[Configuration], secrets: Optional[Secrets]
 ) -> Found:
     """Return the functions of ``region`` that carry a fault record."""
-    return find_functions(region, {RECORD_KEY: None}, configuration, secrets)
+    return find_functions(region, {FIRST_RECORD_KEY: None}, configuration, secrets)
 
 
 class _Denied(Exception):
@@ -132,7 +133,7 @@ def _by_tagging_api(
     while True:
         try:
             found.api_calls += 1
-            page = _update.call(
+            page = engine.call(
                 tagging,
                 "get_resources",
                 "tag:GetResources",
@@ -140,9 +141,11 @@ def _by_tagging_api(
                 **params,
                 **({"PaginationToken": token} if token else {}),
             )
-        except ActivityFailed as error:
-            if is_access_denied(error):
-                raise _Denied(str(error)) from error
+        except engine.CallFailed as error:
+            if is_access_denied(error.error):
+                raise _Denied(
+                    str(activity_failed(error.error, error.action, error.resource))
+                ) from error
             raise
         for resource in page.get("ResourceTagMappingList", []):
             arn = str(resource["ResourceARN"])
@@ -171,7 +174,7 @@ def _by_listing(
     marker = ""
     while True:
         found.api_calls += 1
-        page = _update.call(
+        page = engine.call(
             lam,
             "list_functions",
             "lambda:ListFunctions",
@@ -187,7 +190,7 @@ def _by_listing(
             break
 
     def tags_of(arn: str) -> dict[str, str]:
-        answer = _update.call(
+        answer = engine.call(
             lam,
             "list_tags",
             "lambda:ListTags",
