@@ -45,6 +45,8 @@ from typing import Any, Optional, Union
 import yaml
 from chaoslib.exceptions import InterruptExecution, InvalidSource
 
+from chaosaws_serverless.experiment import activities
+
 __all__ = [
     "CATALOG_ENV",
     "EXTENSION_NAME",
@@ -245,6 +247,9 @@ def expand(source: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:
 
     # Inline references first, in document order, so each piece's own list
     # lands where it is referenced; their other sections are appended after.
+    # Not chaoslib's walk (experiment.activities): that one returns one flat
+    # list, and here each item must stay in its section, where its piece's
+    # activities are placed.
     hypothesis = experiment.get("steady-state-hypothesis")
     lists = {
         "steady-state-hypothesis": hypothesis.get("probes", []) if hypothesis else [],
@@ -319,13 +324,7 @@ def has_references(experiment: Mapping[str, Any]) -> bool:
     """Return whether ``experiment`` references any catalog piece (inline or in its extension)."""
     if _catalog_extension(dict(experiment), create=False) is not None:
         return True
-    hypothesis = experiment.get("steady-state-hypothesis") or {}
-    items = [
-        *(hypothesis.get("probes") or []),
-        *(experiment.get("method") or []),
-        *(experiment.get("rollbacks") or []),
-    ]
-    return any(isinstance(item, Mapping) and "piece" in item for item in items)
+    return any("piece" in item for item in activities(experiment))
 
 
 def _check_configuration_references(

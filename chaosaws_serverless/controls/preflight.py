@@ -43,6 +43,7 @@ from logzero import logger
 from chaosaws_serverless import metric_names as names
 from chaosaws_serverless.aws import client
 from chaosaws_serverless.errors import aws_errors
+from chaosaws_serverless.experiment import activities, package_provider
 
 __all__ = [
     "EXIT_WITHOUT_ROLLBACKS",
@@ -166,10 +167,8 @@ def _activity_regions(
 ) -> List[str]:
     """Return the regions the experiment's activities of ``modules`` act in."""
     regions = set()
-    activities = list((experiment.get("steady-state-hypothesis") or {}).get("probes") or [])
-    activities += list(experiment.get("method") or []) + list(experiment.get("rollbacks") or [])
-    for activity in activities:
-        provider = (activity.get("provider") or {}) if isinstance(activity, Mapping) else {}
+    for activity in activities(experiment):
+        provider = package_provider(activity)
         if provider.get("module") not in modules:
             continue
         region = (provider.get("arguments") or {}).get("region")

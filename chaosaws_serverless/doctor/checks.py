@@ -14,7 +14,7 @@ reads.
 """
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
@@ -24,6 +24,8 @@ from chaoslib.types import Configuration, Secrets
 from chaosaws_serverless.aws import client, configured_regions, resolve_region
 from chaosaws_serverless.awslambda import engine, faults
 from chaosaws_serverless.errors import NoData, aws_errors, code_of
+from chaosaws_serverless.experiment import PACKAGE
+from chaosaws_serverless.iam.policy import package_calls
 
 __all__ = [
     "FAIL",
@@ -39,7 +41,6 @@ __all__ = [
     "with_declared",
 ]
 
-PACKAGE = "chaosaws_serverless"
 PASS, WARN, SKIP, FAIL = "pass", "warn", "skip", "fail"
 _INJECTIONS = {f"{PACKAGE}.awslambda.actions.{f}" for f in ("inject_latency", "inject_error")}
 _ROUTE_PROBES = {
@@ -103,13 +104,6 @@ def failed(checks: list[Check]) -> list[Check]:
     return [c for c in checks if c.verdict == FAIL]
 
 
-def _activities(experiment: Mapping[str, Any]) -> Iterator[tuple[str, str, str, Mapping[str, Any]]]:
-    # The walk the least-privilege policy uses: the doctor checks what that policy grants.
-    from chaosaws_serverless.iam.policy import _activities as walk
-
-    return walk(experiment)
-
-
 def plan_experiment(
     experiment: Optional[Mapping[str, Any]],
     configuration: Configuration,
@@ -121,7 +115,8 @@ def plan_experiment(
     plan = Plan()
     configuration = dict(configuration or {})
     seen: set[str] = set()
-    for kind, module, func, raw in _activities(experiment or {}):
+    # The walk the least-privilege policy uses: the doctor checks what that policy grants.
+    for kind, module, func, raw in package_calls(experiment or {}):
         if kind != "activity":
             continue
         key = f"{module}.{func}"

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Optional
 
+from chaosaws_serverless.experiment import PACKAGE, activities, package_provider
 from chaosaws_serverless.iam.permissions import (
     AUTOMATION_ROLE,
     PERMISSIONS,
@@ -39,9 +40,14 @@ from chaosaws_serverless.iam.permissions import (
     target_tag_condition,
 )
 
-__all__ = ["CONTROL_PERMISSIONS", "RESOURCE_KINDS", "PolicyError", "experiment_policies"]
+__all__ = [
+    "CONTROL_PERMISSIONS",
+    "RESOURCE_KINDS",
+    "PolicyError",
+    "experiment_policies",
+    "package_calls",
+]
 
-PACKAGE = "chaosaws_serverless"
 PRINCIPAL_ACCOUNT = "${aws:PrincipalAccount}"
 DEFAULT_LOADGEN_FUNCTION = "chaosaws-serverless-loadgen"
 _FUNCTION_ARN = re.compile(
@@ -278,7 +284,7 @@ def experiment_policies(
     caller = _Statements()
     automation = _Statements()
     fis_role = _Statements()
-    for kind, module, name, arguments in _activities(experiment):
+    for kind, module, name, arguments in package_calls(experiment):
         arguments = substitute(dict(arguments), dict(configuration), {})
         if kind == "control":
             if module not in CONTROL_PERMISSIONS:
@@ -436,28 +442,27 @@ def _from_document_parameters(parameters: Any, region: str) -> Iterator[dict[str
         }
 
 
-def _activities(experiment: Mapping[str, Any]) -> Iterator[tuple[str, str, str, Mapping[str, Any]]]:
-    hypothesis = experiment.get("steady-state-hypothesis") or {}
-    activities = [
-        *(hypothesis.get("probes") or []),
-        *(experiment.get("method") or []),
-        *(experiment.get("rollbacks") or []),
-    ]
-    for activity in activities:
-        if not isinstance(activity, Mapping):
-            continue  # a reference to an activity listed elsewhere
-        provider = activity.get("provider") or {}
-        module = str(provider.get("module", ""))
-        if provider.get("type") == "python" and module.startswith(f"{PACKAGE}."):
-            yield "activity", module, str(provider.get("func")), provider.get("arguments") or {}
+def package_calls(
+    experiment: Mapping[str, Any],
+) -> Iterator[tuple[str, str, str, Mapping[str, Any]]]:
+    """Yield what the experiment calls of this package: ``(kind, module, func, arguments)``.
+
+    ``kind`` is ``"activity"`` (an activity, or a probe of this package run as
+    an activity's tolerance) or ``"control"``. The walk over the activities is
+    chaoslib's (``experiment.activities``); the doctor checks what the printed
+    policy grants by walking with this same function.
+    """
+    for activity in activities(experiment):
+        provider = package_provider(activity)
+        if provider:
+            module, func = str(provider["module"]), str(provider.get("func"))
+            yield "activity", module, func, provider.get("arguments") or {}
         tolerance = activity.get("tolerance")
         if isinstance(tolerance, Mapping):
-            provider = tolerance.get("provider") or {}
-            module = str(provider.get("module", ""))
-            if module.startswith(f"{PACKAGE}.") and f"{module}.{provider.get('func')}" in (
-                PERMISSIONS
-            ):
-                yield "activity", module, str(provider.get("func")), provider.get("arguments") or {}
+            provider = package_provider(tolerance)
+            module, func = str(provider.get("module")), str(provider.get("func"))
+            if provider and f"{module}.{func}" in PERMISSIONS:
+                yield "activity", module, func, provider.get("arguments") or {}
     for control in experiment.get("controls") or []:
         provider = (control or {}).get("provider") or {}
         module = str(provider.get("module", ""))

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +36,7 @@ from chaoslib import substitute
 from chaoslib.exceptions import ActivityFailed
 
 from chaosaws_serverless import aws, metric_names
+from chaosaws_serverless.experiment import activities, package_provider
 from chaosaws_serverless.timeline.metrics import Marker
 
 __all__ = [
@@ -52,7 +53,6 @@ __all__ = [
 # The journal key this package writes (chaoslib and chaostoolkit-reporting ignore it).
 JOURNAL_KEY = "chaosaws_serverless"
 FAULT_FUNCS = {"inject_latency", "inject_error", "start_experiment", "start_automation"}
-_PACKAGE = "chaosaws_serverless."
 # Configuration keys never copied into a journal (they belong in secrets).
 _SECRET_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
 
@@ -120,22 +120,8 @@ def public_configuration(
     return public
 
 
-def _activities(experiment: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    hypothesis = experiment.get("steady-state-hypothesis") or {}
-    for activity in [
-        *(hypothesis.get("probes") or []),
-        *(experiment.get("method") or []),
-        *(experiment.get("rollbacks") or []),
-    ]:
-        if isinstance(activity, Mapping):
-            yield activity
-
-
 def _arguments(activity: Mapping[str, Any], configuration: Mapping[str, Any]) -> dict[str, Any]:
-    provider = activity.get("provider") or {}
-    if not str(provider.get("module", "")).startswith(_PACKAGE):
-        return {}
-    arguments = provider.get("arguments") or {}
+    arguments = package_provider(activity).get("arguments") or {}
     if not isinstance(arguments, Mapping):
         return {}
     return dict(substitute(dict(arguments), dict(configuration), {}))
@@ -161,7 +147,7 @@ def run_facts(
     zones: set[tuple[str, str]] = set()
     client_regions: list[str] = []
     windows: list[float] = []
-    for activity in _activities(experiment):
+    for activity in activities(experiment):
         arguments = _arguments(activity, configuration)
         if isinstance(arguments.get("url"), str) and arguments["url"] not in urls:
             urls.append(arguments["url"])
@@ -186,7 +172,7 @@ def run_facts(
         for zone_id, record_name in sorted(zones):
             checks.update(_record_health_checks(zone_id, record_name, configuration, secrets))
         known = set(checks.values())
-        for activity in _activities(experiment):
+        for activity in activities(experiment):
             check = _arguments(activity, configuration).get("health_check_id")
             if isinstance(check, str) and check not in known:
                 checks[check] = check
@@ -239,10 +225,10 @@ def markers(journal: Mapping[str, Any]) -> list[Marker]:
     found: list[Marker] = []
     fault_at = None
     for run in journal.get("run") or []:
-        provider = (run.get("activity") or {}).get("provider") or {}
-        func = str(provider.get("func", ""))
-        if not str(provider.get("module", "")).startswith(_PACKAGE):
+        provider = package_provider(run.get("activity") or {})
+        if not provider:
             continue
+        func = str(provider.get("func", ""))
         started = epoch(run.get("start"))
         if func in FAULT_FUNCS and fault_at is None and started is not None:
             fault_at = started

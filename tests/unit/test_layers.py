@@ -14,9 +14,9 @@ are siblings that do not import each other:
     awslambda | route53 | loadgen
     cloudwatch
     aws                       the one place that builds clients
-    errors | patterns | metric_names | shipped | extras
+    errors | patterns | metric_names | shipped | extras | experiment
                               leaves: errors, ARN patterns, metric names, the shipped files,
-                              the one-line hint for a missing extra
+                              the one-line hint for a missing extra, an experiment's activities
 
 Imports inside functions count too. A package's ``cli.py`` belongs to the cli
 layer: a command may use any package's commands and helpers.
@@ -39,7 +39,7 @@ LAYERS: list[set[str]] = [
     {"awslambda", "route53", "loadgen"},
     {"cloudwatch"},
     {"aws"},
-    {"errors", "patterns", "metric_names", "shipped", "extras"},
+    {"errors", "patterns", "metric_names", "shipped", "extras", "experiment"},
 ]
 ROOT = Path(chaosaws_serverless.__file__).parent
 
