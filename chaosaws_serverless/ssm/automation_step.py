@@ -28,9 +28,6 @@ from chaosaws_serverless.awslambda.engine.function import read_function
 from chaosaws_serverless.awslambda.engine.injection import inject
 from chaosaws_serverless.awslambda.engine.rollback import remove
 
-# The name the document's tests and SSM's step output know the engine's refusals by.
-ChaosError = FaultError
-
 
 def handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
     """Apply ``ChaosMode`` to ``FunctionName``; return the step's output (``result``, details)."""

@@ -142,7 +142,7 @@ def compact_module(
     Lines are removed or shortened, never rewritten: docstrings go (a sole
     docstring becomes ``pass``), imports are returned apart, comments and blank
     lines go, and each 4 spaces of indentation become one (outside strings).
-    ``unused``: top-level functions and classes left out (the handler never reaches them).
+    ``unused``: top-level definitions left out (the handler never reaches them).
     """
     tree = ast.parse(source)
     lines = source.splitlines()
@@ -164,9 +164,12 @@ def compact_module(
                 raise GeneratorError(f"{name} imports {module}: SSM's runtime does not have it")
             imports.append(" ".join(text.replace("(", " ").replace(")", " ").split()))
     for statement in tree.body:
-        if isinstance(statement, ast.FunctionDef | ast.ClassDef) and statement.name in unused:
+        defined = isinstance(statement, ast.FunctionDef | ast.ClassDef) and statement.name in unused
+        assigned = _assigned(statement)
+        if defined or (assigned and set(assigned) <= unused):
             assert statement.end_lineno is not None
-            first = min([statement.lineno] + [d.lineno for d in statement.decorator_list])
+            decorators = getattr(statement, "decorator_list", [])
+            first = min([statement.lineno] + [d.lineno for d in decorators])
             drop.update(range(first - 1, statement.end_lineno))
     for node in ast.walk(tree):
         if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -201,12 +204,22 @@ def _references(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
+def _assigned(node: ast.stmt) -> list[str]:
+    """Return the names a plain top-level assignment (``NAME = ...``, ``NAME: T = ...``) binds."""
+    if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+        return [t.id for t in node.targets if isinstance(t, ast.Name)]
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
+        return [node.target.id]
+    return []
+
+
 def unused_definitions(trees: dict[str, ast.Module]) -> frozenset[str]:
-    """Return the top-level functions and classes the step's ``handler`` never reaches.
+    """Return the top-level functions, classes and constants the step's ``handler`` never reaches.
 
     Reach follows names: from ``handler``, every name a reached definition
-    mentions; module-level statements other than definitions are always kept,
-    and what they mention is reached.
+    mentions. A definition is a function, a class or a plain assignment to
+    names; other module-level statements are always kept, and what they
+    mention is reached.
     """
     definitions: dict[str, ast.AST] = {}
     reached: set[str] = {"handler"}
@@ -214,6 +227,8 @@ def unused_definitions(trees: dict[str, ast.Module]) -> frozenset[str]:
         for node in tree.body:
             if isinstance(node, ast.FunctionDef | ast.ClassDef):
                 definitions[node.name] = node
+            elif _assigned(node):
+                definitions.update(dict.fromkeys(_assigned(node), node))
             elif not isinstance(node, ast.Import | ast.ImportFrom):
                 reached |= _references(node)
     todo = list(reached)

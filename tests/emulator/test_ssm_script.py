@@ -247,7 +247,7 @@ def test_a_second_enabled_updates_in_place_only_for_the_same_execution(
     other = stack.payload(
         name, "ENABLED", False, ExecutionId="fedcba98-0000-0000-0000-000000000000"
     )
-    with pytest.raises(script.ChaosError, match="injected by ssm-automation:0123abcd"):
+    with pytest.raises(script.FaultError, match="injected by ssm-automation:0123abcd"):
         script.handler(other, {})
     with pytest.raises(ActivityFailed, match="injected by ssm-automation:0123abcd"):
         actions.inject_latency(name, 1000, configuration=stack.configuration)
@@ -261,7 +261,7 @@ def test_the_script_refuses_a_fault_inject_latency_made(
     name = stack.function("hello")
     actions.inject_latency(name, 1000, configuration=stack.configuration)
     injected = stack.state(name)
-    with pytest.raises(script.ChaosError, match="faults never stack"):
+    with pytest.raises(script.FaultError, match="faults never stack"):
         script.handler(stack.payload(name, "ENABLED", False), {})
     assert stack.state(name) == injected
 
@@ -273,16 +273,16 @@ def test_refusals_change_nothing(stack: Stack, script: types.ModuleType) -> None
         Environment={"Variables": {**ORIGINAL_ENV, "AWS_LAMBDA_EXEC_WRAPPER": "/opt/otel"}},
     )
     before = stack.state(name)
-    with pytest.raises(script.ChaosError, match="already has AWS_LAMBDA_EXEC_WRAPPER='/opt/otel'"):
+    with pytest.raises(script.FaultError, match="already has AWS_LAMBDA_EXEC_WRAPPER='/opt/otel'"):
         script.handler(stack.payload(name, "ENABLED", False), {})
-    with pytest.raises(script.ChaosError, match=r"LatencyMs must be a whole number .* got '0'"):
+    with pytest.raises(script.FaultError, match=r"LatencyMs must be a whole number .* got '0'"):
         script.handler(stack.payload(name, "ENABLED", False, LatencyMs="0"), {})
     other_region = stack.layer.replace(US, "eu-west-1")
-    with pytest.raises(script.ChaosError, match="is in eu-west-1 but the function is in us-east-1"):
+    with pytest.raises(script.FaultError, match="is in eu-west-1 but the function is in us-east-1"):
         script.handler(stack.payload(name, "ENABLED", False, LayerArn=other_region), {})
-    with pytest.raises(script.ChaosError, match="ChaosMode must be ENABLED or DISABLED"):
+    with pytest.raises(script.FaultError, match="ChaosMode must be ENABLED or DISABLED"):
         script.handler(stack.payload(name, "PAUSED", False), {})
-    with pytest.raises(script.ChaosError, match="ResourceNotFoundException"):
+    with pytest.raises(script.FaultError, match="ResourceNotFoundException"):
         script.handler(stack.payload("nope", "ENABLED", False), {})
     assert stack.state(name) == before
 
@@ -374,7 +374,7 @@ def test_a_concurrent_injection_by_the_package_is_absorbed_then_rolled_back(
         boto3, "client", lambda *args, **kwargs: lam
     )  # the handler's client is this one
     # Refusing is right too: what matters is what the rollback leaves.
-    with contextlib.suppress(script.ChaosError):
+    with contextlib.suppress(script.FaultError):
         script.handler(stack.payload(name, "ENABLED", False), {})
     assert answered["n"] >= 1 and reads["n"] >= 1
     monkeypatch.undo()

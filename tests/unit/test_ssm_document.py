@@ -180,6 +180,23 @@ def test_the_engine_package_is_exactly_the_script_s_modules() -> None:
                 assert node.module in before, f"{name} imports {node.module}"
 
 
+def test_constants_the_handler_never_reaches_are_left_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sources = {
+        "a": "import re\nUNUSED = re.compile('x')\nUSED = 2\nLATER: int = USED\n",
+        "b": "def handler(e, c):\n    return LATER\n",
+    }
+    monkeypatch.setattr(document, "ENGINE_MODULES", ("a", "b"))
+    monkeypatch.setattr(document, "module_source", sources.__getitem__)
+    script = document.build_script()
+    assert "UNUSED" not in script
+    assert "USED = 2" in script and "LATER: int = USED" in script
+    namespace: dict = {}
+    exec(compile(script, "script", "exec"), namespace)
+    assert namespace["handler"]({}, None) == 2
+
+
 def test_the_generator_refuses_a_name_defined_twice(monkeypatch: pytest.MonkeyPatch) -> None:
     sources = {"a": "X = 1\n", "b": "def X():\n    pass\n\ndef handler(e, c):\n    return X\n"}
     monkeypatch.setattr(document, "ENGINE_MODULES", ("a", "b"))
