@@ -15,12 +15,25 @@ LAYER_ARN = re.compile(
     r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>" + REGION_TEXT + r"):(?P<account>\d{12}):"
     r"layer:(?P<name>[A-Za-z0-9_-]{1,140}):(?P<version>\d+)$"
 )
+# A function's own name, and the region part of its ARN (botocore's FunctionName pattern).
+# Joined with "+", not f-strings: an f-string's doubled braces would reach the SSM script.
+FUNCTION_NAME_TEXT = r"[A-Za-z0-9_-]{1,64}"
+FUNCTION_REGION_TEXT = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d"
 # Lambda's FunctionName (botocore's pattern, split so a qualifier can be named):
 # a name of at most 64 characters, an ARN or a partial ARN, maybe ":qualifier".
 FUNCTION_NAME = re.compile(
-    r"^(?:arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d):"
-    r"\d{12}:function:|\d{12}:function:)?(?P<name>[A-Za-z0-9_-]{1,64})(?::(?P<qualifier>.*))?$"
+    r"^(?:arn:aws[a-zA-Z-]*:lambda:(?P<region>" + FUNCTION_REGION_TEXT + r"):"
+    r"\d{12}:function:|\d{12}:function:)?(?P<name>" + FUNCTION_NAME_TEXT + r")"
+    r"(?::(?P<qualifier>.*))?$"
 )
+# A function's full ARN, maybe qualified (a version number or an alias name).
+FUNCTION_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-zA-Z-]*):lambda:(?P<region>" + FUNCTION_REGION_TEXT + r"):"
+    r"(?P<account>\d{12}):function:(?P<name>" + FUNCTION_NAME_TEXT + r")"
+    r"(?::(?P<qualifier>\$LATEST|\d+|[A-Za-z0-9_-]{1,128}))?$"
+)
+# A function's name alone (no ARN, no qualifier): what a function is created with.
+PLAIN_FUNCTION_NAME = re.compile("^" + FUNCTION_NAME_TEXT + "$")
 # An alias name: not only digits (that would be a version).
 ALIAS_NAME = re.compile(r"^(?!\d+$)[A-Za-z0-9_-]{1,128}$")
 # An IAM role ARN.

@@ -41,7 +41,10 @@ from botocore.validate import validate_parameters
 from chaoslib.exceptions import ActivityFailed
 from logzero import logger
 
+from chaosaws_serverless.awslambda.engine import MAX_LATENCY_MS
+from chaosaws_serverless.patterns import FUNCTION_ARN as _FUNCTION_ARN
 from chaosaws_serverless.patterns import LAYER_ARN as _LAYER_ARN
+from chaosaws_serverless.patterns import PLAIN_FUNCTION_NAME as _FUNCTION_NAME
 from chaosaws_serverless.patterns import ROLE_ARN as _ROLE_ARN
 from chaosaws_serverless.ssm.document import DEFAULT_DOCUMENT_NAME
 
@@ -66,7 +69,6 @@ RESTORE_MARGIN_SECONDS = 600
 # FIS durations run from one minute (aws:fis:wait and the Lambda actions) to 12 hours.
 MIN_DURATION_SECONDS = 60
 MAX_DURATION_SECONDS = 12 * 3600
-MAX_LATENCY_MS = 900_000
 # FIS quotas not in botocore's model (service quotas page): checked here.
 _NAME_MAX = 64
 _DESCRIPTION_MAX = 512
@@ -74,10 +76,6 @@ _TAGS_MAX = 50
 _RESOURCE_ARNS_MAX = 5
 
 _ALARM_ARN = re.compile(r"^arn:aws[a-z-]*:cloudwatch:[a-z0-9-]+:\d{12}:alarm:.+$")
-_FUNCTION_ARN = re.compile(
-    r"^arn:(aws[a-z-]*):lambda:([a-z0-9-]+):(\d{12}):function:([\w-]{1,64})(?::([\w$-]+))?$"
-)
-_FUNCTION_NAME = re.compile(r"^[\w-]{1,64}$")
 _SELECTION_MODE = re.compile(r"^(ALL|COUNT\([1-9]\d*\)|PERCENT\(([1-9]\d?|100)\))$")
 _DOCUMENT_NAME = re.compile(r"^[a-zA-Z0-9_.-]{3,128}$")
 
@@ -473,9 +471,9 @@ def _check_fault(fault: LambdaFault, region: str, mode: str) -> None:
     if fault.tags is not None:
         _check_tag_target(fault)
     elif match:
-        if match.group(2) != region:
+        if match["region"] != region:
             raise ActivityFailed(
-                f"function {fault.function_name!r} is in {match.group(2)}, the template in "
+                f"function {fault.function_name!r} is in {match['region']}, the template in "
                 f"{region}: an FIS template acts in its own region; build one per region"
             )
     elif not _FUNCTION_NAME.match(fault.function_name or ""):
@@ -500,7 +498,7 @@ def _check_fault(fault: LambdaFault, region: str, mode: str) -> None:
 
 def _function_name(name_or_arn: str) -> str:
     match = _FUNCTION_ARN.match(name_or_arn)
-    return match.group(4) if match else name_or_arn
+    return match["name"] if match else name_or_arn
 
 
 def _role_parts(role_arn: str) -> tuple[str, str]:

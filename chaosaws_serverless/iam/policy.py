@@ -26,7 +26,6 @@ without a wildcard.
 
 import fnmatch
 import json
-import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Optional
@@ -39,6 +38,7 @@ from chaosaws_serverless.iam.permissions import (
     record_tag_condition,
     target_tag_condition,
 )
+from chaosaws_serverless.patterns import FUNCTION_ARN
 
 __all__ = [
     "CONTROL_PERMISSIONS",
@@ -49,11 +49,6 @@ __all__ = [
 ]
 
 PRINCIPAL_ACCOUNT = "${aws:PrincipalAccount}"
-DEFAULT_LOADGEN_FUNCTION = "chaosaws-serverless-loadgen"
-_FUNCTION_ARN = re.compile(
-    r"^arn:(?P<partition>aws[a-z-]*):lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
-    r"function:(?P<name>[\w-]+)"
-)
 
 # Controls are not activities: they are declared by module.
 CONTROL_PERMISSIONS: dict[str, tuple[Grant, ...]] = {
@@ -99,9 +94,12 @@ class _Context:
 
 def _function_arns(ctx: _Context, name: Any, region: str) -> list[str]:
     name = str(name)
-    match = _FUNCTION_ARN.match(name)
-    if match:
-        base = match.group(0)
+    match = FUNCTION_ARN.match(name)
+    if match:  # a version's or an alias's ARN grants on its function
+        base = (
+            f"arn:{match['partition']}:lambda:{match['region']}:{match['account']}:"
+            f"function:{match['name']}"
+        )
     else:
         base = f"arn:{ctx.partition}:lambda:{region}:{ctx.account}:function:{name}"
     # The function and its versions/aliases (GetFunction with a qualifier, alias updates).
@@ -115,7 +113,9 @@ def _functions(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
 
 
 def _loadgen_function(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
-    name = arguments.get("function_name") or DEFAULT_LOADGEN_FUNCTION
+    from chaosaws_serverless.loadgen.deployment import DEFAULT_FUNCTION_NAME
+
+    name = arguments.get("function_name") or DEFAULT_FUNCTION_NAME
     return _function_arns(ctx, name, ctx.region(arguments))
 
 
@@ -326,7 +326,7 @@ def experiment_policies(
         result["fis_role_trust"] = _trust("fis.amazonaws.com")
     if any(
         kind == "activity" and f"{module}.{name}" == f"{PACKAGE}.fis.actions.start_experiment"
-        for kind, module, name, _ in _activities(experiment)
+        for kind, module, name, _ in package_calls(experiment)
     ):
         ctx.notes.append(
             "the first FIS experiment of an account creates FIS's service-linked role "

@@ -5,7 +5,6 @@ call these functions; the bundle itself is built by ``loadgen.bundle``.
 """
 
 import json
-import re
 from typing import Any, Dict, List, Optional
 
 from chaoslib.exceptions import ActivityFailed
@@ -15,6 +14,7 @@ from chaosaws_serverless.aws import client, resolve_region
 from chaosaws_serverless.errors import aws_errors, error_code
 from chaosaws_serverless.loadgen.config import LoadConfig
 from chaosaws_serverless.patterns import LAYER_ARN as _LAYER_ARN
+from chaosaws_serverless.patterns import PLAIN_FUNCTION_NAME as _FUNCTION_NAME
 from chaosaws_serverless.patterns import ROLE_ARN as _ROLE_ARN
 
 DEFAULT_FUNCTION_NAME = "chaosaws-serverless-loadgen"
@@ -22,7 +22,6 @@ HANDLER = "chaosaws_serverless.loadgen.handler.lambda_handler"
 MAX_ZIP_BYTES = 50 * 1024 * 1024  # Lambda's limit for a zip uploaded in the request
 # Kept free at the end of an invocation for draining and the last publish.
 DEADLINE_MARGIN_SECONDS = 5
-_FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
 def deploy(
