@@ -6,7 +6,9 @@ as the API's latency. So every 100 ms the governor cuts the in-flight limit
 below what is in flight (the scheduler sheds the excess and counts it) and
 raises it again once the generator has slack (``govern``); the HTTP/1.1 pool
 opens new connections only while its own thread has CPU to spare
-(``Governor.has_slack``): a TLS handshake would take the CPU from requests.
+(``Governor.has_slack``, from the last 10 ms, so a round of handshakes that
+takes the thread's CPU stops the next at once): a TLS handshake would take the
+CPU from requests.
 Other processes keeping the thread off the CPU are no reason not to: the pool
 of a slow API must still grow on a busy machine.
 """
@@ -94,10 +96,10 @@ class Governor:
     def __init__(self, config: LoadConfig) -> None:
         self.config = config
         self.flow_cap = config.in_flight_cap  # lowered by watch() when behind
-        self.slack = True  # at the last sample, its thread ran less than BUSY_SLACK
+        self.slack = True  # in the last 10 ms, its thread ran less than BUSY_SLACK
 
     def has_slack(self) -> bool:
-        """Return whether the generator's own work left CPU to spare at the last sample."""
+        """Return whether the generator's own work left CPU to spare in the last 10 ms."""
         return self.slack
 
     async def watch(self, run: Watched) -> None:
@@ -110,6 +112,7 @@ class Governor:
         """
         budget = self.config.max_send_lag_seconds / 2
         pressure = ThreadPressure()
+        recent = ThreadPressure()  # the last tick's: growth stops within 10 ms of a busy loop
         ticks = 0
         lag_max = 0.0
         while True:
@@ -121,14 +124,14 @@ class Governor:
             if lag > current.loop_lag_max_s:
                 current.loop_lag_max_s = lag
             ticks += 1
+            self.slack = recent.sample()[1] < BUSY_SLACK
             if ticks % 10:
                 continue
-            busy, running = pressure.sample()
+            busy, _ = pressure.sample()
             if busy > current.busy_max:
                 current.busy_max = busy
             late = lag_max > budget
             self.flow_cap = govern(
                 self.flow_cap, run.in_flight, self.config.in_flight_cap, busy, late
             )
-            self.slack = running < BUSY_SLACK
             lag_max = 0.0

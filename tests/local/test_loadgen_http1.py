@@ -8,6 +8,7 @@ judge is the server's own tally, never the client's.
 import asyncio
 import ssl
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,12 @@ import pytest
 
 from chaosaws_serverless.lab.tls import server_context
 from chaosaws_serverless.loadgen.clients.choice import http_client_name
-from chaosaws_serverless.loadgen.clients.http1 import MIN_OPENING, CachedLocation, Http1Pool
+from chaosaws_serverless.loadgen.clients.http1 import (
+    GROW_AFTER,
+    MIN_OPENING,
+    CachedLocation,
+    Http1Pool,
+)
 from chaosaws_serverless.loadgen.clients.http1_connection import request_bytes
 from chaosaws_serverless.loadgen.config import LoadConfig, LoadConfigError
 from chaosaws_serverless.loadgen.engine import run_load_sync
@@ -242,22 +248,23 @@ class SlowResolver:
         self.port, self.seconds = port, seconds
         self.calls, self.first_round = 0, 0
         self.answered = False
+        self.spans: list[tuple[float, float]] = []  # (called, answered): time.monotonic()
 
     async def __call__(self, host: str) -> tuple[str, int]:
         self.calls += 1
+        called = time.monotonic()
         if not self.answered:
             self.first_round += 1
         await asyncio.sleep(self.seconds)
         self.answered = True
+        self.spans.append((called, time.monotonic()))
         return ("127.0.0.1", self.port())
 
 
-def test_a_burst_waits_for_the_pool_instead_of_opening_a_connection_each(
-    serve: Callable[..., RawServer],
-) -> None:
-    # 200 requests come due while the first connection is being opened (100 ms), far
-    # within the send-lag bound: a kept-alive connection carries them all, one after
-    # the other, where a connection each would be 200 TLS handshakes (the cold start).
+def burst_behind_a_slow_first_connection(
+    serve: Callable[..., RawServer], max_send_lag_seconds: float
+) -> tuple[RawServer, SlowResolver, dict[str, Any]]:
+    """200 requests come due in 100 ms while the first connection takes 100 ms to open."""
     server = serve(keep_alive)
     resolver = SlowResolver(lambda: server.port)
     summary = run(
@@ -266,8 +273,18 @@ def test_a_burst_waits_for_the_pool_instead_of_opening_a_connection_each(
         duration=0.1,
         resolve=resolver,
         dns_cache_seconds=0,
-        max_send_lag_seconds=8.0,
+        max_send_lag_seconds=max_send_lag_seconds,
     )
+    return server, resolver, summary
+
+
+def test_a_burst_waits_for_the_pool_instead_of_opening_a_connection_each(
+    serve: Callable[..., RawServer],
+) -> None:
+    # Far within the send-lag bound: a kept-alive connection carries them all, one
+    # after the other, where a connection each would be 200 TLS handshakes (the cold
+    # start).
+    server, resolver, summary = burst_behind_a_slow_first_connection(serve, 8.0)
     assert summary["status_2xx"] == server.requests == 200
     assert server.connections == resolver.calls == 1
 
@@ -275,22 +292,46 @@ def test_a_burst_waits_for_the_pool_instead_of_opening_a_connection_each(
 def test_requests_that_waited_open_a_bounded_number_of_connections_at_once(
     serve: Callable[..., RawServer],
 ) -> None:
-    # The first connection takes 100 ms to open; the requests behind it wait past
-    # GROW_AFTER of the send-lag bound (50 ms of 200), so the pool opens connections
-    # for them: MIN_OPENING at once while none is open, not one per request.
-    server = serve(keep_alive)
-    resolver = SlowResolver(lambda: server.port)
+    # The requests behind the first connection wait past GROW_AFTER of the send-lag
+    # bound (50 ms of 200), so the pool opens connections for them: MIN_OPENING at
+    # once while none is open, not one per request.
+    server, resolver, summary = burst_behind_a_slow_first_connection(serve, 0.2)
+    assert resolver.first_round == MIN_OPENING
+    assert summary["status_2xx"] == server.requests
+    assert summary["status_2xx"] + summary["shed"] == summary["planned"] == 200
+
+
+def test_the_pool_grows_again_only_once_the_queue_waited_behind_its_new_connections(
+    serve: Callable[..., RawServer],
+) -> None:
+    # A slow API (30 ms an answer: 30 connections for 1000 requests a second) and
+    # connections that take 20 ms to open: the pool grows in rounds. The requests
+    # that queued while a round's handshakes ran are the new connections' to carry:
+    # no connection is opened until GROW_AFTER of the send-lag bound (50 ms) after
+    # the last one opened, where opening one for each of them at once was the
+    # spiral of handshakes of a cold start over TLS.
+    server = serve(answering_after(0.03))
+    resolver = SlowResolver(lambda: server.port, seconds=0.02)
     summary = run(
         "http://api.example.com/",
-        rate=2000,
-        duration=0.1,
+        rate=1000,
+        duration=0.6,
         resolve=resolver,
         dns_cache_seconds=0,
         max_send_lag_seconds=0.2,
     )
-    assert resolver.first_round == MIN_OPENING
+    grow_after = GROW_AFTER * 0.2
+    assert resolver.calls > MIN_OPENING  # it grew past its first round
+    # A call that starts a round (none in progress, one answered before) comes at
+    # least grow_after after the last answer: a busy machine only makes it later.
+    calls = resolver.spans
+    for called, _ in calls:
+        answered_before = [a for _, a in calls if a <= called]
+        in_progress = any(c < called < a for c, a in calls)
+        if answered_before and not in_progress:
+            assert called - max(answered_before) >= 0.9 * grow_after
     assert summary["status_2xx"] == server.requests
-    assert summary["status_2xx"] + summary["shed"] == summary["planned"] == 200
+    assert summary["status_2xx"] + summary["shed"] == summary["planned"]
 
 
 def test_a_generator_with_no_cpu_to_spare_does_not_grow_its_pool(

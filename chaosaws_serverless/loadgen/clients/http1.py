@@ -23,7 +23,11 @@ that came due while the first handshakes ran turned a run's start into hundreds
 of handshakes that the generator then shed behind. A few kept-alive connections
 carry thousands of requests a second from a near API; a far or slow one gets
 the connections it needs after that short wait, at most doubling per handshake
-round (``MIN_OPENING`` .. ``MAX_OPENING`` opening at once).
+round (``MIN_OPENING`` .. ``MAX_OPENING`` opening at once). One round at a time:
+the next only once the queue has waited ``GROW_AFTER`` behind the connections
+the last one opened (the requests that queued during its handshakes are theirs
+to carry), else a loop slowed by its own handshakes grew the pool again for the
+wait it caused itself: hundreds of handshakes over TLS at 6,000 req/s.
 """
 
 import asyncio
@@ -157,6 +161,10 @@ class Http1Pool(HttpClient):
         # Well within both bounds: a request must get its connection before it could time out.
         self.grow_after = GROW_AFTER * min(wait_seconds, timeout_seconds)
         self.has_slack = has_slack
+        # When a connection last finished opening: the pool grows again only once the
+        # queue has waited ``grow_after`` behind it too (what it added drains the queue
+        # first), not for every request that waited while the handshakes ran.
+        self.grown_at = -math.inf
         self.closing = False
         # One sweep every few tens of milliseconds times out late answers, grows the
         # pool for requests that waited and sheds those queued too long: a timer per
@@ -195,6 +203,10 @@ class Http1Pool(HttpClient):
         waited_since = self.loop.time() - self.grow_after
         if queue[0][3] > waited_since or not self.has_slack():
             return
+        # Once one is open, one round of growth at a time, and the next only once the
+        # queue has waited behind what the last round added (it drains the queue first).
+        if self.open and (self.opening or self.grown_at > waited_since):
+            return
         while queue and queue[0][3] <= waited_since and self._may_open():
             done, token, deadline, _, may_retry = queue.popleft()
             self._open_for(done, token, deadline, may_retry)
@@ -211,6 +223,7 @@ class Http1Pool(HttpClient):
 
     def _opened(self, task: "asyncio.Task[None]") -> None:
         self.opening.discard(task)
+        self.grown_at = self.loop.time()
         self._serve_queue()
 
     async def _connect_then_send(
