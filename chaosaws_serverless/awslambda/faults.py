@@ -93,7 +93,7 @@ def error_fault(status_code: Any, body: Any, probability: Any) -> engine.Fault:
 
 
 def function_ref(
-    function_name: Any, alias: Any, region: Optional[str], configuration: Optional[Configuration]
+    function_name: Any, region: Optional[str], alias: Any, configuration: Optional[Configuration]
 ) -> engine.FunctionRef:
     """Return the activity's function, alias and region, validated once, before any AWS call."""
     with engine_errors():
@@ -158,13 +158,13 @@ class Function:
 
 def read_function(
     function_name: Any,
-    alias: Any,
     region: Optional[str],
+    alias: Any,
     configuration: Optional[Configuration],
     secrets: Optional[Secrets],
 ) -> Function:
     """Validate the arguments (before any AWS call), then read the function and its record."""
-    ref = function_ref(function_name, alias, region, configuration)
+    ref = function_ref(function_name, region, alias, configuration)
     lam = client("lambda", ref.region, configuration, secrets)
     with engine_errors():
         return Function(ref, lam, engine.read_function(lam, ref))
@@ -184,23 +184,22 @@ def layer_architectures(lam: Any, layer_arn: str) -> list[str]:
     return cache[layer_arn]
 
 
-def _function_lock(
-    function_name: Any, region: Optional[str], configuration: Optional[Configuration]
-) -> threading.RLock:
-    """Return the lock serialising this process's changes to one function.
+@contextlib.contextmanager
+def _changing(
+    ref: engine.FunctionRef, configuration: Optional[Configuration], secrets: Optional[Secrets]
+) -> Iterator[Any]:
+    """Hold this process's lock on the function; yield its client, the engine's errors mapped.
 
     Background activities of one ``chaos run`` are threads: two faults on the
     same function take turns, so the second sees the first's record (in-place
     update or refusal) instead of racing it. Re-entrant: a failed injection
     rolls back under its own lock.
     """
-    key = (
-        str((configuration or {}).get("aws_endpoint_url", "")),
-        resolve_region(region, configuration),
-        str(function_name),
-    )
+    key = (str((configuration or {}).get("aws_endpoint_url", "")), ref.region, ref.name)
     with _LOCKS_GUARD:
-        return _LOCKS.setdefault(key, threading.RLock())
+        lock = _LOCKS.setdefault(key, threading.RLock())
+    with lock, engine_errors():
+        yield client("lambda", ref.region, configuration, secrets)
 
 
 # --- inject and remove -------------------------------------------------------------------
@@ -224,26 +223,24 @@ def inject(
     ``dry_run``: read and run every check of an injection, change nothing
     (a tag target checks all its functions before changing any).
     """
-    ref = function_ref(function_name, alias, region, configuration)
-    with _function_lock(function_name, region, configuration):
-        lam = client("lambda", ref.region, configuration, secrets)
+    ref = function_ref(function_name, region, alias, configuration)
 
-        def layer_for(architecture: str) -> str:
-            # The published table has one layer per architecture: the function's is used.
-            return resolve_layer_arn(layer_arn, ref.region, configuration, architecture)
+    def layer_for(architecture: str) -> str:
+        # The published table has one layer per architecture: the function's is used.
+        return resolve_layer_arn(layer_arn, ref.region, configuration, architecture)
 
-        stamp = engine.Stamp(injector(), engine.now(), selection)
-        with engine_errors():
-            return engine.inject(
-                lam,
-                ref,
-                fault,
-                layer_for,
-                stamp,
-                dry_run=dry_run,
-                architectures=layer_architectures,
-                log=_log,
-            )
+    stamp = engine.Stamp(injector(), engine.now(), selection)
+    with _changing(ref, configuration, secrets) as lam:
+        return engine.inject(
+            lam,
+            ref,
+            fault,
+            layer_for,
+            stamp,
+            dry_run=dry_run,
+            architectures=layer_architectures,
+            log=_log,
+        )
 
 
 def remove(
@@ -254,25 +251,16 @@ def remove(
     secrets: Optional[Secrets],
 ) -> dict[str, Any]:
     """Roll back the fault recorded on a function; a logged no-op when there is none."""
-    ref = function_ref(function_name, alias, region, configuration)
-    with _function_lock(function_name, region, configuration):
-        lam = client("lambda", ref.region, configuration, secrets)
-        with engine_errors():
-            return engine.remove(lam, ref, log=_log)
+    ref = function_ref(function_name, region, alias, configuration)
+    with _changing(ref, configuration, secrets) as lam:
+        return engine.remove(lam, ref, log=_log)
 
 
 # --- state ----------------------------------------------------------------------------
 
 
-def fault_state(
-    function_name: Any,
-    region: Optional[str],
-    alias: Any,
-    configuration: Optional[Configuration],
-    secrets: Optional[Secrets],
-) -> dict[str, Any]:
+def fault_state(fn: Function) -> dict[str, Any]:
     """Return what the extension does on the function (or alias) now, read as it reads it."""
-    fn = read_function(function_name, alias, region, configuration, secrets)
     ref, record = fn.ref, fn.state.record
     config = fn.state.configuration
     if ref.alias:

@@ -40,7 +40,8 @@ def get_fault_state(
                   "arguments": {"function_name": "api-hello", "region": "us-east-1"}}}
     ```
     """
-    return faults.fault_state(function_name, region, alias, configuration, secrets)
+    fn = faults.read_function(function_name, region, alias, configuration, secrets)
+    return faults.fault_state(fn)
 
 
 def fault_is_injected(
@@ -62,5 +63,5 @@ def fault_is_injected(
                   "arguments": {"function_name": "api-hello", "region": "us-east-1"}}}
     ```
     """
-    state = faults.fault_state(function_name, region, alias, configuration, secrets)
-    return bool(state["injected"])
+    fn = faults.read_function(function_name, region, alias, configuration, secrets)
+    return bool(faults.fault_state(fn)["injected"])

@@ -35,6 +35,7 @@ import random
 import re
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Optional, TypeVar
 
 from chaoslib.exceptions import ActivityFailed
@@ -157,6 +158,44 @@ def _pool_map(work: Callable[[str], T], names: list[str]) -> list[tuple[str, Any
         return list(pool.map(one, names))
 
 
+@dataclass(frozen=True)
+class TagTarget:
+    """A tag target's arguments, validated before any AWS call."""
+
+    tags: dict[str, str]
+    region: str
+    selection_id: str
+    configuration: Optional[Configuration]
+    secrets: Optional[Secrets]
+
+    @property
+    def where(self) -> str:
+        return f"functions tagged {_describe(self.tags)} in {self.region}"
+
+    def find(self) -> tag_search.Found:
+        """Return the region's functions carrying every tag (tagging API, else listing)."""
+        filters = {key: [value] for key, value in self.tags.items()}
+        return tag_search.find_functions(self.region, filters, self.configuration, self.secrets)
+
+    def recorded(self) -> list[tag_search.TaggedFunction]:
+        """Return the region's functions carrying a fault record, as the tagging index has them."""
+        return tag_search.find_recorded(self.region, self.configuration, self.secrets).functions
+
+
+def tag_target(
+    tags: Any,
+    region: Optional[str],
+    given_selection_id: Any,
+    configuration: Optional[Configuration],
+    secrets: Optional[Secrets],
+) -> TagTarget:
+    """Validate the tags, the region and the selection id (default: derived from both)."""
+    checked = validate_tags(tags)
+    region_name = resolve_region(region, configuration)
+    sel_id = selection_id(given_selection_id, region_name, checked)
+    return TagTarget(checked, region_name, sel_id, configuration, secrets)
+
+
 def inject_by_tags(
     tags: Any,
     fault: engine.Fault,
@@ -167,91 +206,45 @@ def inject_by_tags(
     configuration: Optional[Configuration],
     secrets: Optional[Secrets],
 ) -> dict[str, Any]:
-    """Inject ``fault`` into the functions ``tags`` + ``selection`` choose, all or none."""
-    checked = validate_tags(tags)
-    region = resolve_region(region, configuration)
-    sel_id = selection_id(given_selection_id, region, checked)
+    """Inject ``fault`` into the functions ``tags`` + ``selection`` choose, all or none.
+
+    The phases are the rules of the module's docstring, in order: validate,
+    find the candidates (ceiling), claim the selection id, pick, check every
+    pick, apply to every pick or to none.
+    """
+    target = tag_target(tags, region, given_selection_id, configuration, secrets)
     limit = ceiling(configuration)
     selection_count(selection, 1)  # the syntax, before any AWS call
-    arn = faults.resolve_layer_arn(layer_arn, region, configuration)
-    where = f"functions tagged {_describe(checked)} in {region}"
-
-    found = tag_search.find_functions(region, _filters(checked), configuration, secrets)
-    candidates = sorted(found.functions, key=lambda f: f.name)
-    if not candidates:
-        raise ActivityFailed(
-            f"no function carries tags {_describe(checked)} in {region} ({found.examined} "
-            f"examined, {found.path}): check the tags and the region (nothing was changed)"
-        )
-    count = selection_count(selection, len(candidates))
-    if count > limit:
-        raise ActivityFailed(
-            f"selection {selection} of the {len(candidates)} {where} is {count} functions, "
-            f"more than the ceiling of {limit} per action (configuration {CEILING_KEY!r}): "
-            "narrow the tags or the selection, or raise the ceiling (nothing was changed)"
-        )
-
-    # Faults of this selection id already in the region: ours (re-run in place)
-    # or another run's (refused, so a rollback by id restores only one run's).
-    me = faults.injector()
-    recorded = tag_search.find_recorded(region, configuration, secrets).functions
-    ours: list[str] = []
-    theirs: list[str] = []
-    for function in recorded:
-        record = _record_of(function)
-        if record is None or record.selection != sel_id:
-            continue
-        if record.by == me:
-            ours.append(function.name)
-        else:
-            theirs.append(f"{function.name} (by {record.by} at {record.at})")
-    if theirs:
-        raise ActivityFailed(
-            f"selection id {sel_id!r} is in use by another run on {', '.join(sorted(theirs))}: "
-            "pass a distinct selection_id, or roll that selection back first "
-            "(remove_faults_by_tags with its selection_id); nothing was changed"
-        )
-    names = [f.name for f in candidates]
-    rest = [n for n in names if n not in ours]
+    arn = faults.resolve_layer_arn(layer_arn, target.region, configuration)
+    found = target.find()
+    candidates = sorted(f.name for f in found.functions)
+    count = _within_ceiling(target, found, selection, limit)
+    ours = _claim(target)
+    rest = [n for n in candidates if n not in ours]
     picked = sorted(set(ours) | set(random.SystemRandom().sample(rest, max(0, count - len(ours)))))
 
-    def check(name: str) -> Any:
+    def inject(name: str, dry_run: bool = False) -> Any:
         return faults.inject(
-            name, fault, region, None, arn, configuration, secrets, selection=sel_id, dry_run=True
+            name,
+            fault,
+            target.region,
+            None,
+            arn,
+            configuration,
+            secrets,
+            selection=target.selection_id,
+            dry_run=dry_run,
         )
 
-    refused = [(n, r) for n, r in _pool_map(check, picked) if isinstance(r, ActivityFailed)]
-    if refused:
-        raise ActivityFailed(
-            f"{len(refused)} of the {len(picked)} selected {where} cannot take the fault, so "
-            "none was changed (a tag target is all-or-nothing): "
-            + "; ".join(f"{name}: {error}" for name, error in refused)
-        )
-
-    def apply(name: str) -> Any:
-        return faults.inject(
-            name, fault, region, None, arn, configuration, secrets, selection=sel_id
-        )
-
-    results = _pool_map(apply, picked)
-    failed = [(n, r) for n, r in results if isinstance(r, ActivityFailed)]
-    if failed:
-        done = [n for n, r in results if not isinstance(r, ActivityFailed)]
-        logger.error(f"{where}: {len(failed)} injection(s) failed; undoing the {len(done)} done")
-        undo = _pool_map(lambda n: faults.remove(n, region, None, configuration, secrets), done)
-        stuck = [n for n, r in undo if isinstance(r, ActivityFailed)]
-        raise ActivityFailed(
-            f"AWS failed the fault on {len(failed)} of the {len(picked)} selected {where}; the "
-            f"{len(done) - len(stuck)} already changed were restored"
-            + (f" except {', '.join(stuck)} (run remove_faults_by_tags)" if stuck else "")
-            + ": "
-            + "; ".join(f"{name}: {error}" for name, error in failed)
-        )
-    logger.info(f"{where}: {fault.kind} fault on {len(picked)} of {len(candidates)} ({selection})")
+    _check_all(target, picked, lambda name: inject(name, dry_run=True))
+    _apply_all(target, picked, inject)
+    logger.info(
+        f"{target.where}: {fault.kind} fault on {len(picked)} of {len(candidates)} ({selection})"
+    )
     return {
-        "selection_id": sel_id,
-        "region": region,
-        "tags": checked,
+        "selection_id": target.selection_id,
+        "region": target.region,
+        "tags": target.tags,
         "selection": str(selection),
         "matched": len(candidates),
         "functions": picked,
@@ -262,6 +255,84 @@ def inject_by_tags(
     }
 
 
+def _within_ceiling(target: TagTarget, found: tag_search.Found, selection: Any, limit: int) -> int:
+    """Return how many candidates the selection takes; none, or more than ``limit``, refuse."""
+    if not found.functions:
+        raise ActivityFailed(
+            f"no function carries tags {_describe(target.tags)} in {target.region} "
+            f"({found.examined} examined, {found.path}): check the tags and the region "
+            "(nothing was changed)"
+        )
+    count = selection_count(selection, len(found.functions))
+    if count > limit:
+        raise ActivityFailed(
+            f"selection {selection} of the {len(found.functions)} {target.where} is {count} "
+            f"functions, more than the ceiling of {limit} per action (configuration "
+            f"{CEILING_KEY!r}): narrow the tags or the selection, or raise the ceiling (nothing "
+            "was changed)"
+        )
+    return count
+
+
+def _claim(target: TagTarget) -> list[str]:
+    """Return the functions this run already faulted under the selection id; refuse another run's.
+
+    A re-run replaces its own faults in place; another run's under the same id
+    is refused, so a rollback by id only ever restores one run's functions.
+    """
+    me = faults.injector()
+    ours: list[str] = []
+    theirs: list[str] = []
+    for function in target.recorded():
+        record = _record_of(function)
+        if record is None or record.selection != target.selection_id:
+            continue
+        if record.by == me:
+            ours.append(function.name)
+        else:
+            theirs.append(f"{function.name} (by {record.by} at {record.at})")
+    if theirs:
+        raise ActivityFailed(
+            f"selection id {target.selection_id!r} is in use by another run on "
+            f"{', '.join(sorted(theirs))}: pass a distinct selection_id, or roll that selection "
+            "back first (remove_faults_by_tags with its selection_id); nothing was changed"
+        )
+    return ours
+
+
+def _check_all(target: TagTarget, picked: list[str], check: Callable[[str], Any]) -> None:
+    """Run every check of an injection on every pick; any refusal refuses them all."""
+    refused = [(n, r) for n, r in _pool_map(check, picked) if isinstance(r, ActivityFailed)]
+    if refused:
+        raise ActivityFailed(
+            f"{len(refused)} of the {len(picked)} selected {target.where} cannot take the fault, "
+            "so none was changed (a tag target is all-or-nothing): "
+            + "; ".join(f"{name}: {error}" for name, error in refused)
+        )
+
+
+def _apply_all(target: TagTarget, picked: list[str], inject: Callable[[str], Any]) -> None:
+    """Inject into every pick; if AWS fails one, restore those already changed, then raise."""
+    results = _pool_map(inject, picked)
+    failed = [(n, r) for n, r in results if isinstance(r, ActivityFailed)]
+    if not failed:
+        return
+    done = [n for n, r in results if not isinstance(r, ActivityFailed)]
+    logger.error(f"{target.where}: {len(failed)} injection(s) failed; undoing the {len(done)} done")
+    undo = _pool_map(
+        lambda n: faults.remove(n, target.region, None, target.configuration, target.secrets),
+        done,
+    )
+    stuck = [n for n, r in undo if isinstance(r, ActivityFailed)]
+    raise ActivityFailed(
+        f"AWS failed the fault on {len(failed)} of the {len(picked)} selected {target.where}; "
+        f"the {len(done) - len(stuck)} already changed were restored"
+        + (f" except {', '.join(stuck)} (run remove_faults_by_tags)" if stuck else "")
+        + ": "
+        + "; ".join(f"{name}: {error}" for name, error in failed)
+    )
+
+
 def remove_by_tags(
     tags: Any,
     region: Optional[str],
@@ -270,13 +341,10 @@ def remove_by_tags(
     secrets: Optional[Secrets],
 ) -> dict[str, Any]:
     """Restore exactly the functions whose record carries the selection's id."""
-    checked = validate_tags(tags)
-    region = resolve_region(region, configuration)
-    sel_id = selection_id(given_selection_id, region, checked)
-    tagged = tag_search.find_functions(region, _filters(checked), configuration, secrets)
-    recorded = tag_search.find_recorded(region, configuration, secrets)
+    target = tag_target(tags, region, given_selection_id, configuration, secrets)
+    tagged = target.find()
     candidates: dict[str, tag_search.TaggedFunction] = {}
-    for function in [*tagged.functions, *recorded.functions]:
+    for function in [*tagged.functions, *target.recorded()]:
         candidates[function.name] = function
     # A candidate whose indexed tags show another selection's record is not
     # ours (faults never stack); every other one is read fresh.
@@ -284,40 +352,37 @@ def remove_by_tags(
     for name, function in sorted(candidates.items()):
         has_record = any(k.startswith(RECORD_TAG_PREFIX) for k in function.tags)
         record = _record_of(function) if has_record else None
-        if record is not None and record.selection != sel_id:
+        if record is not None and record.selection != target.selection_id:
             continue
         to_read.append(name)
 
     def restore(name: str) -> Optional[dict[str, Any]]:
         # The record as the single-function actions read it (fresh, from AWS).
-        record = faults.read_function(name, None, region, configuration, secrets).state.record
-        if record is None or record.selection != sel_id:
+        fresh = faults.read_function(name, target.region, None, configuration, secrets)
+        if fresh.state.record is None or fresh.state.record.selection != target.selection_id:
             return None
-        return faults.remove(name, region, None, configuration, secrets)
+        return faults.remove(name, target.region, None, configuration, secrets)
 
     results = _pool_map(restore, to_read)
     failed = [(n, r) for n, r in results if isinstance(r, ActivityFailed)]
     restored = [r for _, r in results if isinstance(r, dict) and r.get("removed")]
+    where = f"selection {target.selection_id!r} in {target.region}"
     if failed:
         raise ActivityFailed(
-            f"selection {sel_id!r} in {region}: {len(restored)} function(s) restored, "
-            f"{len(failed)} failed, run it again once fixed (it is idempotent): "
+            f"{where}: {len(restored)} function(s) restored, {len(failed)} failed, run it again "
+            "once fixed (it is idempotent): "
             + "; ".join(f"{name}: {error}" for name, error in failed)
         )
-    logger.info(f"selection {sel_id!r} in {region}: {len(restored)} function(s) restored")
+    logger.info(f"{where}: {len(restored)} function(s) restored")
     return {
-        "selection_id": sel_id,
-        "region": region,
-        "tags": checked,
+        "selection_id": target.selection_id,
+        "region": target.region,
+        "tags": target.tags,
         "examined": len(to_read),
         "restored": sorted(r["function_name"] for r in restored),
         "functions": restored,
         "found_by": tagged.path,
     }
-
-
-def _filters(tags: Mapping[str, str]) -> dict[str, list[str]]:
-    return {key: [value] for key, value in tags.items()}
 
 
 def _describe(tags: Mapping[str, str]) -> str:

@@ -15,7 +15,7 @@ _NEXT_VARIABLE = re.compile(r",(?=[A-Za-z_][A-Za-z0-9_]*=)")
 
 def parse_piece_argument(text: str) -> Any:
     """Return a reference from ``NAME`` or ``NAME:var=value,var=value`` (values parsed as JSON)."""
-    from chaosaws_serverless.catalog.compose import CatalogError, parse_value
+    from chaosaws_serverless.catalog.pieces import CatalogError, parse_value
 
     name, _, rest = text.partition(":")
     if not rest:
@@ -32,7 +32,7 @@ def parse_piece_argument(text: str) -> Any:
 
 
 def _variables(pairs: tuple[str, ...]) -> dict[str, Any]:
-    from chaosaws_serverless.catalog.compose import parse_value
+    from chaosaws_serverless.catalog.pieces import parse_value
 
     values = {}
     for pair in pairs:
@@ -41,6 +41,16 @@ def _variables(pairs: tuple[str, ...]) -> dict[str, Any]:
             raise click.BadParameter(f"{pair!r}: write --var name=value", param_hint="--var")
         values[key] = parse_value(value)
     return values
+
+
+# Both commands search the same catalog folders.
+catalog_option = click.option(
+    "--catalog",
+    "catalog_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Extra catalog folder of *.yaml pieces, searched with the built-in one.",
+)
 
 
 @click.command("compose")
@@ -54,13 +64,7 @@ def _variables(pairs: tuple[str, ...]) -> dict[str, Any]:
 )
 @click.option("--title", help="Experiment title (else the scenario piece's).")
 @click.option("--description", help="Experiment description (else the scenario piece's).")
-@click.option(
-    "--catalog",
-    "catalog_dirs",
-    multiple=True,
-    type=click.Path(file_okay=False),
-    help="Extra catalog folder of *.yaml pieces, searched with the built-in one.",
-)
+@catalog_option
 @click.option(
     "-o",
     "--output",
@@ -93,7 +97,8 @@ def compose_command(
     """
     from chaoslib.loader import parse_experiment_from_file
 
-    from chaosaws_serverless.catalog.compose import Catalog, CatalogError, compose, dumps
+    from chaosaws_serverless.catalog.compose import compose, dumps
+    from chaosaws_serverless.catalog.pieces import Catalog, CatalogError
 
     try:
         base: dict[str, Any] = {}
@@ -127,16 +132,10 @@ def compose_command(
 
 
 @click.command("catalog")
-@click.option(
-    "--catalog",
-    "catalog_dirs",
-    multiple=True,
-    type=click.Path(file_okay=False),
-    help="Extra catalog folder of *.yaml pieces, searched with the built-in one.",
-)
+@catalog_option
 def catalog_command(catalog_dirs: tuple[str, ...]) -> None:
     """List the catalog's pieces: name, description and variables (with defaults)."""
-    from chaosaws_serverless.catalog.compose import Catalog, CatalogError
+    from chaosaws_serverless.catalog.pieces import Catalog, CatalogError
 
     try:
         catalog = Catalog.default(catalog_dirs)

@@ -1,24 +1,4 @@
-"""Compose Chaos Toolkit experiments from the catalog's pieces.
-
-A piece is a YAML file under a catalog directory (``experiments/catalog/`` in
-this repository); its name is its path without ``.yaml``, e.g.
-``method/region-latency-fault``. A piece holds any of::
-
-    description: one sentence (required)
-    variables:                # compose-time parameters, written {{name}} in the piece
-      region: {description: ..., default: us-east-1}   # no default: required
-    configuration: {...}      # Chaos Toolkit configuration keys it needs, with defaults
-    experiment: {...}         # top-level keys: title, description, tags, runtime...
-    steady-state-hypothesis: {title: ..., probes: [...]}
-    method: [...]
-    rollbacks: [...]
-
-Two kinds of placeholders, on purpose distinct: ``{{name}}`` is a piece
-variable, replaced when composing; ``${name}`` is Chaos Toolkit configuration,
-left in the experiment and replaced by ``chaos run`` (``--var-file``). A string
-that is exactly ``"{{name}}"`` takes the variable's value with its JSON type.
-An activity list item ``{for_each: x, in: "{{xs}}", do: {...}}`` repeats
-``do`` for every element of the list ``xs``, with ``{{x}}`` bound to it.
+"""Compose Chaos Toolkit experiments from the catalog's pieces (``catalog.pieces``).
 
 An experiment references pieces inline, in its hypothesis probes, method or
 rollbacks: ``{"piece": "method/region-latency-fault", "with": {"region": ...}}``,
@@ -32,41 +12,18 @@ key or top-level key different values, two activities with one name) raise
 :class:`CatalogError`, which names the pieces involved and the fix.
 """
 
-import difflib
 import json
-import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from copy import deepcopy
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
-import yaml
-from chaoslib.exceptions import InterruptExecution, InvalidSource
-
+from chaosaws_serverless.catalog.pieces import SECTIONS, Catalog, CatalogError, Piece
 from chaosaws_serverless.experiment import activities
 
-__all__ = [
-    "CATALOG_ENV",
-    "EXTENSION_NAME",
-    "Catalog",
-    "CatalogError",
-    "Piece",
-    "compose",
-    "default_catalog_dirs",
-    "dumps",
-    "expand",
-    "has_references",
-    "parse_value",
-]
+__all__ = ["EXTENSION_NAME", "compose", "dumps", "expand", "has_references"]
 
 EXTENSION_NAME = "chaosaws-serverless-catalog"
-# Extra catalog directories, separated like PATH; searched with the built-in one.
-CATALOG_ENV = "CHAOSAWS_SERVERLESS_CATALOG"
-
-_SECTIONS = ("steady-state-hypothesis", "method", "rollbacks")
-_PIECE_KEYS = {"description", "variables", "configuration", "experiment", *_SECTIONS}
 # The order of top-level keys in a composed experiment; others follow, sorted.
 _EXPERIMENT_ORDER = (
     "version",
@@ -83,123 +40,7 @@ _EXPERIMENT_ORDER = (
     "rollbacks",
     "runtime",
 )
-# {{name}} or {{name.key}} (a key of a mapping, e.g. a for_each element).
-_VARIABLE = re.compile(r"\{\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\}\}")
 _CONFIGURATION_REFERENCE = re.compile(r"\$\{([A-Za-z_]\w*)\}")
-
-
-class CatalogError(InterruptExecution, InvalidSource):
-    """A piece or a reference cannot be composed; the message says which and how to fix it.
-
-    It is an ``InterruptExecution`` so that chaoslib's loader lets it through
-    (it logs and swallows any other error a control raises) and an
-    ``InvalidSource`` so that ``chaos run`` prints it as one line and exits 1.
-    """
-
-
-@dataclass(frozen=True)
-class Piece:
-    """One catalog piece: its name, file, description, variables and body."""
-
-    name: str
-    path: Path
-    description: str
-    variables: Mapping[str, Mapping[str, Any]]
-    body: Mapping[str, Any]
-
-    def resolve_variables(self, given: Mapping[str, Any]) -> dict[str, Any]:
-        """Return the variables: ``given`` values, else defaults; raise if one is missing."""
-        unknown = sorted(set(given) - set(self.variables))
-        if unknown:
-            raise CatalogError(
-                f"piece {self.name!r} has no variable {unknown[0]!r}; its variables are "
-                f"{_names(self.variables)}"
-            )
-        values = {}
-        for name, spec in self.variables.items():
-            if name in given:
-                values[name] = given[name]
-            elif "default" in spec:
-                values[name] = deepcopy(spec["default"])
-            else:
-                raise CatalogError(
-                    f"piece {self.name!r} needs variable {name!r} ({spec.get('description', '')}): "
-                    f'pass --var {name}=VALUE, or "with": {{"{name}": VALUE}} in the reference'
-                )
-        return values
-
-    def instantiate(self, given: Mapping[str, Any]) -> dict[str, Any]:
-        """Return the piece's body with its variables replaced (``for_each`` expanded)."""
-        values = self.resolve_variables(given)
-        return {
-            key: _render(value, values, self.name)
-            for key, value in self.body.items()
-            if key not in ("description", "variables")
-        }
-
-
-@dataclass
-class Catalog:
-    """The pieces found in one or more catalog directories (a name in two of them is an error)."""
-
-    dirs: Sequence[Path]
-    _pieces: dict[str, Piece] = field(default_factory=dict, init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.dirs = [Path(d) for d in self.dirs]
-        for directory in self.dirs:
-            if not directory.is_dir():
-                raise CatalogError(
-                    f"catalog directory {str(directory)!r} does not exist; pass an existing "
-                    f"folder of *.yaml pieces (catalog_dirs, --catalog or ${CATALOG_ENV})"
-                )
-            for path in sorted(directory.rglob("*.yaml")):
-                name = path.relative_to(directory).with_suffix("").as_posix()
-                if name in self._pieces:
-                    raise CatalogError(
-                        f"piece {name!r} is defined twice: {self._pieces[name].path} and {path}; "
-                        "rename one of them"
-                    )
-                self._pieces[name] = _load_piece(name, path)
-
-    @classmethod
-    def default(cls, extra_dirs: Iterable[Union[str, Path]] = ()) -> "Catalog":
-        """Return the catalog of ``extra_dirs``, then of ``default_catalog_dirs()``."""
-        return cls([*map(Path, extra_dirs), *default_catalog_dirs()])
-
-    def names(self) -> list[str]:
-        """Return every piece name, sorted."""
-        return sorted(self._pieces)
-
-    def piece(self, name: str) -> Piece:
-        """Return the piece called ``name``; raise naming the closest names when unknown."""
-        try:
-            return self._pieces[name]
-        except KeyError:
-            close = difflib.get_close_matches(name, self._pieces, n=3, cutoff=0.5)
-            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
-            raise CatalogError(
-                f"unknown catalog piece {name!r}{hint} (`chaosaws-serverless catalog` lists "
-                f"the {len(self._pieces)} pieces of {', '.join(map(str, self.dirs)) or 'nowhere'})"
-            ) from None
-
-
-def default_catalog_dirs() -> list[Path]:
-    """Return ``$CHAOSAWS_SERVERLESS_CATALOG``'s directories, then the built-in catalog."""
-    from chaosaws_serverless.shipped import EXPERIMENTS, shipped_path
-
-    dirs = [Path(p) for p in os.environ.get(CATALOG_ENV, "").split(os.pathsep) if p]
-    # The built-in catalog: the repository's experiments/catalog, shipped inside the package.
-    dirs.append(shipped_path(EXPERIMENTS, "catalog"))
-    return dirs
-
-
-def parse_value(text: str) -> Any:
-    """Return ``text`` as JSON when it parses (numbers, lists, booleans), else as the string."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 def compose(
@@ -222,73 +63,98 @@ def compose(
     return expand(experiment, catalog)
 
 
+# Where a composed activity comes from ("the experiment", "piece 'x'"), and the activity.
+Placed = list[tuple[str, Any]]
+
+
 def expand(source: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:
-    """Return the experiment ``source`` with every catalog reference replaced by the pieces."""
+    """Return the experiment ``source`` with every catalog reference replaced by the pieces.
+
+    Phases: take the catalog extension out; instantiate the pieces (inline
+    references where they stand, then the extension's) and merge their
+    configuration and top-level keys; refuse an unused shared variable; lay
+    out each section (unique names, declared ``${key}``s); order the keys.
+    """
     experiment = deepcopy(dict(source))
     extension = _catalog_extension(experiment, create=False) or {}
     shared = dict(extension.get("variables") or {})
-    top_refs = list(extension.get("pieces") or [])
     experiment["extensions"] = [
         e for e in experiment.get("extensions", []) if e.get("name") != EXTENSION_NAME
     ]
     if not experiment["extensions"]:
         del experiment["extensions"]
-
     merger = _Merger(experiment)
-    used_variables: set[str] = set()
+    used: set[str] = set()
 
     def instantiate(ref: Any) -> tuple[Piece, dict[str, Any]]:
         name, given = _reference(ref)
         piece = catalog.piece(name)
-        used_variables.update(set(piece.variables) & set(shared))
+        used.update(set(piece.variables) & set(shared))
         scoped = {k: v for k, v in shared.items() if k in piece.variables}
         scoped.update(given)
-        return piece, piece.instantiate(scoped)
+        body = piece.instantiate(scoped)
+        merger.merge(piece.name, body)
+        return piece, body
 
-    # Inline references first, in document order, so each piece's own list
-    # lands where it is referenced; their other sections are appended after.
-    # Not chaoslib's walk (experiment.activities): that one returns one flat
-    # list, and here each item must stay in its section, where its piece's
-    # activities are placed.
+    placed, appended = _place_pieces(experiment, list(extension.get("pieces") or []), instantiate)
+    unused = sorted(set(shared) - used)
+    if unused:
+        raise CatalogError(
+            f"variable {unused[0]!r} is not a variable of any composed piece; "
+            "check its spelling (`chaosaws-serverless catalog` lists each piece's variables)"
+        )
+    result = merger.result()
+    _lay_out_sections(result, {s: placed[s] + appended[s] for s in SECTIONS}, catalog)
+    result.setdefault("method", [])
+    return _ordered(result)
+
+
+def _place_pieces(
+    experiment: Mapping[str, Any],
+    top_refs: list[Any],
+    instantiate: Callable[[Any], tuple[Piece, dict[str, Any]]],
+) -> tuple[dict[str, Placed], dict[str, Placed]]:
+    """Return, per section, the activities in place and those appended after them.
+
+    Inline references first, in document order, so each piece's own list lands
+    where it is referenced; their other sections, and the extension's pieces,
+    are appended after. Not chaoslib's walk (``experiment.activities``): that
+    one returns one flat list, and here each item must stay in its section.
+    """
     hypothesis = experiment.get("steady-state-hypothesis")
     lists = {
         "steady-state-hypothesis": hypothesis.get("probes", []) if hypothesis else [],
         "method": experiment.get("method", []),
         "rollbacks": experiment.get("rollbacks", []),
     }
-    appended: dict[str, list[tuple[str, dict[str, Any]]]] = {s: [] for s in _SECTIONS}
-    placed: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    appended: dict[str, Placed] = {s: [] for s in SECTIONS}
+    placed: dict[str, Placed] = {}
     for section, items in lists.items():
         placed[section] = []
         for item in items:
             if isinstance(item, Mapping) and "piece" in item:
                 piece, body = instantiate(item)
-                merger.merge(piece.name, body)
-                for other in _SECTIONS:
-                    activities = [(f"piece {piece.name!r}", a) for a in _activities(body, other)]
-                    (placed[section] if other == section else appended[other]).extend(activities)
+                for other in SECTIONS:
+                    found = [(f"piece {piece.name!r}", a) for a in _activities(body, other)]
+                    (placed[section] if other == section else appended[other]).extend(found)
             else:
                 placed[section].append(("the experiment", item))
     for ref in top_refs:
         piece, body = instantiate(ref)
-        merger.merge(piece.name, body)
-        for section in _SECTIONS:
+        for section in SECTIONS:
             appended[section].extend(
                 (f"piece {piece.name!r}", a) for a in _activities(body, section)
             )
+    return placed, appended
 
-    unused = sorted(set(shared) - used_variables)
-    if unused:
-        raise CatalogError(
-            f"variable {unused[0]!r} is not a variable of any composed piece; "
-            "check its spelling (`chaosaws-serverless catalog` lists each piece's variables)"
-        )
 
-    result = merger.result()
+def _lay_out_sections(
+    result: dict[str, Any], sections: dict[str, Placed], catalog: Catalog
+) -> None:
+    """Write each section's activities into ``result``, refusing clashes and unknown keys."""
     seen: dict[str, str] = {}
-    for section in _SECTIONS:
-        activities = placed[section] + appended[section]
-        for origin, activity in activities:
+    for section, entries in sections.items():
+        for origin, activity in entries:
             name = activity.get("name") if isinstance(activity, Mapping) else None
             if name is None:
                 continue
@@ -298,26 +164,25 @@ def expand(source: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:
                     "activity names must be unique; rename one or drop a duplicate piece"
                 )
             seen[name] = origin
-        for origin, activity in activities:
+        for origin, activity in entries:
             _check_configuration_references(origin, activity, result, catalog)
-        values = [a for _, a in activities]
-        if section == "steady-state-hypothesis":
-            if values or "steady-state-hypothesis" in result:
-                hypo = result.setdefault("steady-state-hypothesis", {})
-                hypo["probes"] = values
-                if not hypo.get("title"):
-                    raise CatalogError(
-                        "the composed steady-state hypothesis has no title: add a scenario/* "
-                        "piece or set steady-state-hypothesis.title in the experiment"
-                    )
-                result["steady-state-hypothesis"] = {
-                    "title": hypo["title"],
-                    **{k: v for k, v in hypo.items() if k != "title"},
-                }
-        elif values or section in result:
-            result[section] = values
-    result.setdefault("method", [])
-    return _ordered(result)
+        values = [a for _, a in entries]
+        if section != "steady-state-hypothesis":
+            if values or section in result:
+                result[section] = values
+            continue
+        if values or "steady-state-hypothesis" in result:
+            hypo = result.setdefault("steady-state-hypothesis", {})
+            hypo["probes"] = values
+            if not hypo.get("title"):
+                raise CatalogError(
+                    "the composed steady-state hypothesis has no title: add a scenario/* "
+                    "piece or set steady-state-hypothesis.title in the experiment"
+                )
+            result["steady-state-hypothesis"] = {
+                "title": hypo["title"],
+                **{k: v for k, v in hypo.items() if k != "title"},
+            }
 
 
 def has_references(experiment: Mapping[str, Any]) -> bool:
@@ -504,90 +369,3 @@ def _activities(body: Mapping[str, Any], section: str) -> list[Any]:
     if section == "steady-state-hypothesis":
         return list((body.get(section) or {}).get("probes") or [])
     return list(body.get(section) or [])
-
-
-def _load_piece(name: str, path: Path) -> Piece:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise CatalogError(f"piece {name!r} ({path}) is not valid YAML: {error}") from None
-    if not isinstance(data, dict):
-        raise CatalogError(f"piece {name!r} ({path}) must be a YAML mapping, got {data!r}")
-    unknown = sorted(set(data) - _PIECE_KEYS)
-    if unknown:
-        raise CatalogError(
-            f"piece {name!r} ({path}) has unknown key {unknown[0]!r}; "
-            f"a piece may hold {', '.join(sorted(_PIECE_KEYS))}"
-        )
-    description = data.get("description")
-    if not isinstance(description, str) or not description.strip():
-        raise CatalogError(f"piece {name!r} ({path}) needs a one-sentence 'description'")
-    variables = data.get("variables") or {}
-    if not isinstance(variables, dict) or not all(
-        isinstance(v, dict) and isinstance(v.get("description"), str) for v in variables.values()
-    ):
-        raise CatalogError(
-            f"piece {name!r} ({path}): 'variables' maps each name to "
-            "{description: ..., default: ...} (default optional)"
-        )
-    return Piece(name, path, description.strip(), variables, data)
-
-
-def _render(value: Any, values: Mapping[str, Any], piece: str) -> Any:
-    if isinstance(value, str):
-        whole = _VARIABLE.fullmatch(value.strip())
-        if whole:
-            return deepcopy(_lookup(whole.group(1), values, piece))
-        return _VARIABLE.sub(lambda m: _text(_lookup(m.group(1), values, piece)), value)
-    if isinstance(value, list):
-        rendered: list[Any] = []
-        for item in value:
-            if isinstance(item, Mapping) and "for_each" in item:
-                rendered.extend(_for_each(item, values, piece))
-            else:
-                rendered.append(_render(item, values, piece))
-        return rendered
-    if isinstance(value, Mapping):
-        return {key: _render(item, values, piece) for key, item in value.items()}
-    return value
-
-
-def _for_each(item: Mapping[str, Any], values: Mapping[str, Any], piece: str) -> list[Any]:
-    if set(item) != {"for_each", "in", "do"}:
-        raise CatalogError(
-            f"piece {piece!r}: a loop is {{for_each: NAME, in: '{{{{LIST}}}}', do: ACTIVITY}}, "
-            f"got keys {sorted(item)}"
-        )
-    elements = _render(item["in"], values, piece)
-    if not isinstance(elements, list):
-        raise CatalogError(
-            f"piece {piece!r}: for_each {item['for_each']!r} needs a list, got {elements!r}"
-        )
-    return [_render(item["do"], {**values, item["for_each"]: e}, piece) for e in elements]
-
-
-def _lookup(dotted: str, values: Mapping[str, Any], piece: str) -> Any:
-    name, *keys = dotted.split(".")
-    if name not in values:
-        raise CatalogError(
-            f"piece {piece!r} uses {{{{{dotted}}}}} but declares no variable {name!r}; "
-            f"its variables are {_names(values)}"
-        )
-    value = values[name]
-    for key in keys:
-        if not isinstance(value, Mapping) or key not in value:
-            raise CatalogError(
-                f"piece {piece!r} uses {{{{{dotted}}}}} but {name!r} is {values[name]!r}, "
-                f"which has no key {key!r}"
-            )
-        value = value[key]
-    return value
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def _names(mapping: Iterable[str]) -> str:
-    names = sorted(mapping)
-    return ", ".join(repr(n) for n in names) if names else "none"

@@ -23,13 +23,8 @@ fix; nothing has run by then.
 from pathlib import Path
 from typing import Any, List, Optional, Union
 
-from chaosaws_serverless.catalog.compose import (
-    EXTENSION_NAME,
-    Catalog,
-    CatalogError,
-    expand,
-    has_references,
-)
+from chaosaws_serverless.catalog.compose import EXTENSION_NAME, expand, has_references
+from chaosaws_serverless.catalog.pieces import Catalog, CatalogError
 
 __all__ = ["after_loading_experiment_control", "catalog_for"]
 

@@ -44,6 +44,7 @@ __all__ = [
     "most_aggregated",
     "newest_values",
     "period_for",
+    "require_text",
     "sums",
     "window_for",
 ]
@@ -106,6 +107,12 @@ def period_for(namespace: str, configuration: Optional[Configuration]) -> int:
             f"got {configured!r}"
         )
     return period
+
+
+def require_text(value: Any, name: str) -> None:
+    """Refuse ``value`` unless it is a non-empty string (``name``: the argument's name)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ActivityFailed(f"{name} must be a non-empty string, got {value!r}")
 
 
 def as_seconds(value: Any, label: str) -> float:

@@ -17,8 +17,8 @@ from logzero import logger
 
 from chaosaws_serverless import metric_names as names
 from chaosaws_serverless.aws import client, configured_regions, resolve_region
-from chaosaws_serverless.cloudwatch import metrics
-from chaosaws_serverless.errors import NoData, aws_errors
+from chaosaws_serverless.cloudwatch import alarms, customers, metrics
+from chaosaws_serverless.errors import NoData
 
 __all__ = [
     "get_alarm_state",
@@ -59,15 +59,15 @@ def get_metric_sum(
                                 "window_seconds": 300}}}
     ```
     """
-    _require_text(namespace, "namespace")
-    _require_text(metric_name, "metric_name")
+    metrics.require_text(namespace, "namespace")
+    metrics.require_text(metric_name, "metric_name")
     dims = _require_dimensions(dimensions)
     window = metrics.window_for(window_seconds, metrics.period_for(namespace, configuration))
     region_name = resolve_region(region, configuration)
     cloudwatch = client("cloudwatch", region_name, configuration, secrets)
     found = metrics.find_series(cloudwatch, namespace, metric_name, dims)
     found.add(metrics.Series.of(namespace, metric_name, dims))
-    totals = _aggregated_sums(cloudwatch, found, window)
+    totals = customers.aggregated_sums(cloudwatch, found, window)
     if metric_name not in totals:
         raise NoData(
             f"no data: metric {namespace}/{metric_name} with dimensions {dims} has no datapoint "
@@ -113,20 +113,20 @@ def get_error_ratio(
                                 "window_seconds": 300, "client_region": "us-east-1"}}}
     ```
     """
-    totals, window_text = _customer_counts(
+    totals, window_text = customers.customer_counts(
         url, window_seconds, client_region, names.STATUS_METRICS, region, configuration, secrets
     )
     requests = sum(totals.values())
     if requests <= 0:
         raise ActivityFailed(
-            f"no requests to {url!r}{_for_clients(client_region)} {window_text}: "
+            f"no requests to {url!r}{customers.for_clients(client_region)} {window_text}: "
             "the error ratio is undefined; check that the load generator is running"
         )
     errors = sum(totals.get(name, 0.0) for name in names.ERROR_METRICS)
     ratio = errors / requests
     logger.debug(
         f"error ratio {ratio:.4f} = {errors:g} errors / {requests:g} requests to {url!r}"
-        f"{_for_clients(client_region)} {window_text}"
+        f"{customers.for_clients(client_region)} {window_text}"
     )
     return ratio
 
@@ -170,7 +170,7 @@ def get_slow_request_ratio(
     """
     threshold = _threshold_ms(threshold_ms)
     slow_metric = names.slower_than_metric(threshold)
-    totals, window_text = _customer_counts(
+    totals, window_text = customers.customer_counts(
         url,
         window_seconds,
         client_region,
@@ -182,19 +182,19 @@ def get_slow_request_ratio(
     requests = sum(v for k, v in totals.items() if k in names.STATUS_METRICS)
     if slow_metric not in totals:
         raise ActivityFailed(
-            f"no data: no {slow_metric} count for {url!r}{_for_clients(client_region)} "
+            f"no data: no {slow_metric} count for {url!r}{customers.for_clients(client_region)} "
             f"{window_text}; the load generator publishing there does not count slow requests "
             "(upgrade it) or the metrics are elsewhere"
         )
     if requests <= 0:
         raise ActivityFailed(
-            f"no requests to {url!r}{_for_clients(client_region)} {window_text}: "
+            f"no requests to {url!r}{customers.for_clients(client_region)} {window_text}: "
             "the share of slow requests is undefined; check that the load generator is running"
         )
     ratio = totals[slow_metric] / requests
     logger.debug(
         f"slow ratio {ratio:.4f} = {totals[slow_metric]:g} requests slower than {threshold} ms "
-        f"/ {requests:g} requests to {url!r}{_for_clients(client_region)} {window_text}"
+        f"/ {requests:g} requests to {url!r}{customers.for_clients(client_region)} {window_text}"
     )
     return ratio
 
@@ -232,7 +232,7 @@ def get_latency_percentile(
                                 "client_region": "us-east-1"}}}
     ```
     """
-    _require_text(url, "url")
+    metrics.require_text(url, "url")
     value = metrics.as_seconds(percentile, "percentile")  # a plain number check
     if not 0 < value < 100:
         raise ActivityFailed(f"percentile must be within (0, 100), e.g. 99, got {percentile!r}")
@@ -301,7 +301,7 @@ def get_requests_by_region(
     ```
     """
     regions = configured_regions(configuration)
-    totals, _ = _customer_counts(
+    totals, _ = customers.customer_counts(
         url, window_seconds, client_region, None, region, configuration, secrets, regions
     )
     by_region = {}
@@ -355,8 +355,8 @@ def get_region_share(
     total = sum(by_region.values())
     if total <= 0:
         raise ActivityFailed(
-            f"no requests to {url!r}{_for_clients(client_region)} were answered in the last "
-            f"{window_seconds} s: the share of {answering} is undefined"
+            f"no requests to {url!r}{customers.for_clients(client_region)} were answered in the "
+            f"last {window_seconds} s: the share of {answering} is undefined"
         )
     return by_region.get(answering, 0) / total
 
@@ -379,129 +379,10 @@ def get_alarm_state(
                   "func": "get_alarm_state", "arguments": {"alarm_name": "us-error-ratio"}}}
     ```
     """
-    _require_text(alarm_name, "alarm_name")
+    metrics.require_text(alarm_name, "alarm_name")
     region_name = resolve_region(region, configuration)
-    states = alarm_states([alarm_name], region_name, configuration, secrets)
+    states = alarms.alarm_states([alarm_name], region_name, configuration, secrets)
     return states[alarm_name][0]
-
-
-def alarm_states(
-    alarm_names: list[str],
-    region: str,
-    configuration: Configuration = None,
-    secrets: Secrets = None,
-) -> dict[str, tuple[str, str]]:
-    """Return ``{alarm name: (state, state reason)}``; ``ActivityFailed`` names missing alarms.
-
-    Shared with the stop-condition control (not an activity: absent from ``__all__``).
-    """
-    cloudwatch = client("cloudwatch", region, configuration, secrets)
-    states: dict[str, tuple[str, str]] = {}
-    with aws_errors("cloudwatch:DescribeAlarms", f"alarms {alarm_names} in {region}"):
-        for offset in range(0, len(alarm_names), 100):  # DescribeAlarms takes 100 names
-            pages = cloudwatch.get_paginator("describe_alarms").paginate(
-                AlarmNames=alarm_names[offset : offset + 100],
-                AlarmTypes=["MetricAlarm", "CompositeAlarm"],
-            )
-            for page in pages:
-                for alarm in [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])]:
-                    states[alarm["AlarmName"]] = (
-                        alarm["StateValue"],
-                        str(alarm.get("StateReason", "")),
-                    )
-    missing = [n for n in alarm_names if n not in states]
-    if missing:
-        raise ActivityFailed(
-            f"CloudWatch alarm(s) {missing} not found in {region}; check the names and the "
-            "region, or create them (chaosaws_serverless.cloudwatch.actions.put_error_ratio_alarm)"
-        )
-    return states
-
-
-# Internals ---------------------------------------------------------------------------------
-
-
-def _customer_counts(
-    url: str,
-    window_seconds: float,
-    client_region: Optional[str],
-    metric_names: Optional[tuple[str, ...]],
-    region: Optional[str],
-    configuration: Configuration,
-    secrets: Secrets,
-    answering_regions: Optional[list[str]] = None,
-) -> tuple[dict[str, float], str]:
-    """Return {metric name: sum} of the load generator's counts for ``url``, and a window phrase.
-
-    ``metric_names=None`` reads the ``region_<region>`` counts instead of the
-    status counts. Raises ``ActivityFailed`` when nothing has data.
-    """
-    _require_text(url, "url")
-    namespace = str((configuration or {}).get("metrics_namespace") or names.DEFAULT_NAMESPACE)
-    dims = {names.DIMENSION_URL: url}
-    if client_region is not None:
-        dims[names.DIMENSION_CLIENT_REGION] = resolve_region(client_region, None)
-    window = metrics.window_for(window_seconds, metrics.period_for(namespace, configuration))
-    region_name = resolve_region(region, configuration)
-    cloudwatch = client("cloudwatch", region_name, configuration, secrets)
-
-    listed = metrics.find_series(cloudwatch, namespace, None, dims)
-    if metric_names is None:
-        listed = {s for s in listed if names.region_of_metric(s.name)}
-        wanted = [names.region_metric(r) for r in answering_regions or []]
-    else:
-        listed = {s for s in listed if s.name in metric_names}
-        wanted = list(metric_names)
-    # ListMetrics can lag behind new series on AWS (minutes): also ask for the series the
-    # load generator's contract names directly.
-    client_regions = (
-        [dims[names.DIMENSION_CLIENT_REGION]]
-        if client_region is not None
-        else configured_regions(configuration)
-    )
-    for metric_name in wanted:
-        listed.add(metrics.Series.of(namespace, metric_name, {names.DIMENSION_URL: url}))
-        for where in client_regions:
-            listed.add(
-                metrics.Series.of(
-                    namespace,
-                    metric_name,
-                    {names.DIMENSION_URL: url, names.DIMENSION_CLIENT_REGION: where},
-                )
-            )
-    if client_region is not None:
-        listed = {s for s in listed if s.dimension(names.DIMENSION_CLIENT_REGION) is not None}
-    totals = _aggregated_sums(cloudwatch, listed, window)
-    window_text = f"in the last {window_seconds} s ({namespace} in {region_name})"
-    if not totals:
-        raise NoData(
-            f"no data: no load generator counts for {url!r}{_for_clients(client_region)} "
-            f"{window_text}; check the URL (dimension {names.DIMENSION_URL!r}), the namespace "
-            "('metrics_namespace') and that the load generator is running"
-        )
-    return totals, window_text
-
-
-def _aggregated_sums(cloudwatch: Any, series: set, window: metrics.Window) -> dict[str, float]:
-    """Return {metric name: sum} over the most aggregated series of each name that has data."""
-    values = metrics.sums(cloudwatch, series, window)
-    by_name: dict[str, list] = {}
-    for s, total in values.items():
-        if total is not None:
-            by_name.setdefault(s.name, []).append(s)
-    return {
-        name: sum(values[s] or 0.0 for s in metrics.most_aggregated(with_data))
-        for name, with_data in by_name.items()
-    }
-
-
-def _for_clients(client_region: Optional[str]) -> str:
-    return f" from customers in {client_region}" if client_region else ""
-
-
-def _require_text(value: Any, name: str) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise ActivityFailed(f"{name} must be a non-empty string, got {value!r}")
 
 
 def _require_dimensions(dimensions: Any) -> dict[str, str]:

@@ -97,7 +97,7 @@ class Watcher:
         self.thread: Optional[threading.Thread] = None
 
     def states(self) -> dict[str, tuple[str, str]]:
-        from chaosaws_serverless.cloudwatch.probes import alarm_states
+        from chaosaws_serverless.cloudwatch.alarms import alarm_states
 
         return alarm_states(self.alarm_names, self.region, self.configuration, self.secrets)
 

@@ -17,13 +17,10 @@ deleted before the doctor returns; a doctor killed with SIGKILL leaves it,
 tagged, and the next live run deletes it first (``remove_leftovers``).
 """
 
-import io
-import json
 import secrets as random
 import signal
 import threading
 import time
-import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -35,27 +32,17 @@ from chaoslib.types import Configuration, Secrets
 from chaosaws_serverless.aws import client
 from chaosaws_serverless.awslambda import actions
 from chaosaws_serverless.awslambda.engine import latency_seconds
-from chaosaws_serverless.doctor.checks import FAIL, PASS, Check, Plan
-from chaosaws_serverless.errors import aws_errors, code_of
+from chaosaws_serverless.doctor import throwaway
+from chaosaws_serverless.doctor.plan import FAIL, PASS, Check, Plan
+from chaosaws_serverless.errors import aws_errors
 
 __all__ = [
-    "DOCTOR_PREFIX",
-    "DOCTOR_TAG",
+    "STEPS",
     "LiveInterrupted",
     "live_checks",
     "plan_layer",
-    "remove_leftovers",
-    "throwaway_code",
 ]
 
-DOCTOR_PREFIX = "chaosaws-doctor-"
-DOCTOR_TAG = "chaosaws-serverless:doctor"
-TAG_TIME = "%Y-%m-%dT%H:%M:%SZ"
-# A live run takes a few minutes per region: a doctor function older than this
-# belongs to a run that died; a younger one may be another doctor's, in progress.
-LEFTOVER_AFTER_SECONDS = 30 * 60
-DEFAULT_RUNTIME = "python3.12"
-MEMORY_MB = 128  # Lambda's smallest
 DEFAULT_LATENCY_MS = 3000
 DEFAULT_STATUS_CODE = 503
 ERROR_BODY = "chaosaws-serverless doctor"
@@ -83,67 +70,6 @@ class LiveInterrupted(KeyboardInterrupt):
     """SIGTERM during the live run: handled like Ctrl-C, after the cleanup."""
 
 
-def throwaway_code(runtime: str) -> tuple[bytes, str]:
-    """Return the zip and handler of a function that answers 200 in ``runtime``'s family."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        if runtime.startswith("nodejs"):
-            archive.writestr(
-                "index.js",
-                "exports.handler = async () => ({statusCode: 200, body: 'doctor'});\n",
-            )
-            handler = "index.handler"
-        else:
-            archive.writestr(
-                "app.py",
-                "def handler(event, context):\n    return {'statusCode': 200, 'body': 'doctor'}\n",
-            )
-            handler = "app.handler"
-    return buffer.getvalue(), handler
-
-
-def remove_leftovers(region: str, configuration: Configuration, secrets: Secrets) -> list[str]:
-    """Delete the throwaway functions an earlier live run left in ``region`` (found by tag)."""
-    lam = client("lambda", region, configuration, secrets)
-    removed = []
-    with aws_errors("lambda:ListFunctions", f"functions in {region}"):
-        pages = lam.get_paginator("list_functions").paginate()
-        names = [
-            (f["FunctionName"], f["FunctionArn"])
-            for page in pages
-            for f in page.get("Functions") or []
-            if f["FunctionName"].startswith(DOCTOR_PREFIX)
-        ]
-    for name, arn in names:
-        with aws_errors("lambda:ListTags", f"function {name!r} in {region}"):
-            tags = lam.list_tags(Resource=arn).get("Tags") or {}
-        if DOCTOR_TAG not in tags:
-            continue  # the prefix alone is not proof that it is ours
-        if not _abandoned(tags[DOCTOR_TAG]):
-            continue  # another doctor may be running right now (a run takes minutes)
-        _delete(lam, name, region)
-        removed.append(name)
-    return removed
-
-
-def _abandoned(created_at: str, now: Optional[datetime] = None) -> bool:
-    """Return True when a doctor function created at ``created_at`` outlived any live run."""
-    try:
-        created = datetime.strptime(created_at, TAG_TIME).replace(tzinfo=UTC)
-    except ValueError:
-        return True  # tagged by us but unreadable: nothing else would remove it
-    return ((now or datetime.now(UTC)) - created).total_seconds() > LEFTOVER_AFTER_SECONDS
-
-
-def _delete(lam: Any, name: str, region: str) -> None:
-    try:
-        with aws_errors("lambda:DeleteFunction", f"function {name!r} in {region}"):
-            lam.delete_function(FunctionName=name)
-    except ActivityFailed as error:
-        if code_of(error) != "ResourceNotFoundException":
-            raise
-
-
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """Turn SIGTERM into ``LiveInterrupted`` in the main thread, so the cleanup runs."""
@@ -162,57 +88,6 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def _family(
-    plan: Plan, region: str, configuration: Configuration, secrets: Secrets
-) -> dict[str, Any]:
-    """Return runtime, architecture and role for the region's throwaway function."""
-    chosen: dict[str, Any] = {"runtime": DEFAULT_RUNTIME, "architecture": "x86_64", "role": None}
-    for target in plan.targets:
-        if target.region != region:
-            continue
-        lam = client("lambda", region, configuration, secrets)
-        try:
-            with aws_errors("lambda:GetFunction", f"function {target.function_name!r}"):
-                config = lam.get_function(FunctionName=target.function_name)["Configuration"]
-        except ActivityFailed:
-            continue  # the read-only check reports it
-        runtime = str(config.get("Runtime") or "")
-        if runtime.startswith(("python", "nodejs")):
-            chosen["runtime"] = runtime
-        chosen["architecture"] = (config.get("Architectures") or ["x86_64"])[0]
-        chosen["role"] = config.get("Role")
-        break
-    return chosen
-
-
-def _picture(lam: Any, name: str) -> dict[str, Any]:
-    answer = lam.get_function(FunctionName=name)
-    config = answer["Configuration"]
-    return {
-        "layers": [layer["Arn"] for layer in config.get("Layers") or []],
-        "environment": dict((config.get("Environment") or {}).get("Variables") or {}),
-        "tags": dict(answer.get("Tags") or {}),
-    }
-
-
-def _invoke(lam: Any, name: str, clock: Callable[[], float]) -> dict[str, Any]:
-    started = clock()
-    with aws_errors("lambda:InvokeFunction", f"function {name!r}"):
-        answer = lam.invoke(FunctionName=name, Payload=b"{}")
-    seconds = clock() - started
-    raw = answer["Payload"].read()
-    try:
-        payload = json.loads(raw or b"null")
-    except ValueError:
-        payload = None
-    status = payload.get("statusCode") if isinstance(payload, dict) else None
-    return {
-        "seconds": round(seconds, 3),
-        "function_error": answer.get("FunctionError"),
-        "status_seen": status,
-    }
 
 
 class _Run:
@@ -235,14 +110,14 @@ class _Run:
         self.configuration = dict(configuration or {})
         self.secrets = dict(secrets or {})
         self.lam = client("lambda", region, configuration, secrets)
-        self.family = _family(plan, region, configuration, secrets)
+        self.family = throwaway.family(plan, region, configuration, secrets)
         self.role = role_arn or self.family["role"]
         self.latency_ms = latency_ms
         self.status_code = status_code
         self.invoker = invoke_client(region)
         self.clock = clock
         self.on_step = on_step
-        self.name = f"{DOCTOR_PREFIX}{random.token_hex(6)}"
+        self.name = f"{throwaway.DOCTOR_PREFIX}{random.token_hex(6)}"
         self.created = False
         self.deleted = False
         self.checks: list[Check] = []
@@ -265,7 +140,7 @@ class _Run:
         return verdict == PASS
 
     def invoke(self) -> dict[str, Any]:
-        seen = _invoke(self.invoker, self.name, self.clock)
+        seen = throwaway.invoke(self.invoker, self.name, self.clock)
         self.invocations += 1
         self.invoked_seconds += seen["seconds"]
         return seen
@@ -273,7 +148,7 @@ class _Run:
     def create(self) -> tuple[str, str, dict[str, Any]]:
         if not self.role:
             return FAIL, "no execution role: pass --role-arn (any role Lambda may assume)", {}
-        code, handler = throwaway_code(self.family["runtime"])
+        code, handler = throwaway.throwaway_code(self.family["runtime"])
         with aws_errors("lambda:CreateFunction", f"function {self.name!r} in {self.region}"):
             self.lam.create_function(
                 FunctionName=self.name,
@@ -281,17 +156,18 @@ class _Run:
                 Role=self.role,
                 Handler=handler,
                 Code={"ZipFile": code},
-                MemorySize=MEMORY_MB,
+                MemorySize=throwaway.MEMORY_MB,
                 Timeout=latency_seconds(self.latency_ms) + 10,
                 Architectures=[self.family["architecture"]],
                 Description="chaosaws-serverless doctor: deleted by the run that created it",
-                Tags={DOCTOR_TAG: datetime.now(UTC).strftime(TAG_TIME)},
+                Tags={throwaway.DOCTOR_TAG: datetime.now(UTC).strftime(throwaway.TAG_TIME)},
             )
         self.created = True
         with aws_errors("lambda:GetFunction", f"function {self.name!r} in {self.region}"):
             self.lam.get_waiter("function_active_v2").wait(FunctionName=self.name)
-            self.original = _picture(self.lam, self.name)
-        return PASS, f"{self.family['runtime']} {self.family['architecture']} {MEMORY_MB} MB", {}
+            self.original = throwaway.picture(self.lam, self.name)
+        family = f"{self.family['runtime']} {self.family['architecture']}"
+        return PASS, f"{family} {throwaway.MEMORY_MB} MB", {}
 
     def baseline(self) -> tuple[str, str, dict[str, Any]]:
         seen = self.invoke()
@@ -365,14 +241,14 @@ class _Run:
 
     def verify(self) -> tuple[str, str, dict[str, Any]]:
         with aws_errors("lambda:GetFunction", f"function {self.name!r} in {self.region}"):
-            now = _picture(self.lam, self.name)
+            now = throwaway.picture(self.lam, self.name)
         different = [key for key in self.original if now[key] != self.original[key]]
         if different:
             return FAIL, f"not as created after remove_faults: {', '.join(different)} differ", {}
         return PASS, "layers, environment and tags exactly as created", {}
 
     def delete(self) -> tuple[str, str, dict[str, Any]]:
-        _delete(self.lam, self.name, self.region)
+        throwaway.delete(self.lam, self.name, self.region)
         self.deleted = True
         return PASS, "deleted", {}
 
@@ -408,7 +284,7 @@ class _Run:
             return
         _CLEANING.set()
         try:
-            _delete(self.lam, self.name, self.region)
+            throwaway.delete(self.lam, self.name, self.region)
             self.deleted = True
             self.checks.append(
                 Check(
@@ -425,7 +301,7 @@ class _Run:
                     f"{self.name} ({self.region})",
                     FAIL,
                     f"could not delete it ({error}); the next `doctor --live` removes it "
-                    f"(tag {DOCTOR_TAG})",
+                    f"(tag {throwaway.DOCTOR_TAG})",
                 )
             )
         finally:
@@ -468,7 +344,7 @@ def live_checks(
     with sigterm_as_interrupt():
         for region in plan.regions:
             try:
-                removed = remove_leftovers(region, configuration, secrets)
+                removed = throwaway.remove_leftovers(region, configuration, secrets)
             except ActivityFailed as error:
                 checks.append(Check("live leftovers", region, FAIL, str(error)))
                 continue
@@ -498,13 +374,13 @@ def live_checks(
             finally:
                 invocations += run.invocations
                 seconds += run.invoked_seconds
-    gb_seconds = seconds * MEMORY_MB / 1024
+    gb_seconds = seconds * throwaway.MEMORY_MB / 1024
     checks.append(
         Check(
             "live cost",
             ", ".join(plan.regions),
             PASS,
-            f"{invocations} invocations, {seconds:.1f} s invoked at {MEMORY_MB} MB = "
+            f"{invocations} invocations, {seconds:.1f} s invoked at {throwaway.MEMORY_MB} MB = "
             f"{gb_seconds:.2f} GB-s",
             {
                 "invocations": invocations,

@@ -36,7 +36,8 @@ def doctor_passes(
     """
     from chaoslib.loader import load_experiment
 
-    from chaosaws_serverless.doctor.checks import failed, read_only_checks
+    from chaosaws_serverless.doctor.checks import read_only_checks
+    from chaosaws_serverless.doctor.plan import failed
 
     experiment = dict(load_experiment(experiment_path)) if experiment_path else None
     checks = read_only_checks(experiment, configuration or {}, secrets, list(regions or []) or None)

@@ -6,14 +6,8 @@ from typing import Any, Optional
 
 from chaoslib.types import Configuration, Secrets
 
-from chaosaws_serverless.doctor.checks import (
-    FAIL,
-    Check,
-    failed,
-    plan_experiment,
-    read_only_checks,
-    with_declared,
-)
+from chaosaws_serverless.doctor.checks import read_only_checks
+from chaosaws_serverless.doctor.plan import FAIL, Check, failed, plan_experiment, with_declared
 
 __all__ = ["as_json", "run_doctor", "table"]
 

@@ -108,55 +108,91 @@ def _layer_zip() -> bytes:
 
 
 def deploy(stack: Stack, endpoint_url: str) -> Deployment:
-    """Create ``stack`` in the emulator at ``endpoint_url`` and return what was created."""
+    """Create ``stack`` in the emulator at ``endpoint_url`` and return what was created.
+
+    In order: the functions' role; per region the chaos layer and the
+    functions; the hosted zone with a health check per region; the records
+    (regional domains, latency records on the entry name); the dashboard.
+    """
     regions = list(stack.regions)
     config = configuration(endpoint_url, regions)
 
     def client(service: str, region: str) -> Any:
         return aws.client(service, region, config, FAKE_CREDENTIALS)
 
-    iam = client("iam", regions[0])
-    role_arn = iam.create_role(
+    role_arn = client("iam", regions[0]).create_role(
         RoleName=stack.role_name, AssumeRolePolicyDocument=json.dumps(_TRUST_POLICY)
     )["Role"]["Arn"]
-
-    code = function_code_zip()
     layer_arns: dict[str, str] = {}
     functions: dict[str, dict[str, str]] = {}
     for region in regions:
-        lam = client("lambda", region)
-        layer_arns[region] = lam.publish_layer_version(
-            LayerName=stack.layer_name,
-            Description="chaos-lambda-extension (lab stand-in: the gateways emulate it)",
-            Content={"ZipFile": _layer_zip()},
-            CompatibleRuntimes=list(stack.layer_runtimes),
-            CompatibleArchitectures=list(stack.layer_architectures),
-        )["LayerVersionArn"]
-        functions[region] = {}
-        for spec in stack.functions:
-            name = spec.name(region)
-            lam.create_function(
-                FunctionName=name,
-                Runtime=spec.runtime,
-                Role=role_arn,
-                Handler=spec.handler,
-                Code={"ZipFile": code},
-                Timeout=spec.timeout_seconds,
-                MemorySize=spec.memory_mb,
-                Architectures=list(stack.layer_architectures[:1]),
-                Environment={"Variables": {"API_PATH": spec.path}},
-                Tags={"chaos-lab": stack.name},
-            )
-            functions[region][spec.path] = name
-
+        layer_arns[region], functions[region] = _deploy_functions(
+            stack, client("lambda", region), region, role_arn
+        )
     r53 = client("route53", "us-east-1")
     zone_id = r53.create_hosted_zone(Name=stack.zone_name, CallerReference=str(uuid.uuid4()))[
         "HostedZone"
     ]["Id"].rsplit("/", 1)[-1]
+    health_check_ids = {region: _create_health_check(stack, r53, region) for region in regions}
+    r53.change_resource_record_sets(
+        HostedZoneId=zone_id, ChangeBatch={"Changes": _record_changes(stack, health_check_ids)}
+    )
+    deployment = Deployment(
+        endpoint_url=endpoint_url,
+        misconfigured=stack.misconfigured,
+        regions=regions,
+        api_url=stack.api_url,
+        record_name=stack.record_name,
+        hosted_zone_id=zone_id,
+        health_check_ids=health_check_ids,
+        functions=functions,
+        layer_arns=layer_arns,
+        dashboard_name=stack.dashboard_name,
+        experiment=dict(stack.experiment),
+    )
+    _put_dashboard(deployment, config)
+    return deployment
+
+
+def _deploy_functions(
+    stack: Stack, lam: Any, region: str, role_arn: str
+) -> tuple[str, dict[str, str]]:
+    """Publish the chaos layer and create the stack's functions in one region.
+
+    Returns the layer version's ARN and ``{path: function name}``.
+    """
+    layer_arn = lam.publish_layer_version(
+        LayerName=stack.layer_name,
+        Description="chaos-lambda-extension (lab stand-in: the gateways emulate it)",
+        Content={"ZipFile": _layer_zip()},
+        CompatibleRuntimes=list(stack.layer_runtimes),
+        CompatibleArchitectures=list(stack.layer_architectures),
+    )["LayerVersionArn"]
+    code = function_code_zip()
+    functions: dict[str, str] = {}
+    for spec in stack.functions:
+        name = spec.name(region)
+        lam.create_function(
+            FunctionName=name,
+            Runtime=spec.runtime,
+            Role=role_arn,
+            Handler=spec.handler,
+            Code={"ZipFile": code},
+            Timeout=spec.timeout_seconds,
+            MemorySize=spec.memory_mb,
+            Architectures=list(stack.layer_architectures[:1]),
+            Environment={"Variables": {"API_PATH": spec.path}},
+            Tags={"chaos-lab": stack.name},
+        )
+        functions[spec.path] = name
+    return str(layer_arn), functions
+
+
+def _create_health_check(stack: Stack, r53: Any, region: str) -> str:
+    """Create and name the region's health check on the domain the stack gives it."""
     hc = stack.health_check
-    health_check_ids: dict[str, str] = {}
-    for region in regions:
-        health_check_ids[region] = r53.create_health_check(
+    check_id = str(
+        r53.create_health_check(
             CallerReference=str(uuid.uuid4()),
             HealthCheckConfig={
                 "Type": hc.type,
@@ -168,14 +204,20 @@ def deploy(stack: Stack, endpoint_url: str) -> Deployment:
                 "EnableSNI": hc.type.startswith("HTTPS"),
             },
         )["HealthCheck"]["Id"]
-        r53.change_tags_for_resource(
-            ResourceType="healthcheck",
-            ResourceId=health_check_ids[region],
-            AddTags=[{"Key": "Name", "Value": f"api-{region}"}],
-        )
+    )
+    r53.change_tags_for_resource(
+        ResourceType="healthcheck",
+        ResourceId=check_id,
+        AddTags=[{"Key": "Name", "Value": f"api-{region}"}],
+    )
+    return check_id
 
+
+def _record_changes(stack: Stack, health_check_ids: dict[str, str]) -> list[dict[str, Any]]:
+    """Return the records: each regional domain, and a latency record per region on the entry."""
     changes = []
     for region, domain in stack.regions.items():
+        gateway = f"d-{region.replace('-', '')}.execute-api.{region}.amazonaws.com"
         changes.append(
             {
                 "Action": "CREATE",
@@ -183,9 +225,7 @@ def deploy(stack: Stack, endpoint_url: str) -> Deployment:
                     "Name": domain,
                     "Type": "CNAME",
                     "TTL": 300,
-                    "ResourceRecords": [
-                        {"Value": f"d-{region.replace('-', '')}.execute-api.{region}.amazonaws.com"}
-                    ],
+                    "ResourceRecords": [{"Value": gateway}],
                 },
             }
         )
@@ -203,23 +243,7 @@ def deploy(stack: Stack, endpoint_url: str) -> Deployment:
                 },
             }
         )
-    r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
-
-    deployment = Deployment(
-        endpoint_url=endpoint_url,
-        misconfigured=stack.misconfigured,
-        regions=regions,
-        api_url=stack.api_url,
-        record_name=stack.record_name,
-        hosted_zone_id=zone_id,
-        health_check_ids=health_check_ids,
-        functions=functions,
-        layer_arns=layer_arns,
-        dashboard_name=stack.dashboard_name,
-        experiment=dict(stack.experiment),
-    )
-    _put_dashboard(deployment, config)
-    return deployment
+    return changes
 
 
 def _put_dashboard(deployment: Deployment, config: dict[str, Any]) -> None:

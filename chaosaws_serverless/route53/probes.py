@@ -18,7 +18,7 @@ from chaosaws_serverless import metric_names as names
 from chaosaws_serverless.aws import client, resolve_region
 from chaosaws_serverless.cloudwatch.metrics import as_seconds
 from chaosaws_serverless.errors import aws_errors, code_of
-from chaosaws_serverless.route53 import health, records, routing
+from chaosaws_serverless.route53 import failover, health, records, routing
 
 __all__ = [
     "find_failover_misconfigurations",
@@ -85,8 +85,8 @@ def health_check_is_healthy(
 def find_failover_misconfigurations(
     hosted_zone_id: str,
     record_name: str,
-    max_ttl_seconds: int = records.MAX_TTL_SECONDS,
-    max_detection_seconds: int = records.MAX_DETECTION_SECONDS,
+    max_ttl_seconds: int = failover.MAX_TTL_SECONDS,
+    max_detection_seconds: int = failover.MAX_DETECTION_SECONDS,
     *,
     configuration: Configuration = None,
     secrets: Secrets = None,
@@ -148,7 +148,7 @@ def find_failover_misconfigurations(
         checks[check_id] = check = _health_check_or_none(route53, check_id)
         todo.extend((check or {}).get("HealthCheckConfig", {}).get("ChildHealthChecks") or [])
     alarms = _alarms_of(checks, configuration, secrets)
-    findings = records.failover_findings(
+    findings = failover.failover_findings(
         record_name, routed, named, zone, checks, max_ttl_seconds, max_detection_seconds, alarms
     )
     for finding in findings:

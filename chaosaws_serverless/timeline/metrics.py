@@ -100,29 +100,54 @@ def read_timeline(
     data is kept 3 hours: older runs are read with 60 s periods.
     """
     period = 1 if time.time() - start < HIGH_RESOLUTION_SECONDS else 60
-    start_dt = datetime.fromtimestamp(start, UTC).replace(microsecond=0)
-    end_dt = datetime.fromtimestamp(end, UTC).replace(microsecond=0) + timedelta(seconds=1)
-    queries: list[tuple[str, str, dict[str, Any], str]] = []
-    route53_region = metric_names.ROUTE53_METRICS_REGION
-    for region, hc_id in health_check_ids.items():
-        queries.append(
-            (
-                f"health|{region}",
-                route53_region,
-                {
-                    "Namespace": metric_names.ROUTE53_NAMESPACE,
-                    "MetricName": metric_names.HEALTH_CHECK_STATUS,
-                    "Dimensions": [{"Name": "HealthCheckId", "Value": hc_id}],
-                },
-                "Minimum",
-            )
-        )
     region = aws.resolve_region(metrics_region, configuration)
-    cloudwatch = aws.client("cloudwatch", region, configuration, secrets)
+    queries = _health_queries(health_check_ids) + _customer_queries(
+        aws.client("cloudwatch", region, configuration, secrets),
+        region,
+        namespace,
+        url,
+        list(client_regions),
+    )
+    values = _fetch(queries, configuration, secrets, start, end, period)
+    health = {r: Series(r, values.get(f"health|{r}", {})) for r in health_check_ids}
+    served, statuses = _customer_series(values, period)
+    return TimelineData(
+        start, end, health, served, statuses, url=url, origin=start, period_seconds=period
+    )
+
+
+# A query: (key, region, metric, statistic); the key names the series it feeds.
+Query = tuple[str, str, dict[str, Any], str]
+
+
+def _health_queries(health_check_ids: dict[str, str]) -> list[Query]:
+    """Return the HealthCheckStatus query of each region's check (Route 53's, in us-east-1)."""
+    return [
+        (
+            f"health|{region}",
+            metric_names.ROUTE53_METRICS_REGION,
+            {
+                "Namespace": metric_names.ROUTE53_NAMESPACE,
+                "MetricName": metric_names.HEALTH_CHECK_STATUS,
+                "Dimensions": [{"Name": "HealthCheckId", "Value": hc_id}],
+            },
+            "Minimum",
+        )
+        for region, hc_id in health_check_ids.items()
+    ]
+
+
+def _customer_queries(
+    cloudwatch: Any, region: str, namespace: str, url: str, client_regions: list[str]
+) -> list[Query]:
+    """Return the queries of the load generator's counts for ``url``, per calling region.
+
+    Series are found with ListMetrics and, because ListMetrics lags on AWS, also
+    asked for by the names the load generator publishes for ``client_regions``.
+    """
     series = _list_metrics(cloudwatch, namespace)
-    regions = list(client_regions)
-    for calling in regions:
-        for name in (*STATUS_COLOURS, *(metric_names.region_metric(r) for r in regions)):
+    for calling in client_regions:
+        for name in (*STATUS_COLOURS, *(metric_names.region_metric(r) for r in client_regions)):
             expected = [
                 {"Name": metric_names.DIMENSION_URL, "Value": url},
                 {"Name": metric_names.DIMENSION_CLIENT_REGION, "Value": calling},
@@ -131,6 +156,7 @@ def read_timeline(
             series.setdefault(
                 identity, {"Namespace": namespace, "MetricName": name, "Dimensions": expected}
             )
+    queries: list[Query] = []
     for metric in series.values():
         dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
         if dims.get(metric_names.DIMENSION_URL) != url:
@@ -147,19 +173,36 @@ def read_timeline(
             # One datapoint per interval: the Average of a bucket is the count of one
             # interval, even when drift puts two intervals in one second.
             queries.append((f"rate:{name}|{client}", region, metric, "Average"))
+    return queries
 
-    clients = {
-        r: aws.client("cloudwatch", r, configuration, secrets) for r in {region, route53_region}
-    }
+
+def _fetch(
+    queries: list[Query],
+    configuration: dict[str, Any],
+    secrets: dict[str, Any] | None,
+    start: float,
+    end: float,
+    period: int,
+) -> dict[str, dict[float, float]]:
+    """Return each query's datapoints in ``[start, end]``, region by region (GetMetricData)."""
+    start_dt = datetime.fromtimestamp(start, UTC).replace(microsecond=0)
+    end_dt = datetime.fromtimestamp(end, UTC).replace(microsecond=0) + timedelta(seconds=1)
     raw: dict[str, dict[float, float]] = {}
-    for where, client_api in clients.items():
-        chosen = [q for q in queries if q[1] == where]
-        raw.update(_get(client_api, chosen, start_dt, end_dt, period))
-    values = {
+    for where in sorted({q[1] for q in queries}):
+        client_api = aws.client("cloudwatch", where, configuration, secrets)
+        raw.update(
+            _get(client_api, [q for q in queries if q[1] == where], start_dt, end_dt, period)
+        )
+    return {
         key: {t: v for t, v in points.items() if start - period <= t < end}
         for key, points in raw.items()
     }
-    health = {r: Series(r, values.get(f"health|{r}", {})) for r in health_check_ids}
+
+
+def _customer_series(
+    values: dict[str, dict[float, float]], period: int
+) -> tuple[dict[str, Series], dict[str, dict[str, Series]]]:
+    """Return the answering regions' series and each calling region's status series."""
     served: dict[str, Series] = {}
     statuses: dict[str, dict[str, Series]] = defaultdict(dict)
     for key, points in sorted(values.items(), key=lambda item: item[0].startswith("rate:")):
@@ -183,13 +226,8 @@ def read_timeline(
         else:
             statuses[client][name] = Series(name, points)
     # A client region without a single datapoint has no panel: nobody called from there.
-    statuses = defaultdict(
-        dict, {c: s for c, s in statuses.items() if any(x.points for x in s.values())}
-    )
-    served = {r: s for r, s in served.items() if s.points}
-    return TimelineData(
-        start, end, health, served, dict(statuses), url=url, origin=start, period_seconds=period
-    )
+    shown = {c: s for c, s in statuses.items() if any(x.points for x in s.values())}
+    return {r: s for r, s in served.items() if s.points}, shown
 
 
 def _per_second(points: dict[float, float]) -> dict[float, float]:

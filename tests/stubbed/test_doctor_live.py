@@ -28,8 +28,8 @@ from botocore.stub import Stubber
 sys.path.insert(0, str(Path(__file__).parents[1] / "emulator"))
 from test_lambda_faults import World
 
-from chaosaws_serverless.doctor import live
-from chaosaws_serverless.doctor.checks import Plan, Target
+from chaosaws_serverless.doctor import live, throwaway
+from chaosaws_serverless.doctor.plan import Plan, Target
 
 US, EU = "us-east-1", "eu-west-1"
 
@@ -108,7 +108,7 @@ def doctor_functions(aws: Callable[..., Any]) -> list[str]:
         f["FunctionName"]
         for region in (US, EU)
         for f in aws("lambda", region).list_functions()["Functions"]
-        if f["FunctionName"].startswith(live.DOCTOR_PREFIX)
+        if f["FunctionName"].startswith(throwaway.DOCTOR_PREFIX)
     ]
 
 
@@ -130,7 +130,9 @@ def test_a_layer_that_fires_passes_and_leaves_nothing(
     assert cost.check == "live cost" and cost.measured["invocations"] == 6  # 3 per region
     assert doctor_functions(aws) == []
     # The created function's tag marked it as the doctor's, and it ran the experiment's runtime.
-    assert len(fake.invoked) == 6 and all(n.startswith(live.DOCTOR_PREFIX) for n in fake.invoked)
+    assert len(fake.invoked) == 6 and all(
+        n.startswith(throwaway.DOCTOR_PREFIX) for n in fake.invoked
+    )
     for stubber in fake.stubbers:
         stubber.assert_no_pending_responses()
 
@@ -192,22 +194,24 @@ def test_every_failure_path_removes_what_was_created(
 def test_leftovers_of_an_earlier_run_are_removed_by_tag_only(
     world: World, aws: Callable[..., Any], configuration: dict[str, Any]
 ) -> None:
-    world.function(f"{live.DOCTOR_PREFIX}killed", tags={live.DOCTOR_TAG: "2026-01-01T00:00:00Z"})
-    world.function(f"{live.DOCTOR_PREFIX}not-ours")  # same prefix, no tag: someone else's
+    world.function(
+        f"{throwaway.DOCTOR_PREFIX}killed", tags={throwaway.DOCTOR_TAG: "2026-01-01T00:00:00Z"}
+    )
+    world.function(f"{throwaway.DOCTOR_PREFIX}not-ours")  # same prefix, no tag: someone else's
     # Tagged a minute ago: another doctor's run in progress, not a leftover.
     recent = (datetime.now(UTC) - timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    world.function(f"{live.DOCTOR_PREFIX}running", tags={live.DOCTOR_TAG: recent})
+    world.function(f"{throwaway.DOCTOR_PREFIX}running", tags={throwaway.DOCTOR_TAG: recent})
     fake = FakeExtension(aws, "chaos-lambda-extension")
     checks = live.live_checks(
         plan((US,)), configuration, latency_ms=2000, invoke_client=fake.client, clock=fake.clock
     )
     leftovers = [c for c in checks if c.check == "live leftovers"]
     assert [c.detail for c in leftovers] == [
-        f"removed 1 from an earlier run: {live.DOCTOR_PREFIX}killed"
+        f"removed 1 from an earlier run: {throwaway.DOCTOR_PREFIX}killed"
     ]
     assert sorted(doctor_functions(aws)) == [
-        f"{live.DOCTOR_PREFIX}not-ours",
-        f"{live.DOCTOR_PREFIX}running",
+        f"{throwaway.DOCTOR_PREFIX}not-ours",
+        f"{throwaway.DOCTOR_PREFIX}running",
     ]
 
 
@@ -222,7 +226,7 @@ def test_the_throwaway_function_is_smallest_and_follows_the_runtime_family(
             (function,) = [
                 f
                 for f in aws("lambda", region).list_functions()["Functions"]
-                if f["FunctionName"].startswith(live.DOCTOR_PREFIX)
+                if f["FunctionName"].startswith(throwaway.DOCTOR_PREFIX)
             ]
             seen.append(function)
 

@@ -33,7 +33,7 @@ def iam() -> Iterator[Stubber]:
 
 
 def configuration() -> dict[str, Any]:
-    from chaosaws_serverless.doctor.checks import with_declared
+    from chaosaws_serverless.doctor.plan import with_declared
 
     values = with_declared(EXPERIMENT, CONFIGURATION)
     values["aws_endpoint_url"] = ""

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from chaoslib.experiment import ensure_experiment_is_valid
 
-from chaosaws_serverless.catalog.compose import Catalog, compose
+from chaosaws_serverless.catalog.compose import compose
+from chaosaws_serverless.catalog.pieces import Catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 SHORT = ROOT / "experiments" / "short"

@@ -11,15 +11,9 @@ from chaoslib.exceptions import InterruptExecution, InvalidSource
 from click.testing import CliRunner
 
 from chaosaws_serverless.catalog.cli import parse_piece_argument
-from chaosaws_serverless.catalog.compose import (
-    Catalog,
-    CatalogError,
-    compose,
-    dumps,
-    expand,
-    has_references,
-)
+from chaosaws_serverless.catalog.compose import compose, dumps, expand, has_references
 from chaosaws_serverless.catalog.control import after_loading_experiment_control
+from chaosaws_serverless.catalog.pieces import Catalog, CatalogError
 from chaosaws_serverless.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -336,7 +330,7 @@ def test_the_package_ships_the_repository_catalog() -> None:
     # The built-in catalog is the repository's experiments/catalog itself (through
     # chaosaws_serverless/_shipped/experiments, a link setuptools follows when it builds),
     # not a copy that could drift; .ci/wheel-smoke checks the built wheel carries it.
-    from chaosaws_serverless.catalog.compose import default_catalog_dirs
+    from chaosaws_serverless.catalog.pieces import default_catalog_dirs
 
     assert default_catalog_dirs()[-1] == (EXPERIMENTS / "catalog").resolve()
 
@@ -348,7 +342,8 @@ def test_the_reference_experiment_composes_with_the_latency_objective() -> None:
     """The recipe of experiments/README.md: region-failure plus the latency objective, valid."""
     from chaoslib.experiment import ensure_experiment_is_valid
 
-    from chaosaws_serverless.catalog.compose import Catalog, compose
+    from chaosaws_serverless.catalog.compose import compose
+    from chaosaws_serverless.catalog.pieces import Catalog
 
     experiment = compose(
         [

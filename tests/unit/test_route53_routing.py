@@ -3,7 +3,7 @@
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
-from chaosaws_serverless.route53 import records, routing
+from chaosaws_serverless.route53 import failover, routing
 
 US, EU = "us-east-1", "eu-west-1"
 
@@ -49,6 +49,6 @@ def test_failover_records_are_labelled_and_checked() -> None:
             "ResourceRecords": [{"Value": "a.example.com"}],
         }
     ]
-    (single, missing) = records.failover_findings("api.example.com", routed, routed, routed, {})
+    (single, missing) = failover.failover_findings("api.example.com", routed, routed, routed, {})
     assert "single routing record (the primary failover record (primary))" in single
     assert missing.startswith("the primary failover record (primary) of api.example.com has no")
