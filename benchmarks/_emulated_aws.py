@@ -5,11 +5,17 @@ session token, endpoint) and sets fake credentials, so every client goes to the
 local emulator the benchmark starts.
 """
 
-import io
 import os
-import zipfile
+import sys
 from collections import Counter
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests.support
+
+from tests.support.lambdas import code_zip  # a function's package, as the tests make it
+
+__all__ = ["ORIGINAL_ENV", "Calls", "code_zip"]
 
 for _name in ("AWS_PROFILE", "AWS_ROLE_ARN", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
     os.environ.pop(_name, None)
@@ -22,14 +28,6 @@ os.environ.update(
 
 # Each benchmark function's own environment: it must come back exactly after a rollback.
 ORIGINAL_ENV = {"TABLE": "orders", "API_SECRET": "do-not-log-me"}
-
-
-def code_zip() -> bytes:
-    """Return a minimal Python function package."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    return 'ok'\n")
-    return buffer.getvalue()
 
 
 class Calls:

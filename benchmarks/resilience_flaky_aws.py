@@ -6,11 +6,11 @@ Command (what produced the figures in the report):
 
 Creates ``--functions`` functions on an in-process moto server (layers
 already attached, a planted secret, every third with an alias ``live``; see
-``tests/resilience/flaky.py``), then runs ``--runs`` rounds: every function
+``tests/support/flaky.py``), then runs ``--runs`` rounds: every function
 in parallel threads (as background activities run) gets ``inject_latency`` or
 ``inject_error`` (on the alias for half the aliased ones) and then
 ``remove_faults``, the package talking to moto through the fault proxy
-(``tests/resilience/faultproxy.py``): ``--fault-rate`` of all calls answered
+(``tests/support/faultproxy.py``): ``--fault-rate`` of all calls answered
 with throttling, 500, 409 "update in progress" (Lambda writes), a dropped
 connection, or a write applied and its answer dropped. Reference rounds at 0%
 faults run first, in the same process, for the wall-time ratio.
@@ -34,11 +34,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "resilience"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests.support
 
-import flaky
-import interruption
-from faultproxy import FaultProxy
+from tests.support import flaky, interruption
+from tests.support.faultproxy import FaultProxy
 
 
 def main() -> None:

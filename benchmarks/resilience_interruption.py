@@ -10,7 +10,7 @@ times more with chaoslib alone (the baseline): deploys the lab's reference
 stack into an in-process moto server (functions hardened with an extra layer,
 variables and a planted secret), runs the method and rollbacks of
 ``experiments/region-failure.json`` unchanged (see
-``tests/resilience/interruption.py``), sends the signal at a random point
+``tests/support/interruption.py``), sends the signal at a random point
 after the method starts (40% among the injections, the rest while
 ``wait_for_failover`` polls), and compares every function with its picture
 from before. After SIGKILL, ``chaosaws-serverless rollback`` runs first.
@@ -38,9 +38,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "resilience"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests.support
 
-import interruption
+from tests.support import interruption
 
 
 def main() -> None:

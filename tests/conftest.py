@@ -15,6 +15,7 @@ import boto3
 import pytest
 
 from chaosaws_serverless.aws import clear_client_cache
+from tests.support.lambdas import World
 
 US, EU = "us-east-1", "eu-west-1"
 
@@ -89,7 +90,15 @@ def script_runner() -> Iterator[Any]:
     runner.close()
 
 
+@pytest.fixture
+def world(aws: Callable[..., Any], configuration: dict[str, Any]) -> World:
+    """Return a ``World``: Lambda functions and layers arranged in moto, read back."""
+    return World(aws, configuration)
+
+
 _TIERS = ("unit", "local", "emulator", "stubbed", "resilience", "lab")
+# The tiers whose tests need no emulator: none of them may start one.
+_NO_EMULATOR = ("unit", "local")
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
@@ -97,6 +106,21 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     tier = item.path.parent.name
     if tier in _TIERS:
         item.add_marker(getattr(pytest.mark, tier))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse a test of a tier without emulator that asks for the moto server (any fixture)."""
+    wrong = [
+        item.nodeid
+        for item in items
+        if item.path.parent.name in _NO_EMULATOR
+        and "moto_server" in getattr(item, "fixturenames", ())
+    ]
+    if wrong:
+        raise pytest.UsageError(
+            f"tests/{'|'.join(_NO_EMULATOR)} need no emulator, but these tests ask for the moto "
+            f"server: {', '.join(wrong)}; move them to tests/emulator"
+        )
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -148,16 +148,12 @@ def test_tag_targeted_latency_scenario_runs_and_restores_exactly_the_chosen_func
     tmp_path: Path, configuration: dict[str, Any], aws: Callable[..., Any]
 ) -> None:
     """`tagged-latency.json`: PERCENT(20) of 10 tagged functions, then its rollback by tags."""
-    import io
-    import zipfile
+    from tests.support.lambdas import code_zip
 
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    return 'ok'\n")
     lam = aws("lambda")
     role = aws("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     layer = lam.publish_layer_version(
-        LayerName="chaos-lambda-extension", Content={"ZipFile": buffer.getvalue()}
+        LayerName="chaos-lambda-extension", Content={"ZipFile": code_zip()}
     )["LayerVersionArn"]
     names = [f"checkout-{i}" for i in range(10)]
     for name in [*names, "payments-0"]:
@@ -166,7 +162,7 @@ def test_tag_targeted_latency_scenario_runs_and_restores_exactly_the_chosen_func
             Runtime="python3.12",
             Role=role,
             Handler="app.handler",
-            Code={"ZipFile": buffer.getvalue()},
+            Code={"ZipFile": code_zip()},
             Environment={"Variables": {"N": name}},
             Tags={"service": name.split("-")[0]},
         )

@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 from chaoslib.exceptions import ActivityFailed
 from click.testing import CliRunner
-from test_cloudwatch_probes import URL, traffic
-from test_lambda_faults import World
-from test_route53_probes import NAME, reference_zone
 
 from chaosaws_serverless.awslambda import actions
 from chaosaws_serverless.cli import main
 from chaosaws_serverless.doctor.checks import read_only_checks
 from chaosaws_serverless.doctor.runner import run_doctor
+from tests.support.lambdas import World
+from tests.support.metrics import URL, traffic
+from tests.support.route53 import NAME, reference_zone
 
 US, EU = "us-east-1", "eu-west-1"
 WRAPPER = "AWS_LAMBDA_EXEC_WRAPPER"

@@ -10,14 +10,12 @@ aliases) is the same before and after. One run goes through the real ``chaos
 run`` command to pin its exit code and output.
 """
 
-import io
 import json
 import logging
 import subprocess
 import sys
 import time
 import urllib.request
-import zipfile
 from collections.abc import Callable
 from copy import deepcopy
 from pathlib import Path
@@ -29,6 +27,7 @@ from chaoslib.experiment import run_experiment
 
 from chaosaws_serverless.aws import clear_client_cache
 from chaosaws_serverless.controls import preflight
+from tests.support.lambdas import code_zip
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENTS = sorted((ROOT / "experiments").glob("*.json"))
@@ -63,13 +62,6 @@ WRONG_CASES = [
     for name, key in CASES
     if shipped(ROOT / "experiments" / name)["configuration"][key]["required"] in WRONG
 ]
-
-
-def code_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    return {}\n")
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")

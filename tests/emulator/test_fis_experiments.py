@@ -139,18 +139,13 @@ def test_delete_is_the_rollback_of_create(
 def test_stopping_restores_the_functions_whose_disabled_action_never_ran(
     configuration: dict[str, Any], aws: Callable[..., Any]
 ) -> None:
-    import io
-    import zipfile
-
     from chaosaws_serverless.awslambda import actions as lambda_actions
+    from tests.support.lambdas import code_zip
 
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    return {}\n")
     lam = aws("lambda")
     role = aws("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     layer = lam.publish_layer_version(
-        LayerName="chaos-lambda-extension", Content={"ZipFile": buffer.getvalue()}
+        LayerName="chaos-lambda-extension", Content={"ZipFile": code_zip()}
     )["LayerVersionArn"]
     for name in ("hello-us-east-1", "health-us-east-1"):
         lam.create_function(
@@ -158,7 +153,7 @@ def test_stopping_restores_the_functions_whose_disabled_action_never_ran(
             Runtime="python3.11",
             Role=role,
             Handler="app.handler",
-            Code={"ZipFile": buffer.getvalue()},
+            Code={"ZipFile": code_zip()},
             Environment={"Variables": {"A": "1"}},
         )
         # What the template's ENABLED automations did before the stop.

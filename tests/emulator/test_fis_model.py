@@ -6,11 +6,9 @@ templates are ``fis.templates``' output, stored in moto as ``create_experiment_t
 stores them. Durations run 2 % of their length.
 """
 
-import io
 import json
 import time
 import uuid
-import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ import pytest
 from chaosaws_serverless.fis.templates import LambdaFault, build_lambda_fault_template
 from chaosaws_serverless.lab.fis_experiments import ExperimentError, Experiments
 from chaosaws_serverless.lab.ssm_automation import Automation, AwsAccess, Clock, ScriptRunner
+from tests.support.lambdas import code_zip
 
 US = "us-east-1"
 ACCOUNT = "123456789012"
@@ -27,13 +26,6 @@ FIS_ROLE = f"arn:aws:iam::{ACCOUNT}:role/fis-experiment"
 DOCUMENT = "chaosaws-serverless-chaos-layer"
 ROOT = Path(__file__).resolve().parents[2]
 VOLATILE = ("LastModified", "RevisionId", "LastUpdateStatus", "LastUpdateStatusReason")
-
-
-def code_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    return {}\n")
-    return buffer.getvalue()
 
 
 class Lab:

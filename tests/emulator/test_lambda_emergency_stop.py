@@ -1,21 +1,16 @@
 """The emergency stop on the moto server: the tagging API path, its fallback, and the figures."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from test_lambda_faults import World
 
 from chaosaws_serverless.aws import client
 from chaosaws_serverless.awslambda import actions
+from tests.support.lambdas import World
 
 US, EU = "us-east-1", "eu-west-1"
-
-
-@pytest.fixture
-def world(aws: Callable[..., Any], configuration: dict[str, Any]) -> World:
-    return World(aws, configuration)
 
 
 @pytest.fixture

@@ -1,11 +1,8 @@
 """Lambda fault injection against the moto server: inject, observe, roll back exactly."""
 
-import io
 import json
 import subprocess
 import sys
-import zipfile
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,94 +12,11 @@ from chaoslib.exceptions import ActivityFailed
 from chaosaws_serverless import aws
 from chaosaws_serverless.awslambda import actions, probes
 from chaosaws_serverless.awslambda.engine.record import RECORD_TAG_PREFIX
+from tests.support.lambdas import EU, US, World
 
-US, EU = "us-east-1", "eu-west-1"
 WRAPPER = "AWS_LAMBDA_EXEC_WRAPPER"
 ENABLE_LATENCY = "CHAOS_EXTENSION__LAMBDA__ENABLE_LATENCY"
 LATENCY_VALUE = "CHAOS_EXTENSION__LAMBDA__LATENCY_VALUE"
-
-
-def code_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    return {'statusCode': 200}\n")
-    return buffer.getvalue()
-
-
-class World:
-    """Arrange functions and layers in moto and read their state back."""
-
-    def __init__(self, aws: Callable[..., Any], configuration: dict[str, Any]) -> None:
-        self.aws = aws
-        self.configuration = configuration
-        self.role = aws("iam").create_role(RoleName="lambda-role", AssumeRolePolicyDocument="{}")[
-            "Role"
-        ]["Arn"]
-        self.layer_arns: dict[str, str] = {}
-
-    def layer(self, region: str = US, name: str = "chaos-lambda-extension", **kw: Any) -> str:
-        arn = self.aws("lambda", region).publish_layer_version(
-            LayerName=name, Content={"ZipFile": code_zip()}, **kw
-        )["LayerVersionArn"]
-        if name == "chaos-lambda-extension":
-            self.layer_arns[region] = arn
-            self.configuration["chaos_layer_arns"] = dict(self.layer_arns)
-        return arn
-
-    def function(
-        self,
-        name: str = "api-hello",
-        region: str = US,
-        env: dict[str, str] | None = None,
-        layers: list[str] | None = None,
-        tags: dict[str, str] | None = None,
-        **kw: Any,
-    ) -> str:
-        params: dict[str, Any] = {
-            "FunctionName": name,
-            "Runtime": "python3.12",
-            "Role": self.role,
-            "Handler": "app.handler",
-            "Code": {"ZipFile": code_zip()},
-            **kw,
-        }
-        if env is not None:
-            params["Environment"] = {"Variables": env}
-        if layers:
-            params["Layers"] = layers
-        if tags:
-            params["Tags"] = tags
-        self.aws("lambda", region).create_function(**params)
-        return name
-
-    def config(self, name: str = "api-hello", region: str = US, qualifier: str = "") -> Any:
-        params = {"FunctionName": name, **({"Qualifier": qualifier} if qualifier else {})}
-        return self.aws("lambda", region).get_function(**params)
-
-    def env(self, name: str = "api-hello", region: str = US, qualifier: str = "") -> dict:
-        return dict(
-            (self.config(name, region, qualifier)["Configuration"].get("Environment") or {}).get(
-                "Variables"
-            )
-            or {}
-        )
-
-    def layers(self, name: str = "api-hello", region: str = US, qualifier: str = "") -> list:
-        config = self.config(name, region, qualifier)["Configuration"]
-        return [layer["Arn"] for layer in config.get("Layers") or []]
-
-    def tags(self, name: str = "api-hello", region: str = US) -> dict:
-        return dict(self.config(name, region).get("Tags") or {})
-
-    def set_env(self, env: dict[str, str], name: str = "api-hello", region: str = US) -> None:
-        self.aws("lambda", region).update_function_configuration(
-            FunctionName=name, Environment={"Variables": env}
-        )
-
-
-@pytest.fixture
-def world(aws: Callable[..., Any], configuration: dict[str, Any]) -> World:
-    return World(aws, configuration)
 
 
 def test_latency_round_trip_keeps_other_layers_and_variables(world: World) -> None:

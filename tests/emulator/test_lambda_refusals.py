@@ -11,20 +11,14 @@ Sources of the rules (not the package's own modules):
 """
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import botocore.session
 import pytest
 from chaoslib.exceptions import ActivityFailed
-from test_lambda_faults import US, World
 
 from chaosaws_serverless.awslambda import actions, probes
-
-
-@pytest.fixture
-def world(aws: Callable[..., Any], configuration: dict[str, Any]) -> World:
-    return World(aws, configuration)
+from tests.support.lambdas import US, World
 
 
 def snapshot(world: World, name: str = "api-hello") -> str:

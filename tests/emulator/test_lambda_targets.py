@@ -8,24 +8,19 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from chaoslib.exceptions import ActivityFailed
-from test_lambda_faults import World
 
 from chaosaws_serverless.aws import client
 from chaosaws_serverless.awslambda import actions, faults
+from tests.support.lambdas import World
 
 US = "us-east-1"
 RECORD = "chaosaws-serverless:fault:"
 WRITES = {"UpdateFunctionConfiguration", "TagResource", "UntagResource", "PublishVersion"}
-
-
-@pytest.fixture
-def world(aws: Callable[..., Any], configuration: dict[str, Any]) -> World:
-    return World(aws, configuration)
 
 
 @pytest.fixture

@@ -7,11 +7,9 @@ python3.11. A function is compared "byte for byte" as GetFunction, ListTags, its
 and its versions show it, before the run and after.
 """
 
-import io
 import os
 import time
 import uuid
-import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,19 +27,13 @@ from chaosaws_serverless.lab.ssm_automation import (
     Readings,
     ScriptRunner,
 )
+from tests.support.lambdas import code_zip
 
 US = "us-east-1"
 DOCUMENT = "chaosaws-serverless-chaos-layer"
 ROOT = Path(__file__).resolve().parents[2]
 VOLATILE = ("LastModified", "RevisionId", "LastUpdateStatus", "LastUpdateStatusReason")
 ORIGINAL_ENV = {"TABLE": "orders", "CHAOS_EXTENSION__LAMBDA__LATENCY_VALUE": "5"}
-
-
-def code_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    return {}\n")
-    return buffer.getvalue()
 
 
 class Account:

@@ -10,10 +10,8 @@ across: the script's fault is removed by ``remove_faults`` and
 """
 
 import contextlib
-import io
 import json
 import types
-import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,6 +24,7 @@ from chaosaws_serverless.awslambda import actions
 from chaosaws_serverless.awslambda.engine import calls
 from chaosaws_serverless.awslambda.engine.record import RECORD_TAG_PREFIX, decode
 from chaosaws_serverless.ssm import automation_step, document
+from tests.support.lambdas import code_zip
 
 US = "us-east-1"
 ORIGINAL_ENV = {
@@ -59,13 +58,6 @@ def env_endpoint(configuration: dict[str, Any], monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("AWS_ENDPOINT_URL", configuration["aws_endpoint_url"])
     monkeypatch.setenv("AWS_DEFAULT_REGION", US)
     yield
-
-
-def code_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    return {}\n")
-    return buffer.getvalue()
 
 
 class Stack:

@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,13 +16,10 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.support.lab import CREDENTIALS, configuration, wait_for_customer_metrics
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
 
 
 @pytest.fixture(scope="module")
@@ -44,33 +40,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         subprocess.run(
             [*command, "down", "--output", str(output)], capture_output=True, timeout=120
         )
-
-
-def configuration(lab: Path) -> dict[str, Any]:
-    values: dict[str, Any] = json.loads((lab / "values.json").read_text())["configuration"]
-    return values
-
-
-def wait_for_customer_metrics(lab: Path) -> None:
-    """The hypothesis needs one observation window of customers' metrics."""
-    from chaosaws_serverless.cloudwatch.probes import get_error_ratio
-
-    values = configuration(lab)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            get_error_ratio(
-                values["api_url"],
-                values["observation_window_seconds"],
-                "us-east-1",
-                configuration=values,
-                secrets=dict(CREDENTIALS),
-            )
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(2)
 
 
 def run(lab: Path, experiment: str) -> dict[str, Any]:

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_catalog_on_lab import CREDENTIALS, wait_for_customer_metrics
+
+from tests.support.lab import CREDENTIALS, wait_for_customer_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -14,10 +14,6 @@ from typing import Any
 
 import pytest
 from chaoslib.exceptions import ActivityFailed
-from faultproxy import FaultProxy
-from flaky import REGION, create_fleet
-from interruption import environment
-from snapshots import differences, snapshot
 
 from chaosaws_serverless import aws
 from chaosaws_serverless.awslambda.actions import (
@@ -26,6 +22,10 @@ from chaosaws_serverless.awslambda.actions import (
     remove_all_faults,
     remove_faults,
 )
+from tests.support.faultproxy import FaultProxy
+from tests.support.flaky import REGION, create_fleet
+from tests.support.interruption import environment
+from tests.support.snapshots import differences, snapshot
 
 
 def _inject_in_another_process(endpoint_url: str, name: str, layer: str) -> None:

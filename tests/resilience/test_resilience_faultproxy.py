@@ -6,9 +6,9 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError
-from faultproxy import FaultProxy
 
 from chaosaws_serverless import aws
+from tests.support.faultproxy import FaultProxy
 
 NO_RETRY = Config(retries={"mode": "standard", "total_max_attempts": 1})
 

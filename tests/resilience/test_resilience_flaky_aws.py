@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from chaoslib.exceptions import ActivityFailed
-from faultproxy import FaultProxy
-from flaky import create_fleet, run_round
 
 from chaosaws_serverless import aws
 from chaosaws_serverless.awslambda.actions import inject_latency
+from tests.support.faultproxy import FaultProxy
+from tests.support.flaky import create_fleet, run_round
 
 
 def test_inject_rollback_rounds_at_20_percent_faults_restore_everything(

@@ -14,7 +14,8 @@ import signal
 from pathlib import Path
 
 import pytest
-from interruption import LocalApi, deploy_stack, random_delay, run_once
+
+from tests.support.interruption import LocalApi, deploy_stack, random_delay, run_once
 
 RUNS_PER_SIGNAL = 3
 

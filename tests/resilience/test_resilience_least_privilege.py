@@ -28,9 +28,10 @@ from typing import Any
 
 import boto3
 import pytest
-from faultproxy import FaultProxy, Request
-from interruption import BIN, REPO, deploy_stack, environment
-from snapshots import differences, snapshot
+
+from tests.support.faultproxy import FaultProxy, Request
+from tests.support.interruption import BIN, REPO, deploy_stack, environment
+from tests.support.snapshots import differences, snapshot
 
 ACCOUNT = "123456789012"
 _FUNCTION = re.compile(r"/functions/([^/?]+)")

@@ -23,14 +23,14 @@ from typing import Any
 import boto3
 import pytest
 from chaoslib.exceptions import ActivityFailed
-from flaky import tiny_zip
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from snapshots import function_picture
 
 from chaosaws_serverless import aws
 from chaosaws_serverless.awslambda.actions import inject_error, inject_latency, remove_faults
 from chaosaws_serverless.awslambda.engine.contracts import CHAOS_LAMBDA_EXTENSION, EXEC_WRAPPER
+from tests.support.lambdas import code_zip
+from tests.support.snapshots import function_picture
 
 REGION = "us-east-1"
 _names = itertools.count()
@@ -124,10 +124,10 @@ class Lab:
         role = iam.create_role(RoleName="props", AssumeRolePolicyDocument=json.dumps(trust))
         self.role = role["Role"]["Arn"]
         self.chaos_layer = self.lam.publish_layer_version(
-            LayerName="chaos-lambda-extension", Content={"ZipFile": tiny_zip()}
+            LayerName="chaos-lambda-extension", Content={"ZipFile": code_zip()}
         )["LayerVersionArn"]
         self.layers = [
-            self.lam.publish_layer_version(LayerName=f"lib{i}", Content={"ZipFile": tiny_zip()})[
+            self.lam.publish_layer_version(LayerName=f"lib{i}", Content={"ZipFile": code_zip()})[
                 "LayerVersionArn"
             ]
             for i in range(5)
@@ -144,7 +144,7 @@ class Lab:
             Runtime="python3.12",
             Role=self.role,
             Handler="handler.handler",
-            Code={"ZipFile": tiny_zip()},
+            Code={"ZipFile": code_zip()},
             Layers=layers,
             Environment={"Variables": spec["environment"]},
             Tags={"owner": "props"},

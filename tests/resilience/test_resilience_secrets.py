@@ -17,7 +17,8 @@ from pathlib import Path
 
 import boto3
 import pytest
-from interruption import BIN, REPO, deploy_stack, environment
+
+from tests.support.interruption import BIN, REPO, deploy_stack, environment
 
 SHIPPED = sorted((REPO / "experiments").glob("*.json"))
 

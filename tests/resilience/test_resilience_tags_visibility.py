@@ -9,18 +9,17 @@ and, when asked, denies ListTags with Lambda's ``AccessDeniedException``.
 The judge is the function as read straight from moto.
 """
 
-import io
 import json
 import re
 import uuid
-import zipfile
 from typing import Any
 
 import pytest
 from chaoslib.exceptions import ActivityFailed
-from faultproxy import FaultProxy, Request
 
 from chaosaws_serverless.awslambda import actions, probes
+from tests.support.faultproxy import FaultProxy, Request
+from tests.support.lambdas import code_zip
 
 US = "us-east-1"
 _GET_FUNCTION = re.compile(r"^/2015-03-31/functions/[^/?]+/?(\?.*)?$")
@@ -62,13 +61,6 @@ class AwsTagVisibility(FaultProxy):
 def tagless(configuration: dict[str, Any]) -> Any:
     with AwsTagVisibility(configuration["aws_endpoint_url"]) as proxy:
         yield proxy
-
-
-def code_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    return {}\n")
-    return buffer.getvalue()
 
 
 def _arrange(aws: Any, configuration: dict[str, Any]) -> str:

@@ -14,10 +14,8 @@ import io
 import json
 import os
 import signal
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -25,11 +23,9 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "emulator"))
-from test_lambda_faults import World
-
 from chaosaws_serverless.doctor import live, throwaway
 from chaosaws_serverless.doctor.plan import Plan, Target
+from tests.support.lambdas import World
 
 US, EU = "us-east-1", "eu-west-1"
 

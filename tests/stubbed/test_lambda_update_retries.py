@@ -5,7 +5,7 @@ service model, so these tests cannot assert calls AWS would reject. A stubbed
 answer skips botocore's own retries, so what reaches the engine here is what
 botocore's retries let through: the engine retries 409 and 412 (which botocore
 never retries) and nothing else; throttling is botocore's alone
-(``tests/resilience/test_resilience_faultproxy.py`` counts its attempts over HTTP).
+(``tests/resilience/test_resilience_flaky_aws.py`` counts its attempts over HTTP).
 """
 
 import copy

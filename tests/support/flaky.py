@@ -12,22 +12,21 @@ picture from before (taken past the proxy).
 
 from __future__ import annotations
 
-import io
 import json
 import random
 import time
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 from chaoslib.exceptions import ActivityFailed
-from faultproxy import FaultProxy
-from snapshots import differences, snapshot
 
 from chaosaws_serverless import aws
 from chaosaws_serverless.awslambda.actions import inject_error, inject_latency, remove_faults
+from tests.support.faultproxy import FaultProxy
+from tests.support.lambdas import code_zip
+from tests.support.snapshots import differences, snapshot
 
 REGION = "us-east-1"
 _TRUST = {
@@ -40,13 +39,6 @@ _TRUST = {
         }
     ],
 }
-
-
-def tiny_zip(name: str = "handler.py", text: str = "def handler(e, c):\n    return 1\n") -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(name, text)
-    return buffer.getvalue()
 
 
 @dataclass
@@ -69,11 +61,11 @@ def create_fleet(endpoint_url: str, count: int, secret: str, region: str = REGIO
     lam = boto3.client("lambda", region_name=region, endpoint_url=endpoint_url)
     chaos = lam.publish_layer_version(
         LayerName="chaos-lambda-extension",
-        Content={"ZipFile": tiny_zip("bootstrap", "#!/bin/sh\n")},
+        Content={"ZipFile": code_zip({"bootstrap": "#!/bin/sh\n"})},
         CompatibleArchitectures=["x86_64"],
     )["LayerVersionArn"]
     others = [
-        lam.publish_layer_version(LayerName=f"lib-{i}", Content={"ZipFile": tiny_zip()})[
+        lam.publish_layer_version(LayerName=f"lib-{i}", Content={"ZipFile": code_zip()})[
             "LayerVersionArn"
         ]
         for i in range(3)
@@ -86,7 +78,7 @@ def create_fleet(endpoint_url: str, count: int, secret: str, region: str = REGIO
             Runtime="python3.12",
             Role=role_arn,
             Handler="handler.handler",
-            Code={"ZipFile": tiny_zip()},
+            Code={"ZipFile": code_zip()},
             Layers=others[: index % 4],
             Environment={
                 "Variables": {"SECRET_TOKEN": secret, "TABLE": f"orders-{index}", "LOG": "INFO"}

@@ -42,7 +42,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from snapshots import differences, snapshot
+
+from tests.support.lambdas import code_zip
+from tests.support.snapshots import differences, snapshot
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -139,7 +141,8 @@ def deploy_stack(
     for region, by_path in deployment.functions.items():
         lam = boto3.client("lambda", region_name=region, endpoint_url=endpoint_url)
         other = lam.publish_layer_version(
-            LayerName="observability-agent", Content={"ZipFile": _tiny_zip()}
+            LayerName="observability-agent",
+            Content={"ZipFile": code_zip({"extensions/agent": "#!/bin/sh\n"})},
         )["LayerVersionArn"]
         for name in by_path.values():
             config = lam.get_function_configuration(FunctionName=name)
@@ -222,16 +225,6 @@ class LocalApi:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-def _tiny_zip() -> bytes:
-    import io
-    import zipfile
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("extensions/agent", "#!/bin/sh\n")
-    return buffer.getvalue()
 
 
 def chaos_command(stack: Stack, journal: Path, control: bool) -> list[str]:
