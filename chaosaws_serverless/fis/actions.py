@@ -10,10 +10,8 @@ A template is found by its id or by its ``Name`` tag, so an experiment can
 create a template and start it by name in the next activity.
 """
 
-import json
 import time
 import uuid
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from chaoslib.exceptions import ActivityFailed
@@ -22,7 +20,10 @@ from logzero import logger
 
 from chaosaws_serverless.aws import client, resolve_region
 from chaosaws_serverless.errors import aws_errors, error_code
-from chaosaws_serverless.fis.templates import MANAGED_BY_TAG, validate_template
+from chaosaws_serverless.fis import experiments
+from chaosaws_serverless.fis.experiments import FINAL_STATES
+from chaosaws_serverless.fis.templates import MANAGED_BY_TAG
+from chaosaws_serverless.fis.validation import validate_template
 
 __all__ = [
     "create_experiment_template",
@@ -31,9 +32,7 @@ __all__ = [
     "stop_experiment",
 ]
 
-FINAL_STATES = ("completed", "stopped", "failed", "cancelled")
 _FAILED_STATES = ("stopped", "failed", "cancelled")
-STOP_WAIT_SECONDS = 120.0
 # Nothing left to ask of an experiment in these states.
 _NO_STOP_NEEDED = (*FINAL_STATES, "stopping")
 _UPDATABLE = ("description", "stopConditions", "targets", "actions", "roleArn")
@@ -66,7 +65,7 @@ def create_experiment_template(
     ```
     """
     if isinstance(template, str):
-        template = _read_template(template)
+        template = experiments.read_template(template)
     if not isinstance(template, dict):
         raise ActivityFailed(
             f"template must be an FIS template object or the path of its JSON file, got "
@@ -77,7 +76,7 @@ def create_experiment_template(
     region_name = resolve_region(region, configuration)
     fis = client("fis", region_name, configuration, secrets)
     name = str(template.get("tags", {}).get("Name", ""))
-    existing = _templates_named(fis, name, region_name) if name else []
+    existing = experiments.templates_named(fis, name, region_name) if name else []
     if len(existing) > 1:
         raise ActivityFailed(
             f"several FIS templates in {region_name} carry the Name tag {name!r} "
@@ -127,7 +126,7 @@ def delete_experiment_template(
     region_name = resolve_region(region, configuration)
     fis = client("fis", region_name, configuration, secrets)
     try:
-        resolved = _resolve_template(fis, template_id, region_name)
+        resolved = experiments.resolve_template(fis, template_id, region_name)
     except ActivityFailed:
         logger.info(f"no FIS template {template_id!r} in {region_name}: nothing to delete")
         return False
@@ -166,13 +165,13 @@ def start_experiment(
                                 "region": "us-east-1"}}}
     ```
     """
-    timeout = _seconds("timeout_seconds", timeout_seconds)
-    poll = _seconds("poll_interval_seconds", poll_interval_seconds, zero_ok=True)
+    timeout = experiments.seconds("timeout_seconds", timeout_seconds)
+    poll = experiments.seconds("poll_interval_seconds", poll_interval_seconds, zero_ok=True)
     if isinstance(wait, str):  # a ${...} substitution from the configuration
         wait = wait.strip().lower() not in ("false", "0", "no", "")
     region_name = resolve_region(region, configuration)
     fis = client("fis", region_name, configuration, secrets)
-    resolved = _resolve_template(fis, template_id, region_name)
+    resolved = experiments.resolve_template(fis, template_id, region_name)
     with aws_errors("fis:StartExperiment", f"FIS template {resolved!r} in {region_name}"):
         experiment = fis.start_experiment(
             clientToken=str(uuid.uuid4()),
@@ -182,11 +181,11 @@ def start_experiment(
     experiment_id = experiment["id"]
     logger.info(f"FIS experiment {experiment_id} started from template {resolved}")
     if not wait:
-        return _result(experiment, region_name)
+        return experiments.result(experiment, region_name)
 
     deadline = time.monotonic() + timeout
     while True:
-        experiment = _get_experiment(fis, experiment_id, region_name)
+        experiment = experiments.get_experiment(fis, experiment_id, region_name)
         state = experiment["state"]["status"]
         if state in FINAL_STATES:
             break
@@ -198,7 +197,7 @@ def start_experiment(
                 "it was stopped. Fix: raise timeout_seconds above the template's total duration."
             )
         time.sleep(poll)
-    result = _result(experiment, region_name)
+    result = experiments.result(experiment, region_name)
     if state in _FAILED_STATES:
         raise ActivityFailed(
             f"FIS experiment {experiment_id} (template {resolved}) ended {state!r}: "
@@ -246,15 +245,17 @@ def stop_experiment(
     region_name = resolve_region(region, configuration)
     fis = client("fis", region_name, configuration, secrets)
     if experiment_id:
-        experiment = _get_experiment(fis, experiment_id, region_name)
+        experiment = experiments.get_experiment(fis, experiment_id, region_name)
         candidates = [experiment] if experiment["state"]["status"] not in _NO_STOP_NEEDED else []
         listed = [experiment]
     else:
-        resolved = _resolve_template(fis, template_id, region_name) if template_id else None
+        resolved = (
+            experiments.resolve_template(fis, template_id, region_name) if template_id else None
+        )
         listed = [
             e
-            for e in _list_experiments(fis, resolved, region_name)
-            if resolved or _is_ours(e.get("tags", {}))
+            for e in experiments.list_experiments(fis, resolved, region_name)
+            if resolved or experiments.is_ours(e.get("tags", {}))
         ]
         candidates = [e for e in listed if e["state"]["status"] not in _NO_STOP_NEEDED]
     stopped = []
@@ -277,169 +278,12 @@ def stop_experiment(
         if experiment_id:
             to_restore.append(experiment_id)
         elif listed:
-            newest = max(listed, key=lambda e: _timestamp(e.get("creationTime")))
+            newest = max(listed, key=lambda e: experiments.timestamp(e.get("creationTime")))
             if newest["state"]["status"] != "completed":
                 to_restore.append(newest["id"])
         for restore_id in dict.fromkeys(to_restore):
-            final = _wait_until_final(fis, restore_id, region_name)
-            for function_name in _unrestored_functions(final):
-                if _remove_faults(function_name, region_name, configuration, secrets):
+            final = experiments.wait_until_final(fis, restore_id, region_name)
+            for function_name in experiments.unrestored_functions(final):
+                if experiments.remove_faults(function_name, region_name, configuration, secrets):
                     restored.append(function_name)
     return {"stopped": stopped, "restored": restored, "region": region_name}
-
-
-def _seconds(name: str, value: Any, zero_ok: bool = False) -> float:
-    """Return ``value`` as seconds; numeric strings (from ``${...}``) are accepted."""
-    try:
-        seconds = float(value) if not isinstance(value, bool) else -1.0
-    except (TypeError, ValueError):
-        seconds = -1.0
-    if seconds < 0 or (seconds == 0 and not zero_ok):
-        bound = "0 or more" if zero_ok else "a positive number"
-        raise ActivityFailed(f"{name} must be {bound} of seconds, got {value!r}")
-    return seconds
-
-
-def _timestamp(value: Any) -> float:
-    if hasattr(value, "timestamp"):
-        return float(value.timestamp())
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def _wait_until_final(fis: Any, experiment_id: str, region: str) -> Dict[str, Any]:
-    # FIS cancels the in-flight automations while "stopping"; restoring before it is
-    # done could race an ENABLED step that is still attaching the layer.
-    deadline = time.monotonic() + STOP_WAIT_SECONDS
-    while True:
-        experiment = _get_experiment(fis, experiment_id, region)
-        if experiment["state"]["status"] in FINAL_STATES or time.monotonic() > deadline:
-            return experiment
-        time.sleep(2.0)
-
-
-def _unrestored_functions(experiment: Dict[str, Any]) -> List[str]:
-    """Return the functions whose restoring automation did not complete in ``experiment``.
-
-    The restoring one holds and restores (ENABLED with a Duration), or, in templates
-    built before it did, is the separate DISABLED action.
-    """
-    functions = []
-    for action in (experiment.get("actions") or {}).values():
-        if action.get("actionId") != "aws:ssm:start-automation-execution":
-            continue
-        try:
-            parameters = json.loads((action.get("parameters") or {}).get("documentParameters", ""))
-        except ValueError:
-            continue
-        if not isinstance(parameters, dict):
-            continue
-        holds = parameters.get("ChaosMode") == "ENABLED" and parameters.get("Duration")
-        if parameters.get("ChaosMode") != "DISABLED" and not holds:
-            continue
-        if (action.get("state") or {}).get("status") == "completed":
-            continue
-        if parameters.get("FunctionName"):
-            functions.append(str(parameters["FunctionName"]))
-    return functions
-
-
-def _remove_faults(
-    function_name: str,
-    region: str,
-    configuration: Optional[Configuration],
-    secrets: Optional[Secrets],
-) -> bool:
-    from chaosaws_serverless.awslambda.actions import remove_faults
-
-    report = remove_faults(
-        function_name, region, configuration=configuration or {}, secrets=secrets or {}
-    )
-    return bool(report.get("removed"))
-
-
-def _read_template(path: str) -> Dict[str, Any]:
-    try:
-        loaded = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ActivityFailed(
-            f"could not read the FIS template file {path!r}: {error}. Fix: write it with "
-            "'chaosaws-serverless fis-template EXPERIMENT.json > FILE'"
-        ) from error
-    if not isinstance(loaded, dict):
-        raise ActivityFailed(f"the FIS template file {path!r} must hold a JSON object")
-    return loaded
-
-
-def _is_ours(tags: Dict[str, str]) -> bool:
-    return all(tags.get(k) == v for k, v in MANAGED_BY_TAG.items())
-
-
-def _templates_named(fis: Any, name: str, region: str) -> List[str]:
-    with aws_errors("fis:ListExperimentTemplates", f"FIS templates in {region}"):
-        pages = fis.get_paginator("list_experiment_templates").paginate()
-        return [
-            t["id"]
-            for page in pages
-            for t in page.get("experimentTemplates", [])
-            if t.get("tags", {}).get("Name") == name
-        ]
-
-
-def _resolve_template(fis: Any, template_id: Optional[str], region: str) -> str:
-    if not isinstance(template_id, str) or not template_id:
-        raise ActivityFailed(
-            f"template_id must be an FIS template id or its Name tag, got {template_id!r}"
-        )
-    with aws_errors("fis:ListExperimentTemplates", f"FIS templates in {region}"):
-        pages = fis.get_paginator("list_experiment_templates").paginate()
-        templates = [t for page in pages for t in page.get("experimentTemplates", [])]
-    by_id = [t["id"] for t in templates if t["id"] == template_id]
-    by_name = [t["id"] for t in templates if t.get("tags", {}).get("Name") == template_id]
-    if by_id:
-        return by_id[0]
-    if len(by_name) == 1:
-        return by_name[0]
-    if by_name:
-        raise ActivityFailed(
-            f"several FIS templates in {region} carry the Name tag {template_id!r} "
-            f"({', '.join(by_name)}); pass the id instead"
-        )
-    raise ActivityFailed(
-        f"no FIS template with id or Name tag {template_id!r} in {region}. Fix: create it "
-        "with create_experiment_template, or check the region"
-    )
-
-
-def _get_experiment(fis: Any, experiment_id: str, region: str) -> Dict[str, Any]:
-    if not isinstance(experiment_id, str) or not experiment_id:
-        raise ActivityFailed(f"experiment_id must be an FIS experiment id, got {experiment_id!r}")
-    with aws_errors("fis:GetExperiment", f"FIS experiment {experiment_id!r} in {region}"):
-        experiment: Dict[str, Any] = fis.get_experiment(id=experiment_id)["experiment"]
-    return experiment
-
-
-def _list_experiments(fis: Any, template_id: Optional[str], region: str) -> List[Dict[str, Any]]:
-    kwargs = {"experimentTemplateId": template_id} if template_id else {}
-    experiments: List[Dict[str, Any]] = []
-    with aws_errors("fis:ListExperiments", f"FIS experiments in {region}"):
-        token = None
-        while True:
-            page = fis.list_experiments(**kwargs, **({"nextToken": token} if token else {}))
-            experiments.extend(page.get("experiments", []))
-            token = page.get("nextToken")
-            if not token:
-                return experiments
-
-
-def _result(experiment: Dict[str, Any], region: str) -> Dict[str, Any]:
-    state = experiment.get("state", {})
-    return {
-        "experiment_id": experiment["id"],
-        "template_id": experiment.get("experimentTemplateId", ""),
-        "state": state.get("status", ""),
-        "reason": state.get("reason", ""),
-        "region": region,
-    }

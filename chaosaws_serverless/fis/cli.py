@@ -30,7 +30,7 @@ def lambda_faults(
     """Return ``[(region, LambdaFault)]`` of the method and the pause seconds from the first."""
     from chaoslib import substitute
 
-    from chaosaws_serverless.fis.templates import LambdaFault
+    from chaosaws_serverless.fis.faults import LambdaFault
 
     faults: list[tuple[str, Any]] = []
     pauses = 0

@@ -30,34 +30,32 @@ real service plus the limits botocore does not check.
 
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Optional
 
-import botocore.session
-from botocore.exceptions import ParamValidationError
-from botocore.validate import validate_parameters
 from chaoslib.exceptions import ActivityFailed
 from logzero import logger
 
-from chaosaws_serverless.awslambda.engine import MAX_LATENCY_MS
-from chaosaws_serverless.patterns import FUNCTION_ARN as _FUNCTION_ARN
+from chaosaws_serverless.fis.faults import LambdaFault, check_fault, function_name
+from chaosaws_serverless.fis.validation import (
+    DESCRIPTION_MAX,
+    DOCUMENT_NAME,
+    role_parts,
+    stop_conditions,
+    validate_template,
+)
 from chaosaws_serverless.patterns import LAYER_ARN as _LAYER_ARN
-from chaosaws_serverless.patterns import PLAIN_FUNCTION_NAME as _FUNCTION_NAME
-from chaosaws_serverless.patterns import ROLE_ARN as _ROLE_ARN
+from chaosaws_serverless.patterns import ROLE_ARN
 from chaosaws_serverless.ssm.document import DEFAULT_DOCUMENT_NAME
 
 __all__ = [
     "DEFAULT_DOCUMENT_NAME",
     "MODES",
-    "LambdaFault",
     "build_lambda_fault_template",
     "build_lambda_latency_template",
     "document_arn",
     "fis_extension_prerequisites",
     "iso_duration",
-    "validate_template",
 ]
 
 MODES = ("ssm-automation", "fis-extension")
@@ -69,39 +67,6 @@ RESTORE_MARGIN_SECONDS = 600
 # FIS durations run from one minute (aws:fis:wait and the Lambda actions) to 12 hours.
 MIN_DURATION_SECONDS = 60
 MAX_DURATION_SECONDS = 12 * 3600
-# FIS quotas not in botocore's model (service quotas page): checked here.
-_NAME_MAX = 64
-_DESCRIPTION_MAX = 512
-_TAGS_MAX = 50
-_RESOURCE_ARNS_MAX = 5
-
-_ALARM_ARN = re.compile(r"^arn:aws[a-z-]*:cloudwatch:[a-z0-9-]+:\d{12}:alarm:.+$")
-_SELECTION_MODE = re.compile(r"^(ALL|COUNT\([1-9]\d*\)|PERCENT\(([1-9]\d?|100)\))$")
-_DOCUMENT_NAME = re.compile(r"^[a-zA-Z0-9_.-]{3,128}$")
-
-
-@dataclass(frozen=True)
-class LambdaFault:
-    """One Lambda fault of an experiment: what ``inject_latency``/``inject_error`` would do."""
-
-    function_name: str
-    kind: str = "latency"  # "latency" | "error"
-    latency_ms: int = 0
-    status_code: int = 500
-    probability: float = 1.0
-    alias: Optional[str] = None
-    # A tag target instead of one function (``*_by_tags``): FIS's own
-    # ``resourceTags`` + ``selectionMode`` (fis-extension mode only).
-    tags: Optional[Mapping[str, str]] = None
-    selection: str = "ALL"
-
-    @property
-    def label(self) -> str:
-        """The function's name, or the tag target in words."""
-        if self.tags:
-            tags = ", ".join(f"{k}={v}" for k, v in sorted(self.tags.items()))
-            return f"functions tagged {tags} ({self.selection})"
-        return _function_name(self.function_name)
 
 
 def iso_duration(seconds: int) -> str:
@@ -120,7 +85,7 @@ def iso_duration(seconds: int) -> str:
 
 def document_arn(document_name: str, region: str, role_arn: str) -> str:
     """Return the ARN of the account's SSM document (account and partition from ``role_arn``)."""
-    partition, account = _role_parts(role_arn)
+    partition, account = role_parts(role_arn)
     return f"arn:{partition}:ssm:{region}:{account}:document/{document_name}"
 
 
@@ -202,10 +167,10 @@ def build_lambda_fault_template(
             f"duration_seconds must be at most {MAX_DURATION_SECONDS} (FIS's 12 hours), "
             f"got {duration_seconds}"
         )
-    partition, account = _role_parts(role_arn)
+    partition, account = role_parts(role_arn)
     for fault in faults:
-        _check_fault(fault, region, mode)
-    names = [_function_name(f.function_name) for f in faults if not f.tags]
+        check_fault(fault, region, mode)
+    names = [function_name(f.function_name) for f in faults if not f.tags]
     if len(set(names)) != len(names):
         raise ActivityFailed(f"each function may appear once in a template, got {names}")
 
@@ -221,12 +186,12 @@ def build_lambda_fault_template(
                 f"layer_arn {layer_arn!r} is in {layer_region}, the functions in {region}: "
                 f"use the layer published in {region}"
             )
-        if not automation_role_arn or not _ROLE_ARN.match(automation_role_arn):
+        if not automation_role_arn or not ROLE_ARN.match(automation_role_arn):
             raise ActivityFailed(
                 "automation_role_arn must be the IAM role the SSM document assumes "
                 f"(arn:aws:iam::<account>:role/<name>), got {automation_role_arn!r}"
             )
-        if not _DOCUMENT_NAME.match(document_name):
+        if not DOCUMENT_NAME.match(document_name):
             raise ActivityFailed(
                 f"document_name must be 3..128 letters, digits, '_', '-' or '.', got "
                 f"{document_name!r}"
@@ -250,11 +215,11 @@ def build_lambda_fault_template(
 
     template: dict[str, Any] = {
         "description": (description or _describe(faults, duration_seconds, mode, region))[
-            :_DESCRIPTION_MAX
+            :DESCRIPTION_MAX
         ],
         "targets": targets,
         "actions": actions,
-        "stopConditions": _stop_conditions(stop_alarm_arns),
+        "stopConditions": stop_conditions(stop_alarm_arns),
         "roleArn": role_arn,
         "tags": {**MANAGED_BY_TAG, **dict(tags or {})},
     }
@@ -266,7 +231,7 @@ def fis_extension_prerequisites(
     function_names: Sequence[str], region: str, config_bucket: str = "<config-bucket>"
 ) -> list[str]:
     """Return the one-time steps the ``fis-extension`` mode needs, one sentence each."""
-    functions = ", ".join(_function_name(n) for n in function_names)
+    functions = ", ".join(function_name(n) for n in function_names)
     location = f"arn:aws:s3:::{config_bucket}/FisConfigs/"
     return [
         f"Create an S3 bucket {config_bucket!r} in {region} for FIS to hand fault "
@@ -286,48 +251,6 @@ def fis_extension_prerequisites(
         "Set AWS_FIS_POLL_MAX_WAIT_MILLISECONDS (e.g. 2000) if the fault must apply "
         "from the first invocation after the experiment starts.",
     ]
-
-
-def validate_template(template: Mapping[str, Any]) -> None:
-    """Raise ``ActivityFailed`` unless ``template`` is a valid FIS ``CreateExperimentTemplate``.
-
-    botocore's parameter validation against the real service model (shapes,
-    required members, types), then the limits botocore leaves to the service:
-    name and description lengths, 5 ARNs per target, 50 tags, action targets
-    and ``startAfter`` that refer to existing names.
-    """
-    request = {"clientToken": "validation", **template}
-    model = botocore.session.get_session().get_service_model("fis")
-    try:
-        validate_parameters(request, model.operation_model("CreateExperimentTemplate").input_shape)
-    except ParamValidationError as error:
-        raise ActivityFailed(
-            f"the FIS template is not a valid CreateExperimentTemplate: {error}"
-        ) from error
-    problems = []
-    actions = template.get("actions", {})
-    targets = template.get("targets", {})
-    for name in [*actions, *targets]:
-        if len(name) > _NAME_MAX or not name or any(c.isspace() for c in name):
-            problems.append(f"name {name!r} must be 1..{_NAME_MAX} characters without spaces")
-    for name, target in targets.items():
-        if len(target.get("resourceArns", [])) > _RESOURCE_ARNS_MAX:
-            problems.append(f"target {name!r} lists more than {_RESOURCE_ARNS_MAX} ARNs")
-    for name, action in actions.items():
-        for after in action.get("startAfter", []):
-            if after not in actions:
-                problems.append(f"action {name!r} starts after unknown action {after!r}")
-        for target in action.get("targets", {}).values():
-            if target not in targets:
-                problems.append(f"action {name!r} uses unknown target {target!r}")
-        if len(action.get("description", "")) > _DESCRIPTION_MAX:
-            problems.append(f"action {name!r} description exceeds {_DESCRIPTION_MAX} characters")
-    if len(template.get("description", "")) > _DESCRIPTION_MAX:
-        problems.append(f"description exceeds {_DESCRIPTION_MAX} characters")
-    if len(template.get("tags", {})) > _TAGS_MAX:
-        problems.append(f"more than {_TAGS_MAX} tags")
-    if problems:
-        raise ActivityFailed("the FIS template is not valid: " + "; ".join(problems))
 
 
 def _automation_actions(
@@ -351,7 +274,7 @@ def _automation_actions(
                 f"{fault.kind} fault: use mode 'fis-extension' "
                 "(aws:lambda:invocation-http-integration-response) for errors"
             )
-        name = _function_name(fault.function_name)
+        name = function_name(fault.function_name)
         parameters = {
             "FunctionName": name,
             "LayerArn": layer_arn,
@@ -430,85 +353,6 @@ def _extension_actions(
                 "targets": {"Functions": target},
             }
     return targets, actions
-
-
-def _stop_conditions(alarm_arns: Sequence[str]) -> list[dict[str, str]]:
-    if isinstance(alarm_arns, str):
-        alarm_arns = [alarm_arns]
-    for arn in alarm_arns:
-        if not _ALARM_ARN.match(str(arn)):
-            raise ActivityFailed(
-                "stop conditions must be CloudWatch alarm ARNs "
-                f"(arn:aws:cloudwatch:<region>:<account>:alarm:<name>), got {arn!r}"
-            )
-    if not alarm_arns:
-        return [{"source": "none"}]
-    return [{"source": "aws:cloudwatch:alarm", "value": str(arn)} for arn in alarm_arns]
-
-
-def _check_tag_target(fault: LambdaFault) -> None:
-    tags = fault.tags
-    if (
-        not isinstance(tags, Mapping)
-        or not tags
-        or not all(
-            isinstance(k, str) and 1 <= len(k) <= 128 and isinstance(v, str) and len(v) <= 256
-            for k, v in tags.items()
-        )
-    ):
-        raise ActivityFailed(f"tags must map tag keys to string values, got {tags!r}")
-    if len(tags) > _TAGS_MAX:
-        raise ActivityFailed(f"an FIS target takes at most {_TAGS_MAX} tags, got {len(tags)}")
-    if not _SELECTION_MODE.match(fault.selection or ""):
-        raise ActivityFailed(
-            f"selection must be ALL, COUNT(n) or PERCENT(p) (FIS selectionMode), got "
-            f"{fault.selection!r}"
-        )
-
-
-def _check_fault(fault: LambdaFault, region: str, mode: str) -> None:
-    match = _FUNCTION_ARN.match(fault.function_name)
-    if fault.tags is not None:
-        _check_tag_target(fault)
-    elif match:
-        if match["region"] != region:
-            raise ActivityFailed(
-                f"function {fault.function_name!r} is in {match['region']}, the template in "
-                f"{region}: an FIS template acts in its own region; build one per region"
-            )
-    elif not _FUNCTION_NAME.match(fault.function_name or ""):
-        raise ActivityFailed(
-            f"function_name must be a Lambda function name or ARN, got {fault.function_name!r}"
-        )
-    if fault.kind not in ("latency", "error"):
-        raise ActivityFailed(f"fault kind must be 'latency' or 'error', got {fault.kind!r}")
-    if fault.kind == "latency" and not (
-        isinstance(fault.latency_ms, int) and 1 <= fault.latency_ms <= MAX_LATENCY_MS
-    ):
-        raise ActivityFailed(f"latency_ms must be 1..{MAX_LATENCY_MS}, got {fault.latency_ms!r}")
-    if fault.kind == "error" and not (
-        isinstance(fault.status_code, int) and 100 <= fault.status_code <= 599
-    ):
-        raise ActivityFailed(f"status_code must be 100..599, got {fault.status_code!r}")
-    if not isinstance(fault.probability, int | float) or not 0 < fault.probability <= 1:
-        raise ActivityFailed(
-            f"probability must be in (0, 1] for an FIS fault, got {fault.probability!r}"
-        )
-
-
-def _function_name(name_or_arn: str) -> str:
-    match = _FUNCTION_ARN.match(name_or_arn)
-    return match["name"] if match else name_or_arn
-
-
-def _role_parts(role_arn: str) -> tuple[str, str]:
-    match = _ROLE_ARN.match(role_arn or "")
-    if not match:
-        raise ActivityFailed(
-            "role_arn must be the FIS experiment role (arn:aws:iam::<12-digit account>:role/"
-            f"<name>), got {role_arn!r}"
-        )
-    return match.group(1), match.group(2)
 
 
 def _describe(faults: Sequence[LambdaFault], duration_seconds: int, mode: str, region: str) -> str:

@@ -32,7 +32,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Grant:
-    """IAM ``actions`` on the resources of ``kind`` (see ``policy.RESOURCE_KINDS``)."""
+    """IAM ``actions`` on the resources of ``kind`` (see ``resources.RESOURCE_KINDS``)."""
 
     actions: tuple[str, ...]
     kind: str

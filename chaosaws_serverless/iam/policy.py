@@ -26,7 +26,7 @@ without a wildcard.
 
 import fnmatch
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Optional
 
@@ -35,20 +35,23 @@ from chaosaws_serverless.iam.permissions import (
     AUTOMATION_ROLE,
     PERMISSIONS,
     Grant,
-    record_tag_condition,
     target_tag_condition,
 )
-from chaosaws_serverless.patterns import FUNCTION_ARN
+from chaosaws_serverless.iam.resources import (
+    ARGUMENT_CONDITIONS,
+    CONDITIONS,
+    RESOURCE_KINDS,
+    Context,
+    function_arns,
+    ssm_executions,
+)
 
 __all__ = [
     "CONTROL_PERMISSIONS",
-    "RESOURCE_KINDS",
     "PolicyError",
     "experiment_policies",
     "package_calls",
 ]
-
-PRINCIPAL_ACCOUNT = "${aws:PrincipalAccount}"
 
 # Controls are not activities: they are declared by module.
 CONTROL_PERMISSIONS: dict[str, tuple[Grant, ...]] = {
@@ -70,204 +73,6 @@ class PolicyError(ValueError):
     """The experiment names an activity of this package the table does not know."""
 
 
-class _Context:
-    """What resource resolution needs: account, partition, configuration, default region."""
-
-    def __init__(self, configuration: Mapping[str, Any], account_id: Optional[str]) -> None:
-        self.configuration = configuration
-        self.account = account_id or PRINCIPAL_ACCOUNT
-        self.partition = "aws"
-        self.default_region = str(configuration.get("aws_region") or "us-east-1")
-        self.notes: list[str] = []
-
-    def region(self, arguments: Mapping[str, Any]) -> str:
-        return str(arguments.get("region") or self.default_region)
-
-    def regions(self, arguments: Mapping[str, Any]) -> list[str]:
-        if arguments.get("region"):
-            return [str(arguments["region"])]
-        regions = self.configuration.get("aws_regions") or [self.default_region]
-        if isinstance(regions, str):
-            regions = [r.strip() for r in regions.split(",") if r.strip()]
-        return [str(r) for r in regions]
-
-
-def _function_arns(ctx: _Context, name: Any, region: str) -> list[str]:
-    name = str(name)
-    match = FUNCTION_ARN.match(name)
-    if match:  # a version's or an alias's ARN grants on its function
-        base = (
-            f"arn:{match['partition']}:lambda:{match['region']}:{match['account']}:"
-            f"function:{match['name']}"
-        )
-    else:
-        base = f"arn:{ctx.partition}:lambda:{region}:{ctx.account}:function:{name}"
-    # The function and its versions/aliases (GetFunction with a qualifier, alias updates).
-    return [base, f"{base}:*"]
-
-
-def _functions(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
-    if not arguments.get("function_name"):
-        return []
-    return _function_arns(ctx, arguments["function_name"], ctx.region(arguments))
-
-
-def _loadgen_function(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
-    from chaosaws_serverless.loadgen.deployment import DEFAULT_FUNCTION_NAME
-
-    name = arguments.get("function_name") or DEFAULT_FUNCTION_NAME
-    return _function_arns(ctx, name, ctx.region(arguments))
-
-
-def _any_function(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
-    return [
-        f"arn:{ctx.partition}:lambda:{region}:{ctx.account}:function:*"
-        for region in ctx.regions(arguments)
-    ]
-
-
-def _region_functions(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
-    # Tag targets: which functions is known at run time; the tag condition scopes them.
-    return [f"arn:{ctx.partition}:lambda:{ctx.region(arguments)}:{ctx.account}:function:*"]
-
-
-def _layer(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
-    layer = arguments.get("layer_arn") or arguments.get("dependencies_layer_arn")
-    region = ctx.region(arguments)
-    if not layer:
-        layers = ctx.configuration.get("chaos_layer_arns") or {}
-        layer = layers.get(region) if isinstance(layers, Mapping) else None
-    if not layer:
-        ctx.notes.append(
-            f"no chaos layer ARN for {region} (argument layer_arn or configuration "
-            "chaos_layer_arns): lambda:GetLayerVersion is granted on every layer of the region"
-        )
-        return [f"arn:{ctx.partition}:lambda:{region}:*:layer:*:*"]
-    return [str(layer)]
-
-
-def _alarms(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
-    names = arguments.get("alarm_names") or arguments.get("alarm_name") or "*"
-    names = [names] if isinstance(names, str) else list(names)
-    region = ctx.region(arguments)
-    return [f"arn:{ctx.partition}:cloudwatch:{region}:{ctx.account}:alarm:{n}" for n in names]
-
-
-def _dashboard(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
-    name = arguments.get("dashboard_name") or "*"
-    return [f"arn:{ctx.partition}:cloudwatch::{ctx.account}:dashboard/{name}"]
-
-
-def _health_checks(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
-    # Probes that follow records find their health checks at run time.
-    check = arguments.get("health_check_id") or "*"
-    return [f"arn:{ctx.partition}:route53:::healthcheck/{check}"]
-
-
-def _hosted_zone(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
-    zone = str(arguments.get("hosted_zone_id") or "*").removeprefix("/hostedzone/")
-    return [f"arn:{ctx.partition}:route53:::hostedzone/{zone}"]
-
-
-def _fis(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
-    # Ids are only known at run time; the region scopes them.
-    region = ctx.region(arguments)
-    prefix = f"arn:{ctx.partition}:fis:{region}:{ctx.account}"
-    return [f"{prefix}:experiment-template/*", f"{prefix}:experiment/*", f"{prefix}:action/*"]
-
-
-def _document_name(arguments: Mapping[str, Any]) -> str:
-    from chaosaws_serverless.ssm.document import DEFAULT_DOCUMENT_NAME
-
-    return str(arguments.get("document_name") or arguments.get("name") or DEFAULT_DOCUMENT_NAME)
-
-
-def _ssm_document(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
-    region = ctx.region(arguments)
-    return [f"arn:{ctx.partition}:ssm:{region}:{ctx.account}:document/{_document_name(arguments)}"]
-
-
-def _ssm_definition(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
-    region = ctx.region(arguments)
-    name = _document_name(arguments)
-    return [f"arn:{ctx.partition}:ssm:{region}:{ctx.account}:automation-definition/{name}:*"]
-
-
-def _ssm_execution(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
-    region = ctx.region(arguments)
-    return [f"arn:{ctx.partition}:ssm:{region}:{ctx.account}:automation-execution/*"]
-
-
-def _passed_roles(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
-    roles = [arguments.get("role_arn")]
-    template = arguments.get("template")
-    if isinstance(template, Mapping):
-        roles.append(template.get("roleArn"))
-    parameters = arguments.get("parameters")
-    if isinstance(parameters, Mapping):
-        roles.append(parameters.get("AutomationAssumeRole"))
-    found = [str(r[0] if isinstance(r, list) else r) for r in roles if r]
-    if not found:
-        ctx.notes.append(
-            "a role passed to AWS is not named in the experiment: iam:PassRole left out"
-        )
-    return found
-
-
-def _automation_role(ctx: _Context, arguments: Mapping[str, Any]) -> list[str]:
-    """The automation role itself (it passes itself to the document's restore child)."""
-    role = arguments.get("role_arn") or ctx.configuration.get("automation_role_arn")
-    if role:
-        return [str(role)]
-    ctx.notes.append(
-        "the automation role is not named (configuration automation_role_arn): its "
-        "iam:PassRole on itself is granted on ${aws:PrincipalArn}, the role's own ARN"
-    )
-    return ["${aws:PrincipalArn}"]
-
-
-RESOURCE_KINDS: dict[str, Callable[[_Context, Mapping[str, Any]], list[str]]] = {
-    "*": lambda ctx, arguments: ["*"],
-    "function": _functions,
-    "recorded-function": _any_function,
-    "any-function": _any_function,
-    "tagged-function": _region_functions,
-    "loadgen-function": _loadgen_function,
-    "layer": _layer,
-    "alarm": _alarms,
-    "dashboard": _dashboard,
-    "health-check": _health_checks,
-    "hosted-zone": _hosted_zone,
-    "fis-template": _fis,
-    "ssm-document": _ssm_document,
-    "ssm-automation-definition": _ssm_definition,
-    "ssm-execution": _ssm_execution,
-    "passed-role-fis": _passed_roles,
-    "passed-role-ssm": _passed_roles,
-    "passed-role-lambda": _passed_roles,
-    "automation-role": _automation_role,
-}
-
-
-def _passed_to(service: str) -> Callable[[], dict[str, Any]]:
-    return lambda: {"StringEquals": {"iam:PassedToService": f"{service}.amazonaws.com"}}
-
-
-_CONDITIONS: dict[str, Callable[[], dict[str, Any]]] = {
-    "recorded-function": record_tag_condition,
-    "passed-role-fis": _passed_to("fis"),
-    "passed-role-ssm": _passed_to("ssm"),
-    "passed-role-lambda": _passed_to("lambda"),
-    "automation-role": _passed_to("ssm"),
-}
-
-
-# Conditions that depend on the activity's arguments (tag targets).
-_ARGUMENT_CONDITIONS: dict[str, Callable[[Mapping[str, Any]], Optional[dict[str, Any]]]] = {
-    "tagged-function": lambda arguments: target_tag_condition(arguments.get("tags")),
-}
-
-
 def experiment_policies(
     experiment: Mapping[str, Any],
     configuration: Mapping[str, Any],
@@ -280,7 +85,7 @@ def experiment_policies(
     """
     from chaoslib import substitute
 
-    ctx = _Context(configuration, account_id)
+    ctx = Context(configuration, account_id)
     caller = _Statements()
     automation = _Statements()
     fis_role = _Statements()
@@ -304,9 +109,9 @@ def experiment_policies(
             if grant.unless_false and str(arguments.get(grant.unless_false)).lower() == "false":
                 continue
             resources = RESOURCE_KINDS[grant.kind](ctx, arguments)
-            condition = _CONDITIONS[grant.kind]() if grant.kind in _CONDITIONS else None
-            if grant.kind in _ARGUMENT_CONDITIONS:
-                condition = _ARGUMENT_CONDITIONS[grant.kind](arguments)
+            condition = CONDITIONS[grant.kind]() if grant.kind in CONDITIONS else None
+            if grant.kind in ARGUMENT_CONDITIONS:
+                condition = ARGUMENT_CONDITIONS[grant.kind](arguments)
                 if condition is None:
                     ctx.notes.append(f"{module}.{name} names no tags: nothing granted for them")
                     continue
@@ -314,7 +119,7 @@ def experiment_policies(
                 caller.add(action, resources, condition)
         for arguments_ in _automation_targets(f"{module}.{name}", arguments, ctx, fis_role):
             for grant in AUTOMATION_ROLE:
-                condition = _CONDITIONS[grant.kind]() if grant.kind in _CONDITIONS else None
+                condition = CONDITIONS[grant.kind]() if grant.kind in CONDITIONS else None
                 for action in grant.actions:
                     automation.add(action, RESOURCE_KINDS[grant.kind](ctx, arguments_), condition)
     result: dict[str, Any] = {"experiment": caller.policy()}
@@ -344,7 +149,7 @@ def experiment_policies(
 
 
 def _automation_targets(
-    key: str, arguments: Mapping[str, Any], ctx: _Context, fis_role: "_Statements"
+    key: str, arguments: Mapping[str, Any], ctx: Context, fis_role: "_Statements"
 ) -> Iterator[dict[str, Any]]:
     """Yield the (function, region, layer) arguments the automation role acts on."""
     if key in (
@@ -375,7 +180,7 @@ def _automation_targets(
             except ValueError:
                 values = {}
             # Service Authorization Reference: the definition, the document, the execution.
-            executions = _ssm_execution(ctx, {"region": region})
+            executions = ssm_executions(ctx, {"region": region})
             fis_role.add(
                 "ssm:StartAutomationExecution", [_definition(document), document, *executions], None
             )
@@ -391,7 +196,7 @@ def _automation_targets(
 
 
 def _fis_lambda_action(
-    ctx: _Context,
+    ctx: Context,
     template: Mapping[str, Any],
     action: Mapping[str, Any],
     region: str,
@@ -404,7 +209,7 @@ def _fis_lambda_action(
     for name in (action.get("targets") or {}).values():
         target = targets.get(name) or {}
         for arn in target.get("resourceArns") or []:
-            fis_role.add("lambda:GetFunction", _function_arns(ctx, arn, region), None)
+            fis_role.add("lambda:GetFunction", function_arns(ctx, arn, region), None)
         if target.get("resourceTags"):
             fis_role.add("tag:GetResources", ["*"], None)
             fis_role.add(

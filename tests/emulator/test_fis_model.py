@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from chaosaws_serverless.fis.templates import LambdaFault, build_lambda_fault_template
+from chaosaws_serverless.fis.faults import LambdaFault
+from chaosaws_serverless.fis.templates import build_lambda_fault_template
 from chaosaws_serverless.lab.fis_experiments import ExperimentError, Experiments
 from chaosaws_serverless.lab.ssm_automation import Automation, AwsAccess, Clock, ScriptRunner
 from tests.support.lambdas import code_zip

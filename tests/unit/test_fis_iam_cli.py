@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from chaosaws_serverless.cli import main
-from chaosaws_serverless.fis.templates import validate_template
+from chaosaws_serverless.fis.validation import validate_template
 
 # Not AWS's documentation account 123456789012: fis-template refuses that placeholder.
 ACCOUNT = "210987654321"

@@ -5,14 +5,14 @@ import json
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
+from chaosaws_serverless.fis.faults import LambdaFault
 from chaosaws_serverless.fis.templates import (
-    LambdaFault,
     build_lambda_fault_template,
     build_lambda_latency_template,
     fis_extension_prerequisites,
     iso_duration,
-    validate_template,
 )
+from chaosaws_serverless.fis.validation import validate_template
 
 ROLE = "arn:aws:iam::123456789012:role/fis-experiment"
 AUTOMATION_ROLE = "arn:aws:iam::123456789012:role/chaos-layer-automation"

@@ -10,7 +10,8 @@ import pytest
 
 from chaosaws_serverless import activity_modules, load_exported_activities
 from chaosaws_serverless.iam.permissions import PERMISSIONS
-from chaosaws_serverless.iam.policy import RESOURCE_KINDS, PolicyError, experiment_policies
+from chaosaws_serverless.iam.policy import PolicyError, experiment_policies
+from chaosaws_serverless.iam.resources import RESOURCE_KINDS
 
 IAM_ACTION = re.compile(r"^[a-z0-9-]+:[A-Z][A-Za-z0-9]+$")
 PACKAGE_ROOT = Path(importlib.import_module("chaosaws_serverless").__file__).parent
@@ -298,7 +299,8 @@ def test_alias_injection_adds_versions_and_fis_templates_give_the_fis_role() -> 
 
 
 def test_fis_extension_templates_give_the_fis_role_what_the_lambda_actions_need() -> None:
-    from chaosaws_serverless.fis.templates import LambdaFault, build_lambda_fault_template
+    from chaosaws_serverless.fis.faults import LambdaFault
+    from chaosaws_serverless.fis.templates import build_lambda_fault_template
 
     template = build_lambda_fault_template(
         [

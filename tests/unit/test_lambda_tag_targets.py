@@ -9,11 +9,9 @@ from click.testing import CliRunner
 
 from chaosaws_serverless.awslambda.tag_targets import selection_count, selection_id
 from chaosaws_serverless.cli import main
-from chaosaws_serverless.fis.templates import (
-    LambdaFault,
-    build_lambda_fault_template,
-    validate_template,
-)
+from chaosaws_serverless.fis.faults import LambdaFault
+from chaosaws_serverless.fis.templates import build_lambda_fault_template
+from chaosaws_serverless.fis.validation import validate_template
 from chaosaws_serverless.iam.policy import experiment_policies
 
 ROLE = "arn:aws:iam::123456789012:role"
