@@ -107,6 +107,8 @@ _ROUTES = (
     Grant(("route53:GetHealthCheck", "route53:GetHealthCheckStatus"), "health-check"),
     Grant(("cloudwatch:GetMetricData",), "*"),
 )
+# The fault probes read the function and its record (ListTags, never GetFunction's Tags).
+_READ_FAULT = (Grant(("lambda:GetFunction", "lambda:ListTags"), "function"),)
 _FIS_LIST = Grant(("fis:ListExperimentTemplates", "fis:ListExperiments"), "*")
 
 PERMISSIONS: dict[str, tuple[Grant, ...]] = {
@@ -124,12 +126,8 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
         Grant(("lambda:GetFunction",), "tagged-function"),
         Grant(_REMOVE[0].actions, "recorded-function"),
     ),
-    "chaosaws_serverless.awslambda.probes.get_fault_state": (
-        Grant(("lambda:GetFunction", "lambda:ListTags"), "function"),
-    ),
-    "chaosaws_serverless.awslambda.probes.fault_is_injected": (
-        Grant(("lambda:GetFunction", "lambda:ListTags"), "function"),
-    ),
+    "chaosaws_serverless.awslambda.probes.get_fault_state": _READ_FAULT,
+    "chaosaws_serverless.awslambda.probes.fault_is_injected": _READ_FAULT,
     "chaosaws_serverless.cloudwatch.actions.put_experiment_dashboard": (
         Grant(("cloudwatch:PutDashboard", "cloudwatch:GetDashboard"), "dashboard"),
     ),
