@@ -2,7 +2,7 @@
 
 No AWS calls here: the functions take a function's current environment and
 layers (and the record) and return the configuration to write, so every rule
-of the record format (``_record``) is tested without an emulator.
+of the record format (``record``) is tested without an emulator.
 """
 
 import json

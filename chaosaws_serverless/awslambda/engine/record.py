@@ -33,7 +33,7 @@ injection that would exceed it is refused before anything changes. The JSON obje
         "AWS_LAMBDA_EXEC_WRAPPER": {"was": null, "set": ["3f2a9c0d1e4b"]},
         "CHAOS_EXTENSION__LAMBDA__LATENCY_VALUE": {"was": "5", "set": ["..."]}
       },
-      "selection": "checkout-latency"       # only when injected by tags (``_targets``):
+      "selection": "checkout-latency"       # only when injected by tags (``tag_targets``):
                                             # the selection id its rollback restores
     }
 
@@ -117,7 +117,7 @@ class FaultRecord:
     alias: Optional[dict[str, Optional[str]]] = None
     layers: list[str] = field(default_factory=list)
     env: dict[str, EnvEntry] = field(default_factory=dict)
-    # The selection of a tag-targeted injection (``_targets``); absent otherwise.
+    # The selection of a tag-targeted injection (``tag_targets``); absent otherwise.
     selection: Optional[str] = None
 
     @property
