@@ -13,10 +13,20 @@ key                             block         meaning
 ``aws_assume_role_session_name`` configuration session name of that role (default below)
 ``aws_endpoint_url``            configuration endpoint for every service (the lab, moto);
                                               boto3's own ``AWS_ENDPOINT_URL`` works too
-``aws_access_key_id``           secrets       static credentials
-``aws_secret_access_key``       secrets
+``aws_access_key_id``           secrets       static credentials, in the ``aws`` scope
+``aws_secret_access_key``       secrets       (``{"secrets": {"aws": {...}}}``)
 ``aws_session_token``           secrets
 ==============================  ============  ==========================================
+
+Secrets come in two shapes, both read here: an activity whose provider names the
+``aws`` scope (``"secrets": ["aws"]``, as every shipped experiment does) receives
+that scope's keys flat, as chaoslib passes them; a control or a command of the
+package holds the whole secrets block and its ``aws`` scope is read. Without
+static keys, boto3's own chain is used (environment, profile, SSO, container or
+instance role). A client is built only with credentials: none found anywhere is
+one :class:`~chaosaws_serverless.errors.CredentialsError` naming every place
+looked in, and an AWS answer rejecting them names where they came from, never
+their value.
 
 Clients are cached per (service, region, endpoint, credentials) and built
 under a lock: botocore clients are thread-safe, sessions are not. An assumed
@@ -39,19 +49,47 @@ from botocore.session import get_session
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from chaosaws_serverless.errors import aws_errors
+from chaosaws_serverless.errors import CREDENTIALS_REJECTED, CredentialsError, aws_errors
 from chaosaws_serverless.patterns import REGION as _REGION
 from chaosaws_serverless.patterns import ROLE_ARN as _ROLE_ARN
 
 __all__ = [
+    "CREDENTIAL_KEYS",
     "DEFAULT_SESSION_NAME",
+    "SECRETS_SCOPE",
     "clear_client_cache",
     "client",
     "configured_regions",
+    "credentials_of",
     "resolve_region",
 ]
 
 DEFAULT_SESSION_NAME = "chaosaws-serverless"
+# chaostoolkit-aws's scope and keys: {"secrets": {"aws": {"aws_access_key_id": ...}}}.
+SECRETS_SCOPE = "aws"
+CREDENTIAL_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
+# Where boto3 looks when no static keys are given, in its order (botocore.credentials).
+_BOTO3_CHAIN = (
+    "the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)",
+    "the shared credentials file (~/.aws/credentials or AWS_SHARED_CREDENTIALS_FILE)",
+    "the config file (~/.aws/config or AWS_CONFIG_FILE: keys, SSO, role, credential_process)",
+    "the container's role (ECS, EKS)",
+    "the instance's role (EC2 instance metadata)",
+)
+# botocore's name for the provider that found the credentials, in words.
+_SOURCES = {
+    "explicit": f"the secrets scope {SECRETS_SCOPE!r} (aws_access_key_id, aws_secret_access_key)",
+    "env": "the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
+    "shared-credentials-file": "the shared credentials file",
+    "config-file": "the config file",
+    "assume-role": "a role assumed through the profile's role_arn",
+    "assume-role-with-web-identity": "a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE)",
+    "sso": "an SSO session of the profile (aws sso login)",
+    "custom-process": "the profile's credential_process",
+    "container-role": "the container's role",
+    "iam-role": "the instance's role (EC2 instance metadata)",
+    "sts-assume-role": "the role of 'aws_assume_role_arn'",
+}
 
 # Adaptive mode adds client-side rate limiting on top of exponential backoff:
 # what keeps concurrent background activities from throttling each other.
@@ -64,7 +102,7 @@ _CLIENT_CONFIG = Config(
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, ...], Any] = {}
-_sessions: dict[tuple[str, ...], boto3.session.Session] = {}
+_sessions: dict[tuple[str, ...], tuple[boto3.session.Session, str]] = {}
 
 
 def resolve_region(region: Optional[str], configuration: Optional[Configuration]) -> str:
@@ -116,7 +154,7 @@ def client(
 ) -> Any:
     """Return a cached, thread-safe boto3 client for ``service`` in the resolved region."""
     configuration = configuration or {}
-    secrets = secrets or {}
+    secrets = credentials_of(secrets)
     region_name = resolve_region(region, configuration)
     endpoint_url = configuration.get("aws_endpoint_url") or None
     session_key = _session_key(configuration, secrets)
@@ -124,12 +162,28 @@ def client(
     with _lock:
         cached = _clients.get(key)
         if cached is None:
-            session = _session(session_key, configuration, secrets)
+            session, source = _session(session_key, configuration, secrets)
             cached = session.client(
                 service, region_name=region_name, endpoint_url=endpoint_url, config=_CLIENT_CONFIG
             )
+            cached.meta.events.register("after-call", _name_the_credentials(source))
             _clients[key] = cached
         return cached
+
+
+def credentials_of(secrets: Optional[Secrets]) -> dict[str, str]:
+    """Return the static credentials in ``secrets``, whichever of its two shapes it has.
+
+    The keys flat (what an activity naming the ``aws`` scope receives), else the
+    ``aws`` scope of a whole secrets block (what controls and commands hold).
+    Only the three credential keys are kept; empty values count as absent.
+    """
+    secrets = secrets or {}
+    flat = {k: secrets[k] for k in CREDENTIAL_KEYS if secrets.get(k)}
+    if not flat and isinstance(secrets.get(SECRETS_SCOPE), Mapping):
+        scope = secrets[SECRETS_SCOPE]
+        flat = {k: scope[k] for k in CREDENTIAL_KEYS if scope.get(k)}
+    return {k: str(v) for k, v in flat.items()}
 
 
 def clear_client_cache() -> None:
@@ -155,12 +209,24 @@ def _session_key(configuration: Configuration, secrets: Secrets) -> tuple[str, .
 
 def _session(
     key: tuple[str, ...], configuration: Configuration, secrets: Secrets
-) -> boto3.session.Session:
-    """Build (under the caller's lock) or reuse the session for these credentials."""
-    session = _sessions.get(key)
-    if session is not None:
-        return session
+) -> tuple[boto3.session.Session, str]:
+    """Build (under the caller's lock) or reuse the session for these credentials.
+
+    Returns it with the words for where its credentials come from.
+    """
+    cached = _sessions.get(key)
+    if cached is not None:
+        return cached
     profile = configuration.get("aws_profile_name") or None
+    pair = ("aws_access_key_id", "aws_secret_access_key")
+    given = [k for k in pair if secrets.get(k)]
+    if len(given) == 1:
+        missing = pair[1] if given[0] == pair[0] else pair[0]
+        raise CredentialsError(
+            f"the secrets scope {SECRETS_SCOPE!r} has {given[0]!r} but no {missing!r}: "
+            f"static credentials need both; add {missing!r} beside it in the --var-file "
+            f'({{"secrets": {{"{SECRETS_SCOPE}": {{...}}}}}})'
+        )
     try:
         session = boto3.session.Session(
             profile_name=profile,
@@ -173,15 +239,59 @@ def _session(
             f"AWS profile {profile!r} (configuration 'aws_profile_name') was not found in "
             "~/.aws/config or ~/.aws/credentials; fix the name or create the profile"
         ) from error
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise CredentialsError(_no_credentials(profile))
     role_arn = configuration.get("aws_assume_role_arn")
     if role_arn:
-        session = _assumed_role_session(session, str(role_arn), configuration)
-    _sessions[key] = session
-    return session
+        base_source = _source(credentials)
+        session = _assumed_role_session(session, str(role_arn), configuration, base_source)
+        source = f"{_SOURCES['sts-assume-role']} ({role_arn}, assumed with {base_source})"
+    else:
+        source = _source(credentials)
+    if profile and credentials.method not in ("explicit", "env"):
+        source += f", profile {profile!r}"
+    _sessions[key] = (session, source)
+    return session, source
+
+
+def _source(credentials: Any) -> str:
+    method = str(getattr(credentials, "method", "") or "unknown")
+    return _SOURCES.get(method, f"botocore's {method!r} provider")
+
+
+def _no_credentials(profile: Optional[str]) -> str:
+    looked = [f"the secrets scope {SECRETS_SCOPE!r} of the --var-file or experiment (none given)"]
+    if profile:
+        looked.append(f"profile {profile!r} (configuration 'aws_profile_name')")
+    looked.extend(_BOTO3_CHAIN)
+    return (
+        "no AWS credentials found; looked in " + ", then ".join(looked) + ". Fix: put "
+        f"aws_access_key_id and aws_secret_access_key under "
+        f'{{"secrets": {{"{SECRETS_SCOPE}": {{...}}}}}} in the --var-file, set '
+        "'aws_profile_name' in its configuration, or export the AWS_* variables"
+    )
+
+
+def _name_the_credentials(source: str) -> Any:
+    """Return a botocore ``after-call`` hook that tells a rejection where the keys came from.
+
+    botocore raises ``ClientError`` with the parsed answer as ``response``; the
+    hook adds ``CredentialSource`` (words, never a key) to the answers that
+    reject the caller's credentials, which ``errors.activity_failed`` reads.
+    """
+
+    def hook(http_response: Any, parsed: Any, **_: Any) -> None:
+        if getattr(http_response, "status_code", 200) >= 400 and isinstance(parsed, dict):
+            code = str((parsed.get("Error") or {}).get("Code", ""))
+            if code in CREDENTIALS_REJECTED:
+                parsed["CredentialSource"] = source
+
+    return hook
 
 
 def _assumed_role_session(
-    base: boto3.session.Session, role_arn: str, configuration: Configuration
+    base: boto3.session.Session, role_arn: str, configuration: Configuration, base_source: str
 ) -> boto3.session.Session:
     if not _ROLE_ARN.match(role_arn):
         raise ActivityFailed(
@@ -196,6 +306,7 @@ def _assumed_role_session(
         endpoint_url=configuration.get("aws_endpoint_url") or None,
         config=_CLIENT_CONFIG,
     )
+    sts.meta.events.register("after-call", _name_the_credentials(base_source))
 
     def fetch() -> dict[str, str]:
         with aws_errors("sts:AssumeRole", f"role {role_arn!r}"):

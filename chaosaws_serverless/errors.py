@@ -8,6 +8,9 @@ Exception tree a user can meet from any activity::
     │   carries ``code`` (the AWS error code, "" when AWS did not answer),
     │   ``iam_action`` and ``resource``, so callers decide on the code, never
     │   on the message
+    ├── CredentialsError: no credentials anywhere boto3 and the package looked
+    │   (named in the message), or AWS rejected them (the AWS code, and where
+    │   they came from, never their value); also an ``AwsActivityFailed`` then
     └── NoData: a metric probe found no datapoint in its window
 
 Activities wrap each AWS call (or a short group of calls on one resource)::
@@ -31,7 +34,9 @@ from botocore.exceptions import (
 from chaoslib.exceptions import ActivityFailed
 
 __all__ = [
+    "CREDENTIALS_REJECTED",
     "AwsActivityFailed",
+    "CredentialsError",
     "NoData",
     "activity_failed",
     "aws_errors",
@@ -45,8 +50,23 @@ _ACCESS_DENIED = {
     "AccessDeniedException",
     "UnauthorizedOperation",
     "AuthorizationError",
-    "UnrecognizedClientException",
 }
+# AWS refusing who the caller is (not what it may do), across the protocols: the keys
+# are unknown, their signature is wrong, or the session token has expired.
+CREDENTIALS_REJECTED = frozenset(
+    {
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "InvalidSignatureException",
+        "IncompleteSignature",
+        "MissingAuthenticationToken",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "AuthFailure",
+    }
+)
 _NOT_FOUND_SUFFIXES = ("NotFound", "NotFoundException", "NoSuchHealthCheck", "NoSuchHostedZone")
 _THROTTLED = {
     "Throttling",
@@ -65,6 +85,14 @@ class AwsActivityFailed(ActivityFailed):
         self.code = code
         self.iam_action = iam_action
         self.resource = resource
+
+
+class CredentialsError(ActivityFailed):
+    """No AWS credentials were found, or AWS rejected them: not a fault of any other value."""
+
+
+class AwsCredentialsFailed(AwsActivityFailed, CredentialsError):
+    """An AWS call found no credentials, or AWS answered one of ``CREDENTIALS_REJECTED``."""
 
 
 class NoData(ActivityFailed):
@@ -102,8 +130,6 @@ def _hint(code: str, iam_action: str) -> str:
         )
     if code in {"ResourceConflictException", "PreconditionFailedException"}:
         return "another update to this resource is in progress; wait for it and run again"
-    if code in {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId"}:
-        return "the credentials are invalid or expired; refresh them (aws sso login, new keys)"
     if code in {"InvalidParameterValueException", "ValidationError", "ValidationException"}:
         return "AWS rejected a value; the message above names it"
     return "see the AWS message above"
@@ -116,6 +142,17 @@ def activity_failed(error: Exception, iam_action: str, resource: str) -> AwsActi
     def failed(message: str) -> AwsActivityFailed:
         return AwsActivityFailed(message, code, iam_action, resource)
 
+    if isinstance(error, ClientError) and code in CREDENTIALS_REJECTED:
+        source = error.response.get("CredentialSource") or "boto3's credential chain"
+        return AwsCredentialsFailed(
+            f"{iam_action} on {resource}: AWS rejected the credentials ({code}) that came from "
+            f"{source}. Fix: renew or correct them there (new keys, aws sso login), or give "
+            'others in the --var-file: {"secrets": {"aws": {"aws_access_key_id": ..., '
+            '"aws_secret_access_key": ...}}}.',
+            code,
+            iam_action,
+            resource,
+        )
     if isinstance(error, ClientError):
         message = error.response.get("Error", {}).get("Message", "") or str(error)
         return failed(
@@ -134,10 +171,14 @@ def activity_failed(error: Exception, iam_action: str, resource: str) -> AwsActi
             "Fix: run again; if it persists, check the endpoint's health."
         )
     if isinstance(error, NoCredentialsError):
-        return failed(
-            f"{iam_action} on {resource} found no AWS credentials. Fix: set the secrets "
-            "'aws_access_key_id'/'aws_secret_access_key', 'aws_profile_name' in the "
-            "configuration, or the usual AWS environment variables."
+        return AwsCredentialsFailed(
+            f"{iam_action} on {resource} found no AWS credentials. Fix: put "
+            "aws_access_key_id and aws_secret_access_key under "
+            '{"secrets": {"aws": {...}}} in the --var-file, set \'aws_profile_name\' in its '
+            "configuration, or export the AWS_* variables.",
+            code,
+            iam_action,
+            resource,
         )
     if isinstance(error, ParamValidationError):
         return failed(f"{iam_action} on {resource} was given invalid parameters: {error}")

@@ -42,7 +42,7 @@ from logzero import logger
 
 from chaosaws_serverless import metric_names as names
 from chaosaws_serverless.aws import client
-from chaosaws_serverless.errors import aws_errors
+from chaosaws_serverless.errors import CredentialsError, aws_errors
 from chaosaws_serverless.experiment import activities, package_provider
 
 __all__ = [
@@ -209,6 +209,9 @@ def check_existence(
             continue
         try:
             check(value, spec, configuration, secrets)
+        except CredentialsError as error:
+            # Not the value's fault, and the same for every key: said once, as it is.
+            return [f"cannot check that {key!r} exists: {error}"]
         except ActivityFailed as error:
             problems.append(
                 f"configuration key {key!r} = {value!r} is wrong: {error}; fix it in the --var-file"

@@ -76,7 +76,6 @@ def after_experiment_control(
     from chaosaws_serverless.timeline.core import timeline_of_journal
     from chaosaws_serverless.timeline.journal import (
         JOURNAL_KEY,
-        aws_secrets,
         embed_chart,
         public_configuration,
     )
@@ -102,7 +101,7 @@ def after_experiment_control(
             if tail > 0:
                 time.sleep(tail)
             outcome["data"] = timeline_of_journal(
-                state, target, dict(configuration or {}), aws_secrets(secrets), tail_seconds=tail
+                state, target, dict(configuration or {}), secrets, tail_seconds=tail
             )
         except Exception as error:  # the picture must never change the run's outcome
             outcome["error"] = str(error)

@@ -40,8 +40,8 @@ __all__ = ["read_only_checks"]
 
 def identity(configuration: Configuration, secrets: Secrets) -> tuple[Check, dict[str, str]]:
     """Check the credentials: who they resolve to (sts:GetCallerIdentity)."""
-    sts = client("sts", None, configuration, secrets)
-    try:
+    try:  # building the client finds the credentials: none anywhere is this check failing
+        sts = client("sts", None, configuration, secrets)
         with aws_errors("sts:GetCallerIdentity", "the configured credentials"):
             answer = sts.get_caller_identity()
     except ActivityFailed as error:

@@ -142,7 +142,7 @@ def fis_template_command(
         fis_extension_prerequisites,
     )
 
-    loaded, configuration = load_experiment(experiment, var_files, variables)
+    loaded, configuration, _ = load_experiment(experiment, var_files, variables)
     faults, pauses = lambda_faults(loaded, configuration)
     if not faults:
         raise click.ClickException(

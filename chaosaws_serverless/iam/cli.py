@@ -1,8 +1,9 @@
 """``chaosaws-serverless iam-policy EXPERIMENT.json``: least-privilege policies for an experiment.
 
-Also home of the experiment loading both compile-style commands share
-(``iam-policy`` and ``fis-template``): chaoslib's loader, the configuration
-resolved as ``chaos run`` resolves it (``--var-file``, ``--var``).
+Also home of the experiment loading the commands share (``iam-policy``,
+``fis-template``, ``doctor``, ``rollback``): chaoslib's loader, the
+configuration and the secrets resolved as ``chaos run`` resolves them
+(``--var-file``, ``--var``).
 """
 
 import json
@@ -12,18 +13,24 @@ from typing import Any, Optional
 
 import click
 
-__all__ = ["iam_policy_command", "load_experiment", "load_values"]
+__all__ = ["iam_policy_command", "load_experiment", "load_secret_values", "load_values"]
 
 _ROLES = {"experiment": "experiment", "automation": "automation_role", "fis": "fis_role"}
 
 
 def load_experiment(
     path: str, var_files: tuple[str, ...] = (), variables: tuple[str, ...] = ()
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Return the experiment at ``path`` and its configuration with values, as chaos run sees it."""
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Return the experiment at ``path``, its configuration and its secrets, as chaos run sees them.
+
+    The secrets are chaoslib's ``load_secrets`` of the experiment's block with
+    the var files' ``secrets``: a scope the experiment declares (``aws``) takes
+    the var file's values, as in ``chaos run``.
+    """
     from chaoslib.configuration import load_configuration
     from chaoslib.exceptions import ChaosException
     from chaoslib.loader import load_experiment as chaos_load
+    from chaoslib.secret import load_secrets
 
     extra = load_values(var_files, variables)
     try:
@@ -32,6 +39,9 @@ def load_experiment(
         configuration = load_configuration(declared, dict(extra))
         # Values for keys the experiment does not declare (fis_role_arn, ...) are kept too.
         configuration.update({k: v for k, v in extra.items() if k not in declared})
+        secrets = load_secrets(
+            dict(experiment.get("secrets") or {}), configuration, load_secret_values(var_files)
+        )
     except (ChaosException, OSError, ValueError) as error:
         raise click.ClickException(f"cannot load {path}: {error}") from error
     from chaosaws_serverless.controls.preflight import missing_keys, required_keys
@@ -41,7 +51,7 @@ def load_experiment(
         raise click.ClickException(
             f"{path} needs values for its account-specific keys (--var-file): " + "; ".join(missing)
         )
-    return dict(experiment), dict(configuration)
+    return dict(experiment), dict(configuration), dict(secrets)
 
 
 def load_values(var_files: tuple[str, ...] = (), variables: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -74,6 +84,18 @@ def load_values(var_files: tuple[str, ...] = (), variables: tuple[str, ...] = ()
     return values
 
 
+def load_secret_values(var_files: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Return the ``secrets`` blocks of the var files (chaoslib's ``merge_vars``), by scope."""
+    from chaoslib import merge_vars
+
+    files = [f for f in var_files if f.endswith((".json", ".yaml", ".yml"))]
+    try:
+        return dict(merge_vars(None, files)[1]) if files else {}
+    except (OSError, ValueError, AttributeError) as error:
+        names = ", ".join(files)
+        raise click.ClickException(f"cannot read the secrets of {names}: {error}") from error
+
+
 @click.command("iam-policy")
 @click.argument("experiment", type=click.Path(exists=True, dir_okay=False))
 @click.option(
@@ -101,7 +123,7 @@ def iam_policy_command(
     """
     from chaosaws_serverless.iam.policy import PolicyError, experiment_policies
 
-    loaded, configuration = load_experiment(experiment, var_files, variables)
+    loaded, configuration, _ = load_experiment(experiment, var_files, variables)
     try:
         policies = experiment_policies(loaded, configuration, account_id)
     except PolicyError as error:

@@ -92,11 +92,8 @@ def timeline_command(
         config_vars, secret_vars = merge_vars(convert_vars(list(var)), list(var_file))
         configuration = journal_configuration(record, config_vars)
         experiment = record.get("experiment") or {}
-        from chaosaws_serverless.timeline.journal import aws_secrets
-
-        secrets = aws_secrets(
-            load_secrets(experiment.get("secrets") or {}, configuration, secret_vars)
-        )
+        # The run's secrets as chaos run loads them; aws.py reads their "aws" scope.
+        secrets = load_secrets(experiment.get("secrets") or {}, configuration, secret_vars)
         target = output or journal.with_name("timeline.png")
         data = timeline_of_journal(
             record,

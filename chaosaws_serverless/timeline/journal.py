@@ -42,7 +42,6 @@ from chaosaws_serverless.timeline.metrics import Marker
 __all__ = [
     "JOURNAL_KEY",
     "RunFacts",
-    "aws_secrets",
     "embed_chart",
     "epoch",
     "journal_configuration",
@@ -71,15 +70,6 @@ class RunFacts:
     lead_seconds: float
     title: str
     markers: list[Marker] = field(default_factory=list)
-
-
-def aws_secrets(secrets: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Return the ``aws_*`` credentials of the experiment's secret scopes, flat as aws.py reads."""
-    found: dict[str, Any] = {}
-    for scope in (secrets or {}).values():
-        if isinstance(scope, Mapping):
-            found.update({k: v for k, v in scope.items() if str(k).startswith("aws_")})
-    return found
 
 
 def epoch(text: Any) -> float | None:

@@ -113,6 +113,8 @@ def error_response(kind: str, request: Request) -> tuple[int, dict[str, str], by
     request_id = str(uuid.uuid4())
     if kind == "conflict" and not (request.is_lambda and request.is_write):
         kind = "throttle"
+    if kind == "unknown_key":  # AWS not knowing the access key that signed the request
+        return _unknown_key(request, request_id)
     if request.is_lambda:
         status, code, message = {
             "throttle": (429, "TooManyRequestsException", "Rate exceeded"),
@@ -296,3 +298,26 @@ class FaultProxy:
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle
 
         return Handler
+
+
+def _unknown_key(request: Request, request_id: str) -> tuple[int, dict[str, str], bytes]:
+    """AWS's answer to a request signed with an access key it does not know, per protocol.
+
+    JSON protocols (Lambda's REST-JSON included) answer 403 UnrecognizedClientException
+    "The security token included in the request is invalid."; the query and REST-XML
+    protocols (STS, Route 53) 403 InvalidClientTokenId.
+    """
+    message = "The security token included in the request is invalid."
+    if request.is_lambda or request.json_target:
+        headers = {
+            "Content-Type": "application/x-amz-json-1.1",
+            "x-amzn-ErrorType": "UnrecognizedClientException",
+            "x-amzn-RequestId": request_id,
+        }
+        body = {"__type": "UnrecognizedClientException", "message": message}
+        return 403, headers, json.dumps(body).encode()
+    xml = (
+        "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code>"
+        f"<Message>{message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
+    return 403, {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}, xml.encode()
