@@ -4,16 +4,15 @@ Each feature keeps its commands in its own ``cli`` module and imports heavy
 dependencies inside the command, so ``chaosaws-serverless --help`` stays fast.
 """
 
-from pathlib import Path
-
 import click
 
-from chaosaws_serverless import __version__, activity_table
+from chaosaws_serverless import __version__, activity_reference, activity_table
 from chaosaws_serverless.awslambda.cli import rollback as rollback_command
 from chaosaws_serverless.catalog.cli import (
     catalog_command,
     compose_command,
     experiments_command,
+    values_template_command,
 )
 from chaosaws_serverless.doctor.cli import doctor_command
 from chaosaws_serverless.fis.cli import fis_template_command
@@ -27,25 +26,23 @@ from chaosaws_serverless.timeline.cli import timeline_command
 @click.version_option(__version__, prog_name="chaosaws-serverless")
 def main() -> None:
     """Chaos engineering on AWS serverless: Lambda faults, Route 53, CloudWatch, FIS, lab."""
+    import logging
+
+    from logzero import logger
+
+    # The activities log for chaos run's log file at DEBUG; a command prints what it found.
+    logger.setLevel(logging.INFO)
 
 
 @main.command("activities")
 @click.option(
-    "--write-readme",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Replace the table between the README's activities markers instead of printing it.",
+    "--reference",
+    is_flag=True,
+    help="Print the full reference (arguments, types, defaults, docs): docs/reference.md.",
 )
-def list_activities(write_readme: str | None) -> None:
-    """Print the Markdown table of every activity (the README's table)."""
-    table = activity_table()
-    if not write_readme:
-        click.echo(table)
-        return
-    start, end = "<!-- activities:start -->", "<!-- activities:end -->"
-    readme = Path(write_readme)
-    head, rest = readme.read_text(encoding="utf-8").split(start, 1)
-    tail = rest.split(end, 1)[1]
-    readme.write_text(f"{head}{start}\n{table}\n{end}{tail}", encoding="utf-8")
+def list_activities(reference: bool) -> None:
+    """Print the Markdown table of every activity, or the full reference (`make docs`)."""
+    click.echo(activity_reference() if reference else activity_table(), nl=not reference)
 
 
 main.add_command(compose_command)
@@ -58,6 +55,7 @@ main.add_command(iam_policy_command)
 main.add_command(rollback_command)
 main.add_command(doctor_command)
 main.add_command(timeline_command)
+main.add_command(values_template_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,10 +1,13 @@
 """``chaosaws-serverless rollback``: the emergency stop for Lambda faults, from any shell."""
 
 import json
+import os
 from collections.abc import Sequence
 from typing import Any, Optional
 
 import click
+
+from chaosaws_serverless.options import check_profile, check_region
 
 __all__ = ["region_table", "rollback", "rollback_table"]
 
@@ -75,17 +78,27 @@ def rollback_table(reports: list[dict[str, Any]]) -> str:
     "regions",
     multiple=True,
     metavar="REGION",
-    help="Region to clean (repeatable; default: AWS_REGION / AWS_DEFAULT_REGION).",
+    callback=check_region,
+    help="Region to clean (repeatable; default: the --var-file's aws_regions, else "
+    "AWS_REGION / AWS_DEFAULT_REGION).",
 )
 @click.option("--function", "function_name", help="Only this function (name or ARN).")
 @click.option("--endpoint-url", help="AWS endpoint (the lab, a moto server).")
-@click.option("--profile", help="Named AWS profile.")
+@click.option("--profile", callback=check_profile, help="Named AWS profile.")
+@click.option(
+    "--var-file",
+    "var_files",
+    multiple=True,
+    help="The experiment's values file, as chaos run: its configuration (aws_regions, "
+    "aws_profile_name, aws_endpoint_url...) and its secrets (the aws scope). Options win.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
 def rollback(
     regions: tuple[str, ...],
     function_name: Optional[str],
     endpoint_url: Optional[str],
     profile: Optional[str],
+    var_files: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Remove every Lambda fault this package injected and print what was restored.
@@ -100,8 +113,10 @@ def rollback(
 
     from chaosaws_serverless.aws import configured_regions
     from chaosaws_serverless.awslambda import emergency_stop, faults
+    from chaosaws_serverless.iam.cli import load_secret_values, load_values
 
-    configuration: dict[str, Any] = {}
+    configuration: dict[str, Any] = load_values(var_files)
+    secrets = load_secret_values(var_files)
     if regions:
         configuration["aws_regions"] = list(regions)
     if endpoint_url:
@@ -109,14 +124,22 @@ def rollback(
     if profile:
         configuration["aws_profile_name"] = profile
     summaries: list[dict[str, Any]] = []
+    if not (configuration.get("aws_regions") or configuration.get("aws_region")) and not (
+        os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    ):
+        raise click.UsageError(
+            "no region to clean: pass --region (repeatable), a --var-file with aws_regions, "
+            "or set AWS_REGION"
+        )
     try:
         chosen = configured_regions(configuration)
         if function_name:
             reports = [
-                faults.remove(function_name, region, None, configuration, None) for region in chosen
+                faults.remove(function_name, region, None, configuration, secrets)
+                for region in chosen
             ]
         else:
-            stops = emergency_stop.stop(chosen, configuration, None)
+            stops = emergency_stop.stop(chosen, configuration, secrets)
             summaries = [s.summary() for s in stops]
             reports = [report for s in stops for report in s.reports]
     except ActivityFailed as error:

@@ -5,6 +5,8 @@ from typing import Optional
 
 import click
 
+from chaosaws_serverless.options import check_region
+
 __all__ = ["doctor_command"]
 
 
@@ -12,7 +14,13 @@ __all__ = ["doctor_command"]
 @click.argument("experiment", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option("--var-file", "var_files", multiple=True, help="Configuration values, as chaos run.")
 @click.option("--var", "variables", multiple=True, help="KEY=VALUE configuration value.")
-@click.option("--region", "regions", multiple=True, help="Check only these regions (repeatable).")
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    callback=check_region,
+    help="Check only these regions (repeatable).",
+)
 @click.option(
     "--live",
     is_flag=True,
@@ -50,18 +58,25 @@ def doctor_command(
     pre-flight findings, the metrics the probes read. Exit code 1 when any
     check fails.
     """
+    import logging
+
+    from logzero import logger
+
     from chaosaws_serverless.doctor import runner
+
+    logger.setLevel(logging.WARNING)  # the table says what the checks found, line by line
     from chaosaws_serverless.doctor.live import LiveInterrupted
-    from chaosaws_serverless.iam.cli import load_experiment, load_values
+    from chaosaws_serverless.iam.cli import load_experiment, load_secret_values, load_values
 
     if experiment:
-        loaded, configuration = load_experiment(experiment, var_files, variables)
+        loaded, configuration, secrets = load_experiment(experiment, var_files, variables)
     else:
         loaded, configuration = None, load_values(var_files, variables)
+        secrets = load_secret_values(var_files)
     options = {"role_arn": role_arn, "latency_ms": latency_ms} if live else {}
     try:
         checks = runner.run_doctor(
-            loaded, configuration, None, list(regions) or None, live=live, **options
+            loaded, configuration, secrets, list(regions) or None, live=live, **options
         )
     except LiveInterrupted as error:
         click.echo(f"doctor: interrupted ({error}); the throwaway functions were deleted", err=True)

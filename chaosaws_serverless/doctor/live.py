@@ -173,7 +173,7 @@ class _Run:
         seen = self.invoke()
         self.baseline_seconds = seen["seconds"]
         ok = seen["function_error"] is None and seen["status_seen"] == 200
-        return (PASS if ok else FAIL), f"status {seen['status_seen']} in {seen['seconds']} s", seen
+        return (PASS if ok else FAIL), f"{throwaway.status_text(seen)} in {seen['seconds']} s", seen
 
     def inject_latency(self) -> tuple[str, str, dict[str, Any]]:
         result = actions.inject_latency(
@@ -225,9 +225,8 @@ class _Run:
             return (
                 FAIL,
                 (
-                    f"status seen {seen['status_seen']}, expected {self.status_code}: "
-                    "the layer did "
-                    "not change the response"
+                    f"{throwaway.status_text(seen)} seen, expected status {self.status_code}: "
+                    "the layer did not change the response"
                 ),
                 seen,
             )

@@ -1,6 +1,8 @@
 """Run the doctor's checks and render them: one table line per check, or JSON for CI."""
 
 import json
+import shutil
+import textwrap
 from collections.abc import Mapping
 from typing import Any, Optional
 
@@ -32,14 +34,24 @@ def run_doctor(
     return checks
 
 
-def table(checks: list[Check]) -> str:
-    """Return the checks as a text table, one line per check, and a closing verdict line."""
+def table(checks: list[Check], width: Optional[int] = None) -> str:
+    """Return the checks as a text table, one line per check, and a closing verdict line.
+
+    The detail column wraps at ``width`` (default: the terminal's, at most 120
+    and at least 80 columns) under itself, so no line runs past it.
+    """
+    width = width or max(80, min(120, shutil.get_terminal_size((100, 24)).columns))
     rows = [(_MARK[c.verdict], c.check, c.target, c.detail) for c in checks]
     widths = [max(len(r[i]) for r in [("verdict", "check", "target", ""), *rows]) for i in range(3)]
+    indent = sum(widths) + 6
+    room = max(30, width - indent)
     lines = [
         f"{'verdict':<{widths[0]}}  {'check':<{widths[1]}}  {'target':<{widths[2]}}  detail",
     ]
-    lines += [f"{v:<{widths[0]}}  {c:<{widths[1]}}  {t:<{widths[2]}}  {d}" for v, c, t, d in rows]
+    for v, c, t, d in rows:
+        wrapped = textwrap.wrap(d, room, break_on_hyphens=False, break_long_words=False) or [""]
+        lines.append(f"{v:<{widths[0]}}  {c:<{widths[1]}}  {t:<{widths[2]}}  {wrapped[0]}")
+        lines += [" " * indent + more for more in wrapped[1:]]
     bad = failed(checks)
     lines.append(
         f"doctor: {len(bad)} of {len(checks)} checks failed"

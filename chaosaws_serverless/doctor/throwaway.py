@@ -31,6 +31,7 @@ __all__ = [
     "invoke",
     "picture",
     "remove_leftovers",
+    "status_text",
     "throwaway_code",
 ]
 
@@ -139,9 +140,16 @@ def picture(lam: Any, name: str) -> dict[str, Any]:
 
 
 def invoke(lam: Any, name: str, clock: Callable[[], float]) -> dict[str, Any]:
+    """Invoke the throwaway function once: seconds, status, and why when there is no status.
+
+    ``LogType="Tail"`` returns the last 4 KB of the invocation's log (Lambda API
+    reference, Invoke: ``LogResult``, base64): its last lines, with the error the
+    function raised (``FunctionError``, the payload's ``errorMessage``), say why an
+    invocation answered no ``statusCode``.
+    """
     started = clock()
     with aws_errors("lambda:InvokeFunction", f"function {name!r}"):
-        answer = lam.invoke(FunctionName=name, Payload=b"{}")
+        answer = lam.invoke(FunctionName=name, Payload=b"{}", LogType="Tail")
     seconds = clock() - started
     raw = answer["Payload"].read()
     try:
@@ -149,8 +157,36 @@ def invoke(lam: Any, name: str, clock: Callable[[], float]) -> dict[str, Any]:
     except ValueError:
         payload = None
     status = payload.get("statusCode") if isinstance(payload, dict) else None
-    return {
+    seen: dict[str, Any] = {
         "seconds": round(seconds, 3),
         "function_error": answer.get("FunctionError"),
         "status_seen": status,
     }
+    if status is None:
+        message = payload.get("errorMessage") if isinstance(payload, dict) else None
+        seen["error"] = str(message or (raw[:200].decode("utf-8", "replace") or "empty payload"))
+        seen["log_tail"] = _log_tail(answer.get("LogResult"))
+    return seen
+
+
+def status_text(seen: dict[str, Any]) -> str:
+    """Return "status 200" or, without a status, what the invocation said instead."""
+    if seen.get("status_seen") is not None:
+        return f"status {seen['status_seen']}"
+    parts = [f"no statusCode in the answer ({seen.get('function_error') or 'no FunctionError'}"]
+    parts.append(f": {seen.get('error')})")
+    if seen.get("log_tail"):
+        parts.append(f"; log tail: {seen['log_tail']}")
+    return "".join(parts)
+
+
+def _log_tail(encoded: Any, lines: int = 5) -> str:
+    if not encoded:
+        return ""
+    import base64
+
+    try:
+        text = base64.b64decode(str(encoded)).decode("utf-8", "replace")
+    except ValueError:
+        return ""
+    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])[-400:]

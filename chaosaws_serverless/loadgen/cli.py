@@ -9,6 +9,7 @@ import click
 
 from chaosaws_serverless.extras import needs_extra
 from chaosaws_serverless.loadgen.config import HTTP_CLIENTS
+from chaosaws_serverless.options import check_region, name_options
 
 __all__ = ["load"]
 
@@ -42,12 +43,33 @@ def _parse_resolve(values: tuple[str, ...]) -> dict[str, tuple[str, Optional[int
     help="Where per-interval counts go.",
 )
 @click.option("--namespace", help="CloudWatch namespace (default ChaosServerless).")
-@click.option("--region", help="AWS region of the CloudWatch metrics.")
+@click.option("--region", callback=check_region, help="AWS region of the CloudWatch metrics.")
 @click.option("--endpoint-url", help="AWS endpoint (the lab, a moto server).")
-@click.option("--timeout", "timeout_seconds", type=float, default=5.0, show_default=True)
-@click.option("--interval", "interval_seconds", type=float, default=10.0, show_default=True)
+@click.option(
+    "--timeout",
+    "timeout_seconds",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Seconds a request may take; a slower one counts as status_timeout.",
+)
+@click.option(
+    "--interval",
+    "interval_seconds",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds per published interval of counts (and per progress line).",
+)
 @click.option("--max-in-flight", type=int, default=0, help="0: rate x timeout, at least 100.")
-@click.option("--storage-resolution", type=click.Choice(["1", "60"]), default="1")
+@click.option(
+    "--storage-resolution",
+    type=click.Choice(["1", "60"]),
+    default="1",
+    show_default=True,
+    help="CloudWatch storage resolution of the published counts, in seconds: 1 (high "
+    "resolution, what the probes' 10 s periods read) or 60 (standard, cheaper).",
+)
 @click.option(
     "--resolve",
     "resolve_options",
@@ -107,7 +129,8 @@ def load(
         config = replace(config, max_in_flight=max_in_flight, http_client=http_client)
         publisher = make_publisher(shared["publish"], config, shared["region"], configuration, {})
     except (ActivityFailed, LoadConfigError) as error:
-        raise click.UsageError(str(error)) from error
+        command = click.get_current_context().command
+        raise click.UsageError(name_options(str(error), command)) from error
 
     def resolve(host: str) -> Any:
         if host not in table:

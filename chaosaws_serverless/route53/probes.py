@@ -31,6 +31,10 @@ __all__ = [
 _PROGRESS_EVERY_SECONDS = 30.0
 
 
+# Findings already logged by this process (the journal keeps every call's output).
+_LOGGED_FINDINGS: set[str] = set()
+
+
 def get_health_check_status(
     health_check_id: str,
     source: str = "api",
@@ -152,7 +156,10 @@ def find_failover_misconfigurations(
         record_name, routed, named, zone, checks, max_ttl_seconds, max_detection_seconds, alarms
     )
     for finding in findings:
-        logger.warning(f"failover misconfiguration: {finding}")
+        # Once per process: failover-preflight.json asks in its method and in its hypothesis.
+        if finding not in _LOGGED_FINDINGS:
+            _LOGGED_FINDINGS.add(finding)
+            logger.warning(f"failover misconfiguration: {finding}")
     return findings
 
 

@@ -23,6 +23,7 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
+from chaosaws_serverless.aws import client as aws_client
 from chaosaws_serverless.doctor import live, throwaway
 from chaosaws_serverless.doctor.plan import Plan, Target
 from tests.support.lambdas import World
@@ -75,7 +76,7 @@ class FakeExtension:
         stubber.add_response(
             "invoke",
             {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(payload), len(payload))},
-            {"FunctionName": name, "Payload": b"{}"},
+            {"FunctionName": name, "Payload": b"{}", "LogType": "Tail"},
         )
 
 
@@ -238,3 +239,30 @@ def test_the_throwaway_function_is_smallest_and_follows_the_runtime_family(
     )
     assert seen[0]["Runtime"] == "nodejs20.x" and seen[0]["Handler"] == "index.handler"
     assert seen[0]["MemorySize"] == 128  # Lambda's minimum
+
+
+def test_an_invocation_without_a_status_reports_its_error_and_log_tail(
+    configuration: dict[str, Any],
+) -> None:
+    """What Lambda answers a crashed function (Invoke: FunctionError, LogResult base64)."""
+    import base64
+
+    lam = aws_client("lambda", US, configuration)
+    payload = json.dumps({"errorMessage": "No module named 'app'", "errorType": "ImportError"})
+    log = "START RequestId: 1\n[ERROR] Runtime.ImportModuleError: No module named 'app'\nEND\n"
+    with Stubber(lam) as stubber:
+        stubber.add_response(
+            "invoke",
+            {
+                "StatusCode": 200,
+                "FunctionError": "Unhandled",
+                "LogResult": base64.b64encode(log.encode()).decode(),
+                "Payload": StreamingBody(io.BytesIO(payload.encode()), len(payload)),
+            },
+            {"FunctionName": "f", "Payload": b"{}", "LogType": "Tail"},
+        )
+        seen = throwaway.invoke(lam, "f", lambda: 0.0)
+    text = throwaway.status_text(seen)
+    assert "status None" not in text
+    assert "Unhandled: No module named 'app'" in text
+    assert "Runtime.ImportModuleError" in text

@@ -13,7 +13,7 @@ are siblings that do not import each other:
     ssm                       the document runs the Lambda fault engine
     awslambda | route53 | loadgen
     cloudwatch
-    aws                       the one place that builds clients
+    aws | options             the one place that builds clients; the commands' option checks
     errors | patterns | metric_names | shipped | extras | experiment
                               leaves: errors, ARN patterns, metric names, the shipped files,
                               the one-line hint for a missing extra, an experiment's activities
@@ -44,7 +44,7 @@ LAYERS: list[set[str]] = [
     {"ssm"},
     {"awslambda", "route53", "loadgen"},
     {"cloudwatch"},
-    {"aws"},
+    {"aws", "options"},
     {"errors", "patterns", "metric_names", "shipped", "extras", "experiment"},
 ]
 ROOT = Path(chaosaws_serverless.__file__).parent
