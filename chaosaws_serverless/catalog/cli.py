@@ -6,7 +6,14 @@ from typing import Any, Optional
 
 import click
 
-__all__ = ["catalog_command", "compose_command", "experiments_command", "parse_piece_argument"]
+__all__ = [
+    "catalog_command",
+    "compose_command",
+    "experiments_command",
+    "parse_piece_argument",
+    "read_experiment",
+    "values_template_command",
+]
 
 # Splits "name:k=v,k2=[1,2]" at the commas that start a new "key=" only, so
 # JSON list values keep their commas.
@@ -217,3 +224,61 @@ def experiments_copy(directory: str, force: bool) -> None:
         destination.parent.mkdir(parents=True, exist_ok=True)
         destination.write_bytes(path.read_bytes())
     click.echo(f"{len(files)} files copied into {target} (see {target / 'README.md'})")
+
+
+def read_experiment(path: str, catalog_dirs: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Return the experiment at ``path`` as chaos run loads it, catalog references expanded."""
+    from chaoslib.exceptions import ChaosException
+    from chaoslib.loader import parse_experiment_from_file
+
+    from chaosaws_serverless.catalog.compose import expand, has_references
+    from chaosaws_serverless.catalog.pieces import Catalog
+
+    try:
+        experiment = dict(parse_experiment_from_file(path))
+        if has_references(experiment):
+            experiment = expand(experiment, Catalog.default(catalog_dirs))
+    except (ChaosException, OSError, ValueError) as error:
+        raise click.ClickException(f"cannot load {path}: {error}") from None
+    return experiment
+
+
+@click.command("values-template")
+@click.argument("experiment", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default="-",
+    show_default=True,
+    help="Where to write the var file (YAML, as chaos run --var-file reads it).",
+)
+@click.option(
+    "--catalog",
+    "catalog_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Extra catalog folder whose pieces describe keys, searched with the built-in one.",
+)
+def values_template_command(experiment: str, output: str, catalog_dirs: tuple[str, ...]) -> None:
+    """Write a var file of every value EXPERIMENT needs, each with its description and an example.
+
+    Every configuration key the experiment declares or uses, the required ones
+    marked REQUIRED with an example of their kind, the others with the
+    experiment's default; the secrets scopes it declares, with
+    chaostoolkit-aws's credential keys commented out. Fill it in, then pass it
+    to chaos run (and to doctor) with --var-file.
+
+    \b
+    chaosaws-serverless values-template experiments/region-failure.json -o my-values.yaml
+    """
+    from chaosaws_serverless.catalog.pieces import Catalog, CatalogError
+    from chaosaws_serverless.catalog.values import values_template
+
+    loaded = read_experiment(experiment, catalog_dirs)
+    try:
+        text = values_template(loaded, Catalog.default(catalog_dirs), experiment)
+    except CatalogError as error:
+        raise click.ClickException(str(error)) from None
+    with click.open_file(output, "w", encoding="utf-8") as out:
+        out.write(text)

@@ -49,7 +49,7 @@ __all__ = [
 CATALOG_ENV = "CHAOSAWS_SERVERLESS_CATALOG"
 # The sections that hold activities, in the order chaoslib runs them.
 SECTIONS = ("steady-state-hypothesis", "method", "rollbacks")
-_PIECE_KEYS = {"description", "variables", "configuration", "experiment", *SECTIONS}
+_PIECE_KEYS = {"description", "variables", "configuration", "descriptions", "experiment", *SECTIONS}
 # {{name}} or {{name.key}} (a key of a mapping, e.g. a for_each element).
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\}\}")
 

@@ -1,6 +1,9 @@
-"""Probes on the customer-facing metrics the load generator publishes to CloudWatch.
+"""Probes on CloudWatch: the load generator's customer counts, and the API's own metrics.
 
-Every probe reads raw counts (``status_*``, ``region_<region>``; names in
+The probes over API Gateway's metrics and the ratio of any two metrics
+(``get_api_error_ratio``, ``get_metric_ratio``, ``get_customer_error_ratio``)
+live in ``chaosaws_serverless.cloudwatch.api_probes`` and are exported here.
+The load generator's probes read raw counts (``status_*``, ``region_<region>``; names in
 ``chaosaws_serverless.metric_names``) and computes ratios itself: metric math
 is not portable to every CloudWatch endpoint. No datapoint at all in the window
 is an ``ActivityFailed`` ("no data"), never ``0``: a silent load generator must
@@ -18,12 +21,20 @@ from logzero import logger
 from chaosaws_serverless import metric_names as names
 from chaosaws_serverless.aws import client, configured_regions, resolve_region
 from chaosaws_serverless.cloudwatch import alarms, customers, metrics
+from chaosaws_serverless.cloudwatch.api_probes import (
+    get_api_error_ratio,
+    get_customer_error_ratio,
+    get_metric_ratio,
+)
 from chaosaws_serverless.errors import NoData
 
 __all__ = [
     "get_alarm_state",
+    "get_api_error_ratio",
+    "get_customer_error_ratio",
     "get_error_ratio",
     "get_latency_percentile",
+    "get_metric_ratio",
     "get_metric_sum",
     "get_region_share",
     "get_requests_by_region",

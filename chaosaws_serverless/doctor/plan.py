@@ -38,7 +38,15 @@ _ROUTE_PROBES = {
 # Probes that read data which must exist before the experiment compares it.
 _DATA_PROBES = {
     f"{PACKAGE}.cloudwatch.probes.{f}"
-    for f in ("get_error_ratio", "get_metric_sum", "get_region_share", "get_requests_by_region")
+    for f in (
+        "get_error_ratio",
+        "get_customer_error_ratio",
+        "get_api_error_ratio",
+        "get_metric_ratio",
+        "get_metric_sum",
+        "get_region_share",
+        "get_requests_by_region",
+    )
 } | {
     f"{PACKAGE}.route53.probes.{f}" for f in ("get_health_check_status", "health_check_is_healthy")
 }

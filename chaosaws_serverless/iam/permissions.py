@@ -143,7 +143,14 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     "chaosaws_serverless.cloudwatch.probes.get_alarm_state": (
         Grant(("cloudwatch:DescribeAlarms",), "alarm"),
     ),
+    "chaosaws_serverless.cloudwatch.probes.get_api_error_ratio": (
+        Grant(("cloudwatch:GetMetricData",), "*"),
+    ),
+    "chaosaws_serverless.cloudwatch.probes.get_customer_error_ratio": _METRICS,
     "chaosaws_serverless.cloudwatch.probes.get_error_ratio": _METRICS,
+    "chaosaws_serverless.cloudwatch.probes.get_metric_ratio": (
+        Grant(("cloudwatch:GetMetricData",), "*"),
+    ),
     "chaosaws_serverless.cloudwatch.probes.get_latency_percentile": (
         Grant(("cloudwatch:GetMetricData",), "*"),
     ),
