@@ -12,11 +12,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 INSTALL_STAMP := $(VENV)/.installed-lab
+DOCS_STAMP := $(VENV)/.installed-docs
 VERSION_OF = $(shell $(1) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2> /dev/null)
 WANTED := $(if $(PYTHON),$(call VERSION_OF,$(PYTHON)))
 ifneq ($(WANTED),$(call VERSION_OF,$(BIN)/python))
 # .venv is missing or of another Python: every stamp is stale, whatever its date.
-.PHONY: $(STAMP) $(DEMO_STAMP) $(INSTALL_STAMP)
+.PHONY: $(STAMP) $(DEMO_STAMP) $(INSTALL_STAMP) $(DOCS_STAMP)
 endif
 # venv: .venv on $(PYTHON), made anew when it is of another Python, pip up to date.
 define venv
@@ -28,7 +29,7 @@ define venv
 	    rm -rf $(VENV) && $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet --upgrade pip; fi
 endef
 
-.PHONY: install demo test lint readme format clean
+.PHONY: install demo test lint docs format clean
 
 ## install: the package and its lab into .venv, as a user runs it (no test or lint toolchain)
 install: $(INSTALL_STAMP)
@@ -67,13 +68,19 @@ lint: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_layers.py
 	$(BIN)/python -m chaosaws_serverless.ssm.document --check
 
-## readme: regenerate the README activity table from discovery
-readme: $(STAMP)
-	$(BIN)/chaosaws-serverless activities --write-readme README.md
+## docs: regenerate the reference page from discovery, then build the site with --strict (site/)
+# (the docs extra on top of the whole toolchain: the reference page needs the package's imports)
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	touch $@
+
+docs: $(DOCS_STAMP)
+	$(BIN)/chaosaws-serverless activities --reference > docs/reference.md
+	$(BIN)/mkdocs build --strict --quiet
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .venv311 .venv313 lab-output .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .venv311 .venv313 lab-output site .pytest_cache .mypy_cache .ruff_cache *.egg-info

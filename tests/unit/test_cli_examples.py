@@ -1,13 +1,14 @@
 """Every command line shown in `--help` and in the READMEs works as written.
 
 Examples are collected from the text users read (the `\\b` blocks of every
-command's help, the ```bash blocks of README.md and experiments/README.md), not
-from a list kept here. Those that need nothing but the package (compose,
-catalog, experiments, fis-template, iam-policy, chaos validate, chaos
-discover...) run in a folder holding `experiments copy`'s files and a values
-file, and must exit 0; those that need AWS, a network or minutes (chaos run, lab,
-load, rollback) are resolved to their command, and each option they use must
-be one of that command's options.
+command's help, the ```bash blocks of README.md, experiments/README.md and every
+page of the documentation site, docs/*.md), not from a list kept here. Those
+that need nothing but the package (compose, catalog, experiments, fis-template,
+iam-policy, values-template, chaos validate, chaos discover...) run in a folder
+holding `experiments copy`'s files and a values file, and must exit 0; those
+that need AWS, a network or minutes (chaos run, lab, load, rollback) are
+resolved to their command, and each option they use must be one of that
+command's options.
 """
 
 import json
@@ -24,7 +25,7 @@ from click.testing import CliRunner
 from chaosaws_serverless.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-READMES = [ROOT / "README.md", ROOT / "experiments" / "README.md"]
+READMES = [ROOT / "README.md", ROOT / "experiments" / "README.md", *sorted(ROOT.glob("docs/*.md"))]
 ACCOUNT = "210987654321"
 # The READMEs' words for "your value here".
 FILL_INS = {
@@ -34,7 +35,7 @@ FILL_INS = {
 }
 # Run to the end; the others (AWS, network, minutes) only have their options checked.
 RUN = {("chaosaws-serverless", c) for c in ("activities", "catalog", "compose", "experiments")}
-RUN |= {("chaosaws-serverless", c) for c in ("fis-template", "iam-policy")}
+RUN |= {("chaosaws-serverless", c) for c in ("fis-template", "iam-policy", "values-template")}
 RUN |= {("chaos", "validate"), ("chaos", "discover")}
 
 
@@ -112,6 +113,7 @@ def test_examples_are_found() -> None:
     assert any(e.startswith("chaosaws-serverless experiments copy") for e in help_examples())
     assert any(e.startswith("chaos run") for e in readme_examples())
     assert any(e.startswith("chaosaws-serverless fis-template") for e in readme_examples())
+    assert any(e.startswith("chaosaws-serverless values-template") for e in readme_examples())
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
