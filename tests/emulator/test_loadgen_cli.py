@@ -69,7 +69,7 @@ def test_load_refuses_bad_input_with_the_value() -> None:
     result = CliRunner().invoke(
         main, ["load", "--url", "http://x", "--rate", "0", "--duration", "1"]
     )
-    assert "rate_per_second must be a number > 0" in result.output
+    assert "--rate must be a number > 0" in result.output  # the option, not the argument
     result = CliRunner().invoke(
         main, ["load", "--url", "http://x", "--rate", "1", "--duration", "1", "--resolve", "x"]
     )

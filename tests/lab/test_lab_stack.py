@@ -62,6 +62,9 @@ def test_deploy_creates_the_reference_stack_and_its_var_file(
     values = json.loads(deployment.write_values(tmp_path / "values.json").read_text())
     experiment = json.loads((ROOT / "experiments" / "region-failure.json").read_text())
     optional = {"aws_endpoint_url"}  # read from the environment on AWS
+    # The lab's gateways publish no API Gateway metrics: its customers' counts are the source.
+    optional |= {"api_name", "api_stage", "api_type"}
+    assert values["configuration"]["error_ratio_source"] == "load-generator"
     missing = set(experiment["configuration"]) - set(values["configuration"]) - optional
     assert not missing, f"the lab's var file lacks {sorted(missing)}"
     assert values["configuration"]["aws_endpoint_url"] == configuration["aws_endpoint_url"]
