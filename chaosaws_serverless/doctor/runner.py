@@ -35,23 +35,29 @@ def run_doctor(
 
 
 def table(checks: list[Check], width: Optional[int] = None) -> str:
-    """Return the checks as a text table, one line per check, and a closing verdict line.
+    """Return the checks as a text table, one row per check, and a closing verdict line.
 
-    The detail column wraps at ``width`` (default: the terminal's, at most 120
-    and at least 80 columns) under itself, so no line runs past it.
+    Rows fit ``width`` (default: the terminal's, at least 80 and at most 120
+    columns): the target column is at most a third of it and the details wrap
+    under themselves, so a long target (a probe and its arguments) or finding
+    takes more lines, never a longer one.
     """
     width = width or max(80, min(120, shutil.get_terminal_size((100, 24)).columns))
     rows = [(_MARK[c.verdict], c.check, c.target, c.detail) for c in checks]
-    widths = [max(len(r[i]) for r in [("verdict", "check", "target", ""), *rows]) for i in range(3)]
-    indent = sum(widths) + 6
-    room = max(30, width - indent)
-    lines = [
-        f"{'verdict':<{widths[0]}}  {'check':<{widths[1]}}  {'target':<{widths[2]}}  detail",
-    ]
-    for v, c, t, d in rows:
-        wrapped = textwrap.wrap(d, room, break_on_hyphens=False, break_long_words=False) or [""]
-        lines.append(f"{v:<{widths[0]}}  {c:<{widths[1]}}  {t:<{widths[2]}}  {wrapped[0]}")
-        lines += [" " * indent + more for more in wrapped[1:]]
+    header = ("verdict", "check", "target", "detail")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(2)]
+    widths.append(min(width // 3, max(len(r[2]) for r in [header, *rows])))
+    room = max(20, width - sum(widths) - 6)
+    lines = []
+    for v, c, t, d in [header, *rows]:
+        targets = _wrap(t, widths[2])
+        details = _wrap(d, room)
+        for i in range(max(len(targets), len(details))):
+            first = (v, c) if i == 0 else ("", "")
+            target = targets[i] if i < len(targets) else ""
+            detail = details[i] if i < len(details) else ""
+            cells = f"{first[0]:<{widths[0]}}  {first[1]:<{widths[1]}}  {target:<{widths[2]}}"
+            lines.append(f"{cells}  {detail}".rstrip())
     bad = failed(checks)
     lines.append(
         f"doctor: {len(bad)} of {len(checks)} checks failed"
@@ -59,6 +65,10 @@ def table(checks: list[Check], width: Optional[int] = None) -> str:
         else f"doctor: all {len(checks)} checks passed (or warned/skipped)"
     )
     return "\n".join(lines)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width, break_on_hyphens=False) or [""]
 
 
 def as_json(checks: list[Check]) -> str:
