@@ -171,9 +171,8 @@ def test_no_planted_secret_leaks_from_any_shipped_experiment(
 
 @pytest.mark.parametrize("func", ["get_fault_state", "fault_is_injected"])
 def test_lambda_probe_outputs_hold_no_environment_value(configuration: dict, func: str) -> None:
-    from flaky import create_fleet
-
     from chaosaws_serverless.awslambda import actions, probes
+    from tests.support.flaky import create_fleet
 
     fleet = create_fleet(configuration["aws_endpoint_url"], 1, secret="planted-7f3b9c")
     name = fleet.names[0]
