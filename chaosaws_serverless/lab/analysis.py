@@ -13,9 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chaosaws_serverless import metric_names
+from chaosaws_serverless.timeline.journal import FAULT_FUNCS
 from chaosaws_serverless.timeline.metrics import TimelineData
 
 VARIANTS = ("misconfigured", "fixed")
+# An FIS experiment's third run: the misconfigured stack, its template with the customers'
+# error alarm as stop condition, and no rollback of the package (--rollback-strategy never).
+STOP_CONDITION = "stop-condition"
 
 
 @dataclass
@@ -41,6 +45,12 @@ class RunResult:
     findings: list[str] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # Runs of an FIS experiment: the template mode, how FIS ended, what was left.
+    fis_mode: str = ""
+    fis_state: str = ""
+    fis_reason: str = ""
+    rollbacks_run: int = 0
+    functions_modified: list[str] = field(default_factory=list)
 
     @property
     def as_expected(self) -> bool:
@@ -80,7 +90,7 @@ def analyse_journal(result: RunResult, journal: dict[str, Any]) -> None:
     for run in journal.get("run", []):
         activity = run.get("activity", {})
         func = activity.get("provider", {}).get("func", "")
-        if func.startswith("inject_") and result.fault_start is None:
+        if (func.startswith("inject_") or func in FAULT_FUNCS) and result.fault_start is None:
             result.fault_start = epoch(run.get("start"))
         if func == "wait_for_failover":
             if run.get("status") == "succeeded" and run.get("output") is not None:
@@ -88,6 +98,7 @@ def analyse_journal(result: RunResult, journal: dict[str, Any]) -> None:
             else:
                 result.failover_probe_error = first_line(run.get("exception"))
     rollbacks = journal.get("rollbacks", [])
+    result.rollbacks_run = len(rollbacks)
     if rollbacks:
         result.rollback_start = epoch(rollbacks[0].get("start"))
     after = (journal.get("steady_states") or {}).get("after") or {}
@@ -139,6 +150,24 @@ def failure_ratios(result: RunResult, data: TimelineData, us: str, eu: str) -> N
 
 def judge(result: RunResult) -> None:
     """Add to ``result.problems`` every way the run's outcome differs from the expected one."""
+    if result.fis_mode and result.functions_modified:
+        result.problems.append(
+            f"FIS left {', '.join(result.functions_modified)} modified after the run"
+        )
+    if result.variant == STOP_CONDITION:
+        if result.fis_state != "stopped" or "stop condition" not in result.fis_reason:
+            result.problems.append(
+                f"expected the stop condition to stop the FIS experiment, got {result.fis_state!r} "
+                f"({result.fis_reason})"
+            )
+        if result.rollbacks_run:
+            result.problems.append(f"{result.rollbacks_run} rollbacks of the package ran")
+        return
+    if result.fis_mode and result.fis_state != "completed":
+        result.problems.append(
+            f"expected the FIS experiment to complete, got {result.fis_state!r} "
+            f"({result.fis_reason})"
+        )
     if result.variant == "misconfigured":
         if result.deviated is not True:
             result.problems.append(

@@ -132,14 +132,27 @@ def status(output: str, as_json: bool) -> None:
 @click.option("--endpoint-url", default=None, help="Reuse this moto server (it is reset).")
 @click.option(
     "--only",
-    type=click.Choice(["misconfigured", "fixed"]),
+    type=click.Choice(["misconfigured", "fixed", "stop-condition"]),
     default=None,
-    help="Run one of the two stacks only.",
+    help="Run one stack only (stop-condition: an FIS experiment's stop condition fires).",
+)
+@click.option(
+    "--fis-mode",
+    type=click.Choice(["ssm-automation", "fis-extension"]),
+    default="ssm-automation",
+    show_default=True,
+    help="An FIS experiment's template mode (the SSM document, or FIS's Lambda actions).",
 )
 @needs_extra("lab")
-def demo(output: str, experiment: str | None, endpoint_url: str | None, only: str | None) -> None:
-    """Run the reference experiment on the misconfigured, then on the fixed stack, and explain."""
-    from chaosaws_serverless.lab.demo import VARIANTS, default_experiment, run_demo
+def demo(
+    output: str, experiment: str | None, endpoint_url: str | None, only: str | None, fis_mode: str
+) -> None:
+    """Run the reference experiment on the misconfigured, then on the fixed stack, and explain.
+
+    With an FIS experiment (experiments/region-failure-fis.json) FIS runs the fault (the
+    lab's FIS and SSM models), and a third run lets its stop condition stop it.
+    """
+    from chaosaws_serverless.lab.demo import default_experiment, run_demo
 
     path = Path(experiment) if experiment else default_experiment()
     try:
@@ -147,7 +160,8 @@ def demo(output: str, experiment: str | None, endpoint_url: str | None, only: st
             Path(output),
             experiment=path,
             endpoint_url=endpoint_url,
-            variants=(only,) if only else VARIANTS,
+            variants=(only,) if only else None,
+            fis_mode=fis_mode,
         )
     except KeyboardInterrupt:
         click.echo("\nInterrupted: every lab process was stopped.", err=True)

@@ -25,7 +25,7 @@ from typing import Any
 from chaosaws_serverless import aws
 from chaosaws_serverless.lab.deploy import Deployment
 from chaosaws_serverless.lab.emulator import FAKE_CREDENTIALS
-from chaosaws_serverless.lab.gateway import FunctionConfigs, RegionalGateway
+from chaosaws_serverless.lab.gateway import FisFaults, FunctionConfigs, RegionalGateway
 from chaosaws_serverless.lab.health import HealthCheckers, HealthState
 from chaosaws_serverless.lab.processes import watch_parent
 from chaosaws_serverless.lab.resolver import Answer, LatencyResolver, NoSuchName, normalize
@@ -60,6 +60,7 @@ class DataPlane:
         self.secrets = dict(FAKE_CREDENTIALS)
         self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lab-aws")
         configs = FunctionConfigs(self.configuration, self.secrets, executor=self.executor)
+        fis_faults = FisFaults(self.configuration, self.secrets, executor=self.executor)
         self.domains = {normalize(d): r for r, d in stack.regions.items()}
         self.gateways = {
             region: RegionalGateway(
@@ -69,6 +70,7 @@ class DataPlane:
                 configs=configs,
                 layer_name=stack.layer_name,
                 integration_timeout_seconds=stack.integration_timeout_seconds,
+                fis_faults=fis_faults,
             )
             for region, domain in stack.regions.items()
         }

@@ -35,8 +35,8 @@ from typing import Any
 import click
 import logzero
 
-from chaosaws_serverless.lab import analysis, prose
-from chaosaws_serverless.lab.analysis import VARIANTS, RunResult, first_line
+from chaosaws_serverless.lab import analysis, fis_run, prose
+from chaosaws_serverless.lab.analysis import STOP_CONDITION, VARIANTS, RunResult, first_line
 from chaosaws_serverless.lab.emulator import FAKE_CREDENTIALS, FAKE_CREDENTIALS_ENV
 from chaosaws_serverless.lab.processes import Child, stop_pid
 from chaosaws_serverless.lab.prose import relative, rule
@@ -47,7 +47,15 @@ from chaosaws_serverless.timeline.draw import draw_timeline
 from chaosaws_serverless.timeline.journal import embed_chart, journal_configuration
 from chaosaws_serverless.timeline.metrics import TimelineData
 
-__all__ = ["VARIANTS", "RunResult", "chaos_report", "default_experiment", "run_demo", "run_variant"]
+__all__ = [
+    "STOP_CONDITION",
+    "VARIANTS",
+    "RunResult",
+    "chaos_report",
+    "default_experiment",
+    "run_demo",
+    "run_variant",
+]
 
 # Traffic kept flowing after the run, so the timeline shows the recovery too.
 RECOVERY_SECONDS = 6.0
@@ -65,13 +73,26 @@ def run_demo(
     *,
     experiment: Path,
     endpoint_url: str | None = None,
-    variants: tuple[str, ...] = VARIANTS,
+    variants: tuple[str, ...] | None = None,
+    fis_mode: str = "ssm-automation",
     echo: Any = click.echo,
 ) -> tuple[int, list[RunResult]]:
-    """Run the demo; return (exit code, results). Every process started is stopped."""
+    """Run the demo; return (exit code, results). Every process started is stopped.
+
+    An FIS experiment (``region-failure-fis.json``) runs its template in ``fis_mode`` and,
+    by default, a third run: :data:`STOP_CONDITION`.
+    """
     if not experiment.exists():
         raise click.ClickException(
             f"experiment {experiment} not found; pass --experiment with an existing file"
+        )
+    fis = fis_run.is_fis_experiment(experiment)
+    if variants is None:
+        variants = (*VARIANTS, STOP_CONDITION) if fis else VARIANTS
+    if STOP_CONDITION in variants and not fis:
+        raise click.ClickException(
+            f"the {STOP_CONDITION} run needs an FIS experiment (its template's stop condition); "
+            "pass --experiment experiments/region-failure-fis.json"
         )
     output.mkdir(parents=True, exist_ok=True)
     # The demo explains the outcome itself: the activities' own log lines would repeat it.
@@ -82,8 +103,11 @@ def run_demo(
     started = time.monotonic()
     try:
         emulator_child = start_emulator(output, endpoint_url=endpoint_url, parent_pid=os.getpid())
-        url = emulator_child.ready["url"] if emulator_child else str(endpoint_url)
-        echo(f"AWS control plane: moto server at {url} (127.0.0.1 only)")
+        url = emulator_child.ready["url"]
+        echo(
+            f"AWS control plane: moto server behind the SSM Automation and FIS models at {url} "
+            "(127.0.0.1 only)"
+        )
         for variant in variants:
             results.append(
                 run_variant(
@@ -92,6 +116,7 @@ def run_demo(
                     experiment=experiment,
                     emulator_child=emulator_child,
                     endpoint_url=url,
+                    fis_mode=fis_mode if fis else "",
                     echo=echo,
                 )
             )
@@ -122,19 +147,31 @@ def run_variant(
     experiment: Path,
     emulator_child: Child | None,
     endpoint_url: str,
+    fis_mode: str = "",
     echo: Any = click.echo,
 ) -> RunResult:
-    """Deploy one variant, run the experiment against it and explain the outcome."""
-    misconfigured = variant == "misconfigured"
+    """Deploy one variant, run the experiment against it and explain the outcome.
+
+    ``fis_mode`` (an FIS experiment): the template's mode; the run's template is compiled
+    for the stack first, and what FIS and SSM left is read after it.
+    """
+    stop_condition = variant == STOP_CONDITION
+    misconfigured = variant in ("misconfigured", STOP_CONDITION)
     if directory.exists():
         shutil.rmtree(directory)
     stack = load_stack(misconfigured=misconfigured)
     echo("")
-    echo(rule(f"{variant} stack"))
+    echo(rule(f"{variant} stack" + (f" (FIS, {fis_mode})" if fis_mode else "")))
     if misconfigured:
         echo("The US health check watches the EU domain (the reference run's bug).")
     else:
         echo("Each health check watches its own region's domain.")
+    if stop_condition:
+        echo(
+            "The FIS template's stop condition is the US customers' error alarm, and the run "
+            "has no rollback of the package (--rollback-strategy never): only FIS and the SSM "
+            "document may restore the functions."
+        )
     lab = start_lab(
         stack,
         directory,
@@ -154,8 +191,16 @@ def run_variant(
             f"Customers in both regions call {stack.api_url}; letting traffic settle "
             f"for {warm_up:.0f} s..."
         )
+        before: dict[str, Any] = {}
+        if fis_mode:
+            template = fis_run.prepare(lab, experiment, fis_mode, stop_condition=stop_condition)
+            echo(f"FIS template compiled by chaosaws-serverless fis-template: {relative(template)}")
+            before = fis_run.function_states(lab)
         time.sleep(warm_up)
-        result = _chaos_run(variant, lab, experiment, echo)
+        extra = ["--rollback-strategy", "never"] if stop_condition else []
+        result = _chaos_run(variant, lab, experiment, echo, extra)
+        if fis_mode:
+            _engines_outcome(result, lab, before, fis_mode, echo)
         echo(f"Watching the recovery after the rollback for {RECOVERY_SECONDS:.0f} s...")
         time.sleep(RECOVERY_SECONDS)
     finally:
@@ -166,7 +211,24 @@ def run_variant(
     return result
 
 
-def _chaos_run(variant: str, lab: Lab, experiment: Path, echo: Any) -> RunResult:
+def _engines_outcome(
+    result: RunResult, lab: Lab, before: dict[str, Any], fis_mode: str, echo: Any
+) -> None:
+    """What FIS and SSM left once neither can change anything any more."""
+    result.fis_mode = fis_mode
+    if not fis_run.settle(lab):
+        result.problems.append("an FIS experiment or an SSM automation was still running")
+    experiment = fis_run.last_experiment(lab)
+    if experiment:
+        result.fis_state = str(experiment["state"]["status"])
+        result.fis_reason = str(experiment["state"].get("reason", ""))
+        echo(f"FIS experiment {experiment['id']}: {result.fis_state} ({result.fis_reason}).")
+    result.functions_modified = fis_run.modified(before, fis_run.function_states(lab))
+
+
+def _chaos_run(
+    variant: str, lab: Lab, experiment: Path, echo: Any, extra: list[str] | None = None
+) -> RunResult:
     chaos = shutil.which("chaos", path=str(Path(sys.executable).parent)) or "chaos"
     journal = lab.output / "journal.json"
     command = [
@@ -178,13 +240,15 @@ def _chaos_run(variant: str, lab: Lab, experiment: Path, echo: Any) -> RunResult
         str(journal),
         "--var-file",
         str(lab.values_path),
+        *(extra or []),
         str(experiment),
     ]
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_ROLE_ARN")}
     env.update(FAKE_CREDENTIALS_ENV)
     env["AWS_ENDPOINT_URL"] = lab.endpoint_url
     env.setdefault("AWS_DEFAULT_REGION", lab.deployment.regions[0])
-    shown = ["chaos", "run", "--var-file", relative(lab.values_path), relative(experiment)]
+    shown = ["chaos", "run", "--var-file", relative(lab.values_path), *(extra or [])]
+    shown.append(relative(experiment))
     echo(f"$ {' '.join(shown)}")
     started = time.monotonic()
     process = subprocess.Popen(

@@ -1,12 +1,15 @@
 """Deploy the stack description into the emulator, through the package's one client layer.
 
 What it creates, per region: the chaos extension layer, one function per path
-(code: :mod:`chaosaws_serverless.lab.functions`, zipped), and a Route 53 health
-check on the regional domain (or, misconfigured, on the other region's); once:
-the IAM role, the hosted zone, a CNAME per regional domain, one latency record
-per region under the entry name, and the experiment's dashboard. It returns a
+(code: :mod:`chaosaws_serverless.lab.functions`, zipped), a Route 53 health
+check on the regional domain (or, misconfigured, on the other region's) and the
+SSM document (``register_automation_document``, as a user registers it once);
+once: the IAM roles (the functions', the SSM document's, FIS's), the hosted
+zone, a CNAME per regional domain, one latency record per region under the entry
+name, the experiment's dashboard and the US customers' error alarm (an FIS stop
+condition; the lab's control plane evaluates it). It returns a
 :class:`Deployment` whose :meth:`Deployment.values` is the ``--var-file`` of
-``experiments/region-failure.json`` for this stack.
+``experiments/region-failure.json`` (and ``region-failure-fis.json``) for this stack.
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ class Deployment:
     layer_arns: dict[str, str]
     dashboard_name: str
     experiment: dict[str, Any] = field(default_factory=dict)
+    automation_role_arn: str = ""
+    fis_role_arn: str = ""
+    stop_alarm_arn: str = ""
 
     @property
     def configuration(self) -> dict[str, Any]:
@@ -73,6 +79,12 @@ class Deployment:
                 "us_hello_function": self.functions[us]["/api/hello"],
                 "us_health_function": self.functions[us]["/api/health"],
                 "chaos_layer_arns": dict(self.layer_arns),
+                **(
+                    {"automation_role_arn": self.automation_role_arn}
+                    if self.automation_role_arn
+                    else {}
+                ),
+                **({"fis_role_arn": self.fis_role_arn} if self.fis_role_arn else {}),
                 **self.experiment,
             }
         }
@@ -112,7 +124,8 @@ def deploy(stack: Stack, endpoint_url: str) -> Deployment:
 
     In order: the functions' role; per region the chaos layer and the
     functions; the hosted zone with a health check per region; the records
-    (regional domains, latency records on the entry name); the dashboard.
+    (regional domains, latency records on the entry name); the dashboard; then
+    AWS's engines when the stack names them (:func:`_deploy_engines`).
     """
     regions = list(stack.regions)
     config = configuration(endpoint_url, regions)
@@ -151,6 +164,8 @@ def deploy(stack: Stack, endpoint_url: str) -> Deployment:
         experiment=dict(stack.experiment),
     )
     _put_dashboard(deployment, config)
+    if stack.engines:
+        _deploy_engines(stack, deployment, config, client("iam", regions[0]))
     return deployment
 
 
@@ -244,6 +259,47 @@ def _record_changes(stack: Stack, health_check_ids: dict[str, str]) -> list[dict
             }
         )
     return changes
+
+
+def _role(iam: Any, name: str, service: str) -> str:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    return str(
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    )
+
+
+def _deploy_engines(stack: Stack, deployment: Deployment, config: dict[str, Any], iam: Any) -> None:
+    """The SSM document in every region, its role and FIS's, the stop-condition alarm."""
+    from chaosaws_serverless.cloudwatch.actions import put_error_ratio_alarm
+    from chaosaws_serverless.ssm.actions import register_automation_document
+
+    engines = stack.engines
+    for region in deployment.regions:
+        register_automation_document(region=region, configuration=config, secrets=FAKE_CREDENTIALS)
+    deployment.automation_role_arn = _role(
+        iam, str(engines["automation_role_name"]), "ssm.amazonaws.com"
+    )
+    deployment.fis_role_arn = _role(iam, str(engines["fis_role_name"]), "fis.amazonaws.com")
+    alarm = engines.get("stop_alarm")
+    if alarm:
+        period = int(alarm.get("period_seconds", 10))
+        created = put_error_ratio_alarm(
+            alarm_name=str(alarm["name"]),
+            url=deployment.api_url,
+            max_ratio=float(alarm["max_ratio"]),
+            expected_requests_per_period=int(float(stack.customers["rate_per_second"]) * period),
+            client_region=deployment.regions[0],
+            period_seconds=period,
+            region=deployment.regions[0],
+            configuration=config,
+            secrets=FAKE_CREDENTIALS,
+        )
+        deployment.stop_alarm_arn = str(created["alarm_arn"])
 
 
 def _put_dashboard(deployment: Deployment, config: dict[str, Any]) -> None:

@@ -1,9 +1,12 @@
-"""The lab's AWS control plane: a moto server on 127.0.0.1, started or reused.
+"""The lab's AWS control plane: a moto server on 127.0.0.1 behind the engines' front.
 
 Run as ``python -m chaosaws_serverless.lab.emulator [--parent-pid PID]``: it
-binds a free port on 127.0.0.1 (moto's default is every interface), prints one
-JSON line ``{"url": ...}`` when it answers, and runs until SIGTERM or until its
-parent dies.
+starts a moto server on a free port of 127.0.0.1 (moto's default is every
+interface) and, in front of it, :mod:`.control_plane` (SSM Automation and FIS
+experiments run by the models, alarms evaluated, everything else passed to
+moto); it prints one JSON line ``{"url": <the front>, "moto_url": ...}`` when
+it answers, and runs until SIGTERM or until its parent dies. The front's URL is
+the lab's endpoint.
 """
 
 from __future__ import annotations
@@ -34,10 +37,27 @@ FAKE_CREDENTIALS_ENV = {
 }
 
 
-def start(log_path: Path, *, parent_pid: int = 0) -> Child:
-    """Start a moto server process and return it once it answers."""
-    args = ["-m", __name__, "--parent-pid", str(parent_pid)]
+def start(
+    log_path: Path, *, parent_pid: int = 0, regions: tuple[str, ...] = ("us-east-1", "eu-west-1")
+) -> Child:
+    """Start a moto server and its control plane in one process; return it once it answers."""
+    args = ["-m", __name__, "--parent-pid", str(parent_pid), "--regions", ",".join(regions)]
     child = spawn("moto server", args, log_path)
+    wait_until_up(child.ready["url"])
+    return child
+
+
+def start_front(
+    upstream: str,
+    log_path: Path,
+    *,
+    parent_pid: int = 0,
+    regions: tuple[str, ...] = ("us-east-1", "eu-west-1"),
+) -> Child:
+    """Start the control plane alone, in front of a moto server the lab did not start."""
+    args = ["-m", "chaosaws_serverless.lab.control_plane", "--upstream", upstream]
+    args += ["--parent-pid", str(parent_pid), "--regions", ",".join(regions)]
+    child = spawn("control plane", args, log_path)
     wait_until_up(child.ready["url"])
     return child
 
@@ -69,15 +89,22 @@ def configuration(url: str, regions: list[str]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--port", type=int, default=0, help="the front's port (moto's is free)")
     parser.add_argument("--parent-pid", type=int, default=0)
+    parser.add_argument("--regions", default="us-east-1,eu-west-1")
     args = parser.parse_args(argv)
 
     from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    from chaosaws_serverless.lab.control_plane import ControlPlane, serve
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    moto_url = f"http://{host}:{port}"
+    plane = ControlPlane(moto_url, regions=tuple(args.regions.split(",")))
+    front = serve(plane, args.port)
+    front_host, front_port = front.server_address[:2]
     done = threading.Event()
 
     def stop(*_: Any) -> None:
@@ -86,9 +113,13 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     watch_parent(args.parent_pid, stop)
-    print(json.dumps({"url": f"http://{host}:{port}"}), flush=True)
+    print(
+        json.dumps({"url": f"http://{front_host!s}:{front_port}", "moto_url": moto_url}), flush=True
+    )
     while not done.wait(0.5):
         pass
+    front.shutdown()
+    plane.close()
     server.stop()
     sys.exit(0)
 

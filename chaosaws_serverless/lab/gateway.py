@@ -15,6 +15,12 @@ real stack does:
   (malformed: 502);
 - the wrapper set without the layer attached fails every invocation, as on
   Lambda (the wrapper script does not exist): 502;
+- a function set up for the AWS FIS Lambda extension (its wrapper
+  ``/opt/aws-fis/bootstrap``, its layer, ``AWS_FIS_CONFIGURATION_LOCATION``)
+  gets the faults FIS's ``aws:lambda:*`` actions wrote to S3, with the effect the
+  FIS guide documents (:mod:`chaosaws_serverless.lab.fis_extension`): a delay
+  before the handler, a failed invocation (502), or an HTTP answer of the
+  action's status code, the handler run or not;
 - the function's ``Timeout`` ends the invocation (Lambda error → 502), and the
   gateway's integration timeout answers 504 first when it is the shorter one;
 - unknown paths answer 403 ``Missing Authentication Token`` and unknown hosts
@@ -39,6 +45,7 @@ from typing import Any
 from aiohttp import web
 
 from chaosaws_serverless import aws
+from chaosaws_serverless.lab import fis_extension
 from chaosaws_serverless.lab.extension import (
     PUBLISHED_BUILD,
     WRAPPER,
@@ -52,6 +59,7 @@ from chaosaws_serverless.lab.extension import (
 HANDLER_MODULES = {"functions": "chaosaws_serverless.lab.functions"}
 
 ConfigReader = Callable[[str, str], Awaitable[dict[str, Any]]]
+FisReader = Callable[[str, dict[str, Any]], Awaitable[list[dict[str, Any]]]]
 
 
 class FunctionConfigs:
@@ -95,6 +103,45 @@ class FunctionConfigs:
         return dict(client.get_function(FunctionName=function_name)["Configuration"])
 
 
+class FisFaults:
+    """The faults FIS wrote for a function (AWS FIS Lambda extension), cached for a short TTL."""
+
+    def __init__(
+        self,
+        configuration: dict[str, Any],
+        secrets: dict[str, Any],
+        *,
+        ttl_seconds: float = 1.0,
+        executor: Executor | None = None,
+    ) -> None:
+        self._configuration = configuration
+        self._secrets = secrets
+        self._ttl = ttl_seconds
+        self._executor = executor
+        self._cache: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = {}
+
+    async def __call__(self, region: str, config: dict[str, Any]) -> list[dict[str, Any]]:
+        location = fis_extension.location_of(config)
+        if location is None:
+            return []
+        key = (region, str(config["FunctionName"]))
+        cached = self._cache.get(key)
+        if cached and time.monotonic() - cached[0] < self._ttl:
+            return cached[1]
+        loop = asyncio.get_running_loop()
+        faults = await loop.run_in_executor(self._executor, self._fetch, region, location, key[1])
+        self._cache[key] = (time.monotonic(), faults)
+        return faults
+
+    def _fetch(self, region: str, location: tuple[str, str], name: str) -> list[dict[str, Any]]:
+        s3 = aws.client("s3", region, self._configuration, self._secrets)
+        return fis_extension.read_faults(s3, location[0], location[1], name)
+
+
+async def _no_fis_faults(region: str, config: dict[str, Any]) -> list[dict[str, Any]]:
+    return []
+
+
 @dataclass
 class LambdaContext:
     """The parts of Lambda's context object the handlers may use."""
@@ -133,6 +180,7 @@ class RegionalGateway:
         integration_timeout_seconds: float,
         build: str = PUBLISHED_BUILD,
         random_source: Callable[[], float] = random.random,
+        fis_faults: FisReader = _no_fis_faults,
     ) -> None:
         self.region = region
         self.routes = dict(routes)  # path -> function name
@@ -142,6 +190,7 @@ class RegionalGateway:
         self.integration_timeout_seconds = integration_timeout_seconds
         self.build = build
         self.random = random_source
+        self.fis_faults = fis_faults
         self.status_counts: Counter[int] = Counter()
         self.port = 0  # plain HTTP
         self.tls_port = 0  # HTTPS, when started with a TLS context
@@ -215,6 +264,13 @@ class RegionalGateway:
         fault = self.fault(config)
         if fault is None:
             return _json(502, {"message": "Internal server error"})
+        fis = fis_extension.FisFault()
+        if fis_extension.location_of(config) is not None:
+            if not fis_extension.layer_attached(config):
+                return _json(502, {"message": "Internal server error"})  # no wrapper script
+            fis = fis_extension.invocation_fault(
+                await self.fis_faults(self.region, config), self.random
+            )
         function_timeout = float(config.get("Timeout") or 3)
         budget = min(function_timeout, self.integration_timeout_seconds)
         context = LambdaContext(
@@ -225,7 +281,7 @@ class RegionalGateway:
             aws_request_id=str(uuid.uuid4()),
         )
         try:
-            result = await asyncio.wait_for(self._run(config, fault, event, context), budget)
+            result = await asyncio.wait_for(self._run(config, fault, event, context, fis), budget)
         except TimeoutError:
             if self.integration_timeout_seconds <= function_timeout:
                 return _json(504, {"message": "Endpoint request timed out"})
@@ -240,11 +296,21 @@ class RegionalGateway:
         fault: Extension,
         event: dict[str, Any],
         context: LambdaContext,
+        fis: fis_extension.FisFault | None = None,
     ) -> Any:
-        delay = fault.latency_before_handler(self.random)
+        fis = fis or fis_extension.FisFault()
+        delay = fault.latency_before_handler(self.random) + fis.delay_ms / 1000
         if delay:
             await asyncio.sleep(delay)
+        if fis.fail and fis.prevent_execution:
+            raise RuntimeError("aws:lambda:invocation-error")  # the invocation is marked failed
+        if fis.response and fis.prevent_execution:
+            return fis_extension.proxy_response(fis.response)
         result = _handler(str(config.get("Handler", "")))(event, context)
+        if fis.fail:
+            raise RuntimeError("aws:lambda:invocation-error")
+        if fis.response:
+            return fis_extension.proxy_response(fis.response)
         payload = fault.response_after_handler(handler_payload(result), self.random)
         try:  # API Gateway reads the invocation payload as JSON
             return json.loads(payload)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from chaosaws_serverless.lab.analysis import VARIANTS, RunResult
+from chaosaws_serverless.lab.analysis import STOP_CONDITION, VARIANTS, RunResult
 
 
 def explain(result: RunResult, regions: Sequence[str]) -> str:
     """Explain one run's outcome; ``regions`` are the stack's, the US one first."""
+    if result.variant == STOP_CONDITION:
+        return _explain_stop_condition(result)
     us = regions[0]
     lines = [""]
     ratio = ratio_text(result.us_failure_ratio_during_fault)
@@ -72,7 +74,38 @@ def explain(result: RunResult, regions: Sequence[str]) -> str:
             "- The misconfiguration finder: "
             + ("nothing to report." if not result.findings else "; ".join(result.findings))
         )
+    if result.fis_mode:
+        lines.append(_engines_line(result))
     lines.append("Outputs: " + ", ".join(f"{k} {v}" for k, v in result.outputs.items()))
+    if result.problems:
+        lines.append("NOT AS EXPECTED: " + "; ".join(result.problems))
+    return "\n".join(lines)
+
+
+def _engines_line(result: RunResult) -> str:
+    left = ", ".join(result.functions_modified) or "no function"
+    return (
+        f"- FIS ({result.fis_mode}) ended {result.fis_state or '?'} ({result.fis_reason}); "
+        f"once FIS and SSM were done, {left} differed from before the run."
+    )
+
+
+def _explain_stop_condition(result: RunResult) -> str:
+    ratio = ratio_text(result.us_failure_ratio_during_fault)
+    lines = [
+        "",
+        f"Outcome: FIS {result.fis_state or '?'} ({result.fis_reason}); chaos run "
+        f"{result.status}, {result.run_seconds:.0f} s.",
+        f"- US customers failed ({ratio} of their requests while the fault was on) until "
+        "their error alarm fired; FIS stopped the experiment, which cancelled the SSM "
+        "automation, whose cancellation workflow restored the function."
+        if result.fis_mode == "ssm-automation"
+        else f"- US customers failed ({ratio} of their requests while the fault was on) until "
+        "their error alarm fired; FIS stopped the experiment and removed its faults.",
+        f"- Rollbacks of the package that ran: {result.rollbacks_run}. Functions left modified: "
+        f"{', '.join(result.functions_modified) or 'none'}.",
+        "Outputs: " + ", ".join(f"{k} {v}" for k, v in result.outputs.items()),
+    ]
     if result.problems:
         lines.append("NOT AS EXPECTED: " + "; ".join(result.problems))
     return "\n".join(lines)
@@ -86,13 +119,17 @@ def verdict(results: list[RunResult], total: float, output: Path, expected: int)
         figures = f"chaos run {result.run_seconds:.0f} s"
         if result.failover_measured_seconds is not None:
             figures += f", failover {result.failover_measured_seconds:.1f} s after the fault"
+        if result.fis_mode:
+            figures += f", FIS {result.fis_state}"
         lines.append(f"{result.variant:>13}: {result.status} ({figures}): {mark}")
     lines.append(f"Whole demo: {total:.0f} s. Outputs in {relative(output)}/ (summary.json).")
     ok = all(r.as_expected for r in results) and len(results) == expected
     if not ok:
         lines.append("The demo did not show the expected outcomes (see above).")
-    elif expected == len(VARIANTS):
+    elif {r.variant for r in results} >= set(VARIANTS):
         lines.append("The experiment caught the misconfiguration and confirmed the fix.")
+        if any(r.variant == STOP_CONDITION for r in results):
+            lines.append("The stop condition stopped FIS, and FIS left nothing behind.")
     else:
         lines.append("The outcome is the expected one.")
     return "\n".join(lines)

@@ -42,7 +42,7 @@ class Lab:
     stack: Stack
     deployment: Deployment
     endpoint_url: str
-    emulator: Child | None = None  # None: the emulator was given, not started by the lab
+    emulator: Child | None = None  # None: the caller started the emulator and its front
     dataplane: Child | None = None
     children: list[Child] = field(default_factory=list)
 
@@ -92,11 +92,17 @@ class Lab:
         self.emulator = None
 
 
-def start_emulator(output: Path, *, endpoint_url: str | None, parent_pid: int) -> Child | None:
-    """Start a moto server (or check the given one answers); return the child, if started."""
+def start_emulator(output: Path, *, endpoint_url: str | None, parent_pid: int) -> Child:
+    """Start a moto server and its control plane, or the control plane in front of the given one.
+
+    The child's ``ready["url"]`` is the lab's endpoint either way: SSM automations and FIS
+    experiments run there (the models), everything else is moto's.
+    """
     if endpoint_url:
         emulator.wait_until_up(endpoint_url)
-        return None
+        return emulator.start_front(
+            endpoint_url, output / "control-plane.log", parent_pid=parent_pid
+        )
     return emulator.start(output / "moto-server.log", parent_pid=parent_pid)
 
 
@@ -122,7 +128,7 @@ def start_lab(
     if emulator_child is None:
         started = start_emulator(output, endpoint_url=endpoint_url, parent_pid=parent)
         emulator_child = started
-    url = emulator_child.ready["url"] if emulator_child is not None else str(endpoint_url)
+    url = emulator_child.ready["url"]
     try:
         if reset:
             emulator.reset(url)

@@ -13,7 +13,7 @@ one place. Two knobs exist only because the lab is not AWS:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,8 @@ class Stack:
     dashboard_name: str
     experiment: dict[str, Any]
     misconfigured: bool = False
+    # AWS's engines: the SSM document's and FIS's roles, the stop-condition alarm.
+    engines: dict[str, Any] = field(default_factory=dict)
 
     @property
     def api_url(self) -> str:
@@ -163,4 +165,5 @@ def parse_stack(data: dict[str, Any], *, source: str = "stack", misconfigured: b
         dashboard_name=str(data.get("dashboard_name", "chaos-lab")),
         experiment=dict(need(data, "experiment", "")),
         misconfigured=misconfigured,
+        engines=dict(data.get("engines") or {}),
     )
