@@ -83,7 +83,7 @@ def aws(configuration: dict[str, Any]) -> Callable[..., Any]:
 @pytest.fixture(scope="session")
 def script_runner() -> Iterator[Any]:
     """The SSM Automation model's python3.11 script workers, started once per session."""
-    from chaosaws_serverless.lab.ssm_automation import ScriptRunner
+    from chaosaws_serverless.lab.ssm import ScriptRunner
 
     runner = ScriptRunner()
     yield runner

@@ -203,7 +203,7 @@ def _fis_lambda_action(
     fis_role: "_Statements",
 ) -> None:
     """What FIS's role needs for an aws:lambda:* action (FIS actions reference, [LA] of
-    lab/fis_experiments.py): read the function (its AWS_FIS_CONFIGURATION_LOCATION), write
+    lab/fis/): read the function (its AWS_FIS_CONFIGURATION_LOCATION), write
     and delete the fault's object there, and resolve tag targets."""
     targets = template.get("targets") or {}
     for name in (action.get("targets") or {}).values():

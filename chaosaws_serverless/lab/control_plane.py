@@ -2,7 +2,7 @@
 
 moto stores Automation documents, FIS templates and alarms, and runs none of them. This
 thin HTTP front on 127.0.0.1 answers the automation and experiment APIs from the models
-(:mod:`.ssm_automation`, :mod:`.fis_experiments`) and passes every other request to moto
+(:mod:`.ssm`, :mod:`.fis`) and passes every other request to moto
 unchanged; a thread evaluates CloudWatch alarms (:mod:`.alarms`) every second. Whatever
 talks to the lab's endpoint (``chaos run``, the CLI, boto3) sees one AWS where
 ``StartAutomationExecution`` runs the runbook and ``StartExperiment`` runs the template.
@@ -37,8 +37,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from chaosaws_serverless.lab import alarms
-from chaosaws_serverless.lab.fis_experiments import ExperimentError, Experiments
-from chaosaws_serverless.lab.ssm_automation import (
+from chaosaws_serverless.lab.fis import ExperimentError, Experiments
+from chaosaws_serverless.lab.ssm import (
     Automation,
     AutomationError,
     AwsAccess,

@@ -4,7 +4,7 @@ FIS's ``aws:lambda:*`` actions do not change a function: FIS writes the fault wh
 function's ``AWS_FIS_CONFIGURATION_LOCATION`` points (an S3 prefix) and the AWS FIS Lambda
 extension, attached to the function and wrapping its runtime
 (``AWS_LAMBDA_EXEC_WRAPPER=/opt/aws-fis/bootstrap``), reads it and acts on invocations.
-:mod:`.fis_experiments` writes those objects; this module is what the lab's gateways do with
+:mod:`.fis` writes those objects; this module is what the lab's gateways do with
 them, as the FIS User Guide documents the effect (the object format and the extension's
 code are not public: this is the effect, not a transcription of the extension):
 
@@ -89,7 +89,7 @@ def proxy_response(response: tuple[int, str]) -> dict[str, Any]:
 
 
 def read_faults(s3: Any, bucket: str, prefix: str, function_name: str) -> list[dict[str, Any]]:
-    """The fault objects FIS wrote for this function (see fis_experiments.fault_object_key)."""
+    """The fault objects FIS wrote for this function (see lab.fis.fault_object_key)."""
     found = []
     listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}{function_name}/")
     for entry in listed.get("Contents", []):

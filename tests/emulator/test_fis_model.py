@@ -1,6 +1,6 @@
 """The package's FIS templates, run by the FIS model (and the SSM model) on the moto server.
 
-The judges are ``chaosaws_serverless/lab/fis_experiments.py`` and ``ssm_automation.py``
+The judges are ``chaosaws_serverless/lab/fis/`` and ``lab/ssm/``
 (the FIS and SSM user guides, no import of the package's FIS, SSM or Lambda code); the
 templates are ``fis.templates``' output, stored in moto as ``create_experiment_template``
 stores them. Durations run 2 % of their length.
@@ -17,8 +17,8 @@ import pytest
 
 from chaosaws_serverless.fis.faults import LambdaFault
 from chaosaws_serverless.fis.templates import build_lambda_fault_template
-from chaosaws_serverless.lab.fis_experiments import ExperimentError, Experiments
-from chaosaws_serverless.lab.ssm_automation import Automation, AwsAccess, Clock, ScriptRunner
+from chaosaws_serverless.lab.fis import ExperimentError, Experiments
+from chaosaws_serverless.lab.ssm import Automation, AwsAccess, Clock, ScriptRunner
 from tests.support.lambdas import code_zip
 
 US = "us-east-1"

@@ -1,7 +1,7 @@
 """The SSM Automation model's rules, on small runbooks stored in the moto server.
 
 Each test pins one rule of the Systems Manager User Guide as the model
-(``chaosaws_serverless/lab/ssm_automation.py``) transcribes it; scripts run on
+(``chaosaws_serverless/lab/ssm/``) transcribes it; scripts run on
 python3.11 against the moto server. These runbooks are written here, not taken from
 the package: the model must be able to fail a runbook before it judges the shipped one.
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from chaosaws_serverless.lab.ssm_automation import (
+from chaosaws_serverless.lab.ssm import (
     Automation,
     AutomationError,
     AwsAccess,

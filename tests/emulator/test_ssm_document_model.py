@@ -1,6 +1,6 @@
 """The shipped SSM document, run end to end by the SSM Automation model on the moto server.
 
-The judge is ``chaosaws_serverless/lab/ssm_automation.py`` (SSM's rules from its user guide,
+The judge is ``chaosaws_serverless/lab/ssm/`` (SSM's rules from its user guide,
 no import of the package's SSM, Lambda or FIS code); the document is the file SSM gets,
 stored in moto as ``register_automation_document`` stores it; its script runs on
 python3.11. A function is compared "byte for byte" as GetFunction, ListTags, its aliases
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chaosaws_serverless.lab.ssm_automation import (
+from chaosaws_serverless.lab.ssm import (
     TERMINAL,
     Automation,
     AwsAccess,

@@ -1,13 +1,14 @@
 """The models of AWS's engines are independent judges: no import of the code they judge.
 
-``chaosaws_serverless/lab/ssm_automation.py`` (SSM Automation) and its python3.11
-``script_worker.py``, ``fis_experiments.py`` (FIS experiments), ``fis_extension.py`` (the
-AWS FIS Lambda extension) and ``alarms.py`` (CloudWatch alarm evaluation) are transcribed
-from AWS's guides. They judge the SSM document (``ssm/document.py``, ``automation_step``),
-the Lambda fault engine (``awslambda/``) and the FIS templates (``fis/``): importing any of
-those, even indirectly, would let the artifact grade itself. The rule is checked on the
-source (every import statement) and by importing each model in a fresh interpreter where
-those packages cannot be imported. Then the model's pure rules on documents.
+``chaosaws_serverless/lab/ssm/`` (SSM Automation, with its python3.11 ``script_worker.py``),
+``lab/fis/`` (FIS experiments), ``lab/fis_extension.py`` (the AWS FIS Lambda extension) and
+``lab/alarms.py`` (CloudWatch alarm evaluation) are transcribed from AWS's guides. They judge
+the SSM document (``ssm/document.py``, ``automation_step``), the Lambda fault engine
+(``awslambda/``) and the FIS templates (``fis/``): importing any of those, even indirectly,
+would let the artifact grade itself. The rule is checked on the source (every import
+statement of every model module) and by importing each model in a fresh interpreter where
+those packages cannot be imported. Each model module stays under 400 lines (one job each).
+Then the model's pure rules on documents.
 """
 
 import ast
@@ -18,22 +19,30 @@ from pathlib import Path
 import pytest
 
 import chaosaws_serverless
-from chaosaws_serverless.lab import ssm_automation as model
+from chaosaws_serverless.lab import ssm as model
 
 LAB = Path(chaosaws_serverless.__file__).parent / "lab"
-MODELS = ("ssm_automation", "script_worker", "fis_experiments", "fis_extension", "alarms")
+MODELS = ("ssm", "fis", "fis_extension", "alarms")
 JUDGED = ("chaosaws_serverless.ssm", "chaosaws_serverless.awslambda", "chaosaws_serverless.fis")
+WORKER = LAB / "ssm" / "script_worker.py"
 
 
-def present() -> list[str]:
-    return [name for name in MODELS if (LAB / f"{name}.py").exists()]
+def modules() -> list[Path]:
+    """Every source file of the models (a package's modules, or the module)."""
+    found = []
+    for name in MODELS:
+        package = LAB / name
+        found.extend(sorted(package.glob("*.py")) if package.is_dir() else [LAB / f"{name}.py"])
+    return found
 
 
 def package_imports(path: Path) -> list[str]:
+    package = ".".join(path.relative_to(LAB.parent.parent).with_suffix("").parts[:-1])
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.level:
-            found.append(f"chaosaws_serverless.lab.{node.module or ''}")
+            base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+            found.append(f"{base}.{node.module or ''}".rstrip("."))
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("chaosaws_"):
             found.append(str(node.module))
         elif isinstance(node, ast.Import):
@@ -41,10 +50,20 @@ def package_imports(path: Path) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("name", present())
-def test_a_model_imports_only_other_models(name: str) -> None:
-    allowed = {f"chaosaws_serverless.lab.{m}" for m in MODELS}
-    assert set(package_imports(LAB / f"{name}.py")) <= allowed
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(LAB)))
+def test_a_model_imports_only_other_models(path: Path) -> None:
+    allowed = tuple(f"chaosaws_serverless.lab.{m}" for m in MODELS)
+    outside = [
+        name
+        for name in package_imports(path)
+        if not any(name == a or name.startswith(f"{a}.") for a in allowed)
+    ]
+    assert outside == []
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(LAB)))
+def test_each_model_module_has_one_job_under_400_lines(path: Path) -> None:
+    assert len(path.read_text(encoding="utf-8").splitlines()) <= 400
 
 
 def test_the_models_import_without_the_code_they_judge() -> None:
@@ -56,7 +75,9 @@ def test_the_models_import_without_the_code_they_judge() -> None:
         "            raise ImportError('judged code imported: ' + name)\n"
         "sys.meta_path.insert(0, Block())\n"
         + "".join(
-            f"import chaosaws_serverless.lab.{m}\n" for m in present() if m != "script_worker"
+            f"import {'.'.join(p.relative_to(LAB.parent.parent).with_suffix('').parts)}\n"
+            for p in modules()
+            if p != WORKER
         )
     )
     run = subprocess.run([sys.executable, "-c", blocker], capture_output=True, text=True)
@@ -64,7 +85,7 @@ def test_the_models_import_without_the_code_they_judge() -> None:
 
 
 def test_the_script_worker_needs_no_package() -> None:
-    tree = ast.parse((LAB / "script_worker.py").read_text(encoding="utf-8"))
+    tree = ast.parse(WORKER.read_text(encoding="utf-8"))
     roots = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -176,6 +197,6 @@ def test_selectors_durations_and_choices() -> None:
         with pytest.raises(ValueError):
             model.parse_duration(bad)
     choice = {"And": [{"Variable": "ENABLED", "StringEquals": "ENABLED"}]}
-    assert model._choice_true({**choice})
-    assert not model._choice_true({"Not": {"Variable": "", "StringEquals": ""}})
-    assert model._choice_true({"Or": [{"Variable": "3", "NumericGreater": 2}]})
+    assert model.choice_true({**choice})
+    assert not model.choice_true({"Not": {"Variable": "", "StringEquals": ""}})
+    assert model.choice_true({"Or": [{"Variable": "3", "NumericGreater": 2}]})

@@ -1,7 +1,7 @@
 """The ``aws:executeScript`` runtime of the SSM Automation model: a python3.11 worker process.
 
 Run as ``python3.11 -I script_worker.py [SITE_DIR ...]`` by
-:class:`chaosaws_serverless.lab.ssm_automation.ScriptRunner`; it is not imported by the
+:class:`chaosaws_serverless.lab.ssm.ScriptRunner`; it is not imported by the
 package (it runs on SSM's interpreter, with boto3 and the standard library only: the
 SITE_DIRs are where boto3 and its dependencies live). One JSON request per stdin line, one
 JSON answer per line on the original stdout:
