@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from chaosaws_serverless.lab.fis.actions import FisActions
+from chaosaws_serverless.lab.fis.action_runs import FisActions
 from chaosaws_serverless.lab.fis.rules import (
     ALARM_ARN,
     FINAL,

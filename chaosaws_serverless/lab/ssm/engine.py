@@ -2,7 +2,7 @@
 
 The API half of the model (StartAutomationExecution, StopAutomationExecution,
 GetAutomationExecution, DescribeAutomationExecutions); what a running execution does is in
-:mod:`.flow` (steps in order, onFailure, onCancel) and :mod:`.actions` (each action).
+:mod:`.flow` (steps in order, onFailure, onCancel) and :mod:`.steps` (each action).
 """
 
 from __future__ import annotations

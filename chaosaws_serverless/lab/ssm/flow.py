@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaosaws_serverless.lab.ssm.actions import StepActions
 from chaosaws_serverless.lab.ssm.documents import StepFailure, as_list, jump
 from chaosaws_serverless.lab.ssm.engine import Execution, StepRecord, now_utc
+from chaosaws_serverless.lab.ssm.steps import StepActions
 
 
 class Automation(StepActions):
