@@ -39,6 +39,7 @@ def test_counts_arrive_in_cloudwatch_with_names_dimensions_and_sums(
     local_api: LocalApi, configuration: dict[str, Any], aws: Callable[..., Any]
 ) -> None:
     url = local_api.base_url + "/eu"
+    hits_before = local_api.hits.get("/eu", 0)  # the server is shared by the session's tests
     summary = generate_load(
         url,
         40,
@@ -48,13 +49,17 @@ def test_counts_arrive_in_cloudwatch_with_names_dimensions_and_sums(
         region=EU,
         configuration=configuration,
     )
-    assert summary["status_2xx"] == 40 and summary["failed_calls"] == 0
+    # A generator behind on a busy machine sheds (counts, never sends) what it cannot send
+    # on time; the judge of what was answered is the server's own count of requests.
+    answered = summary["status_2xx"]
+    assert summary["failed_calls"] == 0 and answered + summary["dropped"] == 40, summary
+    assert answered == local_api.hits["/eu"] - hits_before >= 30, summary
     # One call per interval (2 full + the closing one), not per request.
     assert summary["put_metric_data_calls"] == summary["intervals"] <= 3
     time.sleep(1.1)  # moto does not return datapoints of the current second
     cw = aws("cloudwatch", EU)
-    assert metric_sum(cw, metric_names.STATUS_2XX, url, "us-east-1") == 40
-    assert metric_sum(cw, metric_names.region_metric(EU), url, "us-east-1") == 40
+    assert metric_sum(cw, metric_names.STATUS_2XX, url, "us-east-1") == answered
+    assert metric_sum(cw, metric_names.region_metric(EU), url, "us-east-1") == answered
     for name in (metric_names.STATUS_5XX, metric_names.STATUS_TIMEOUT):
         assert metric_sum(cw, name, url, "us-east-1") == 0  # zeros, not missing data
     listed = cw.list_metrics(Namespace=metric_names.DEFAULT_NAMESPACE)["Metrics"]
@@ -67,10 +72,13 @@ def test_client_region_defaults_to_the_publishing_region(
     local_api: LocalApi, configuration: dict[str, Any], aws: Callable[..., Any]
 ) -> None:
     url = local_api.base_url + "/status/503"
+    hits_before = local_api.hits.get("/status/503", 0)
     summary = generate_load(url, 20, 0.5, configuration=configuration)
-    assert summary["client_region"] == "us-east-1" and summary["status_5xx"] == 10
+    answered = summary["status_5xx"]
+    assert summary["client_region"] == "us-east-1" and answered + summary["dropped"] == 10
+    assert answered == local_api.hits["/status/503"] - hits_before >= 5, summary
     time.sleep(1.1)
-    assert metric_sum(aws("cloudwatch"), metric_names.STATUS_5XX, url, "us-east-1") == 10
+    assert metric_sum(aws("cloudwatch"), metric_names.STATUS_5XX, url, "us-east-1") == answered
 
 
 @pytest.mark.parametrize(
