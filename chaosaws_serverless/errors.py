@@ -43,6 +43,7 @@ __all__ = [
     "code_of",
     "error_code",
     "is_access_denied",
+    "is_throttled",
 ]
 
 _ACCESS_DENIED = {
@@ -116,6 +117,11 @@ def code_of(error: BaseException) -> str:
 def is_access_denied(error: Exception) -> bool:
     """Return whether ``error`` (botocore's or ours) is AWS refusing the caller's permissions."""
     return code_of(error) in _ACCESS_DENIED
+
+
+def is_throttled(error: Exception) -> bool:
+    """Return whether ``error`` (botocore's or ours) is AWS throttling the caller."""
+    return code_of(error) in _THROTTLED
 
 
 def _hint(code: str, iam_action: str) -> str:

@@ -11,6 +11,7 @@ and they are safe to run as concurrent background activities.
 
 from typing import Any, Dict, Optional
 
+from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from chaosaws_serverless.aws import resolve_region
@@ -156,20 +157,25 @@ def remove_all_faults(
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> Dict[str, Any]:
-    """Remove every fault this package injected, in one region or in every configured region.
+    """Remove every fault this package injected, in one region or in every region it may be in.
 
-    The emergency stop: in ``region`` (string, optional; default every region
-    of ``aws_regions``/``aws_region``), all regions at once, finds the
-    functions carrying a fault record with one Resource Groups Tagging API
-    call per 100 functions found (``tag:GetResources``; when that API is
-    denied, ListFunctions + ListTags on every function) and runs
-    ``remove_faults`` on each, a few at a time per region
-    (``lambda_restore_concurrency``, default 4: inside Lambda's control-plane
-    quota; throttles are retried). Returns ``regions``: per region ``path``
+    The emergency stop: in ``region`` (string, optional), else in every region
+    the configuration names (``aws_regions``, ``aws_region``, the keys of
+    ``chaos_layer_arns``), else in every region enabled for the account
+    (``ec2:DescribeRegions``), all at once, finds the functions carrying a
+    fault record with one Resource Groups Tagging API call per 100 functions
+    found (``tag:GetResources``; when that API is denied, ListFunctions +
+    ListTags on every function) and runs ``remove_faults`` on each, a few at a
+    time per region (``lambda_restore_concurrency``, default 4: inside
+    Lambda's control-plane quota; throttles are retried). Returns ``visited``
+    (the regions) and ``regions_from``; ``regions``: per region ``path``
     (``tagging-api`` or ``list-functions``), ``examined``, ``found``,
-    ``restored``, ``failed``; and ``functions``: the ``remove_faults``
-    results. A function that cannot be restored fails the action after
-    every other one was restored. Same as ``chaosaws-serverless rollback``.
+    ``restored``, ``failed``, ``vanished``; ``functions``: the
+    ``remove_faults`` results; ``problems``: per function that was not
+    restored, ``outcome`` (``vanished``, ``denied``, ``throttled``,
+    ``failed``) and ``detail``. A function that cannot be restored fails the
+    action after every other one was restored. Same as ``chaosaws-serverless
+    rollback``.
 
     ```json
     {"type": "action", "name": "remove-every-lambda-fault",
@@ -178,11 +184,15 @@ def remove_all_faults(
     ```
     """
     regions = [resolve_region(region, configuration)] if region else None
-    stops = emergency_stop.stop(regions, configuration, secrets)
-    return {
-        "regions": [s.summary() for s in stops],
-        "functions": [report for s in stops for report in s.reports],
-    }
+    outcome = emergency_stop.run(regions, configuration, secrets)
+    failed = outcome.failures()
+    if failed:
+        done = ", ".join(f"{r.region} {r.restored}/{r.found}" for r in outcome.results)
+        raise ActivityFailed(
+            f"the emergency stop could not restore everything ({done}); not restored: "
+            f"{'; '.join(failed)}. Fix what the errors name and run it again: it is idempotent"
+        )
+    return outcome.as_dict()
 
 
 # --- blast radius by tags (``tag_targets``) ------------------------------------------------

@@ -1,7 +1,6 @@
 """``chaosaws-serverless rollback``: the emergency stop for Lambda faults, from any shell."""
 
 import json
-import os
 from collections.abc import Sequence
 from typing import Any, Optional
 
@@ -9,7 +8,7 @@ import click
 
 from chaosaws_serverless.options import check_profile, check_region
 
-__all__ = ["region_table", "rollback", "rollback_table"]
+__all__ = ["problem_table", "region_table", "rollback", "rollback_table"]
 
 
 def _names(values: Any) -> str:
@@ -72,86 +71,121 @@ def rollback_table(reports: list[dict[str, Any]]) -> str:
     return _table(header, rows)
 
 
+def problem_table(problems: list[dict[str, Any]]) -> str:
+    """Return a plain-text table of the functions the stop did not restore, one line each."""
+    header = ("region", "function", "what happened", "detail")
+    rows = [
+        (str(p["region"]), str(p["function_name"]), str(p["outcome"]), str(p["detail"]))
+        for p in problems
+    ]
+    return _table(header, rows)
+
+
 @click.command("rollback")
+@click.argument("experiment", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--region",
     "regions",
     multiple=True,
     metavar="REGION",
     callback=check_region,
-    help="Region to clean (repeatable; default: the --var-file's aws_regions, else "
-    "AWS_REGION / AWS_DEFAULT_REGION).",
+    help="Region to clean (repeatable; default: every region the configuration or the "
+    "experiment names, else every region enabled for the account).",
 )
-@click.option("--function", "function_name", help="Only this function (name or ARN).")
+@click.option("--function", "function_name", help="Only this function (name, or ARN: its region).")
 @click.option("--endpoint-url", help="AWS endpoint (the lab, a moto server).")
 @click.option("--profile", callback=check_profile, help="Named AWS profile.")
+@click.option("--assume-role-arn", help="Role to assume for every call (aws_assume_role_arn).")
 @click.option(
     "--var-file",
     "var_files",
     multiple=True,
     help="The experiment's values file, as chaos run: its configuration (aws_regions, "
-    "aws_profile_name, aws_endpoint_url...) and its secrets (the aws scope). Options win.",
+    "aws_profile_name, aws_assume_role_arn, aws_endpoint_url...) and its secrets (the aws "
+    "scope). Options win.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
 def rollback(
+    experiment: Optional[str],
     regions: tuple[str, ...],
     function_name: Optional[str],
     endpoint_url: Optional[str],
     profile: Optional[str],
+    assume_role_arn: Optional[str],
     var_files: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Remove every Lambda fault this package injected and print what was restored.
 
-    Finds the functions carrying a fault record (tags) in every region at once
-    (tagging API, else ListFunctions + ListTags) and restores them exactly as
-    remove_faults does, a few at a time; prints per region which path ran and
-    how many functions were examined, found and restored. With --function,
-    only that one.
+    Takes the run's configuration (the EXPERIMENT file and its --var-file, as
+    chaos run). Visits the --region values, else every region that
+    configuration names, else every region enabled for the account; finds the
+    functions carrying a fault record (tags) in all of them at once (tagging
+    API, else ListFunctions + ListTags) and restores them exactly as
+    remove_faults does, a few at a time. Prints the regions visited, per region
+    which path ran and how many functions were examined, found and restored,
+    and one line per function it could not restore (vanished, denied,
+    throttled); exits 1 when any may still carry a fault. With --function,
+    only that one, in every region visited.
     """
     from chaoslib.exceptions import ActivityFailed
 
-    from chaosaws_serverless.aws import configured_regions
-    from chaosaws_serverless.awslambda import emergency_stop, faults
-    from chaosaws_serverless.iam.cli import load_secret_values, load_values
+    from chaosaws_serverless.awslambda import emergency_stop
+    from chaosaws_serverless.iam.cli import load_experiment, load_secret_values, load_values
 
-    configuration: dict[str, Any] = load_values(var_files)
-    secrets = load_secret_values(var_files)
-    if regions:
-        configuration["aws_regions"] = list(regions)
-    if endpoint_url:
-        configuration["aws_endpoint_url"] = endpoint_url
-    if profile:
-        configuration["aws_profile_name"] = profile
-    summaries: list[dict[str, Any]] = []
-    if not (configuration.get("aws_regions") or configuration.get("aws_region")) and not (
-        os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    ):
-        raise click.UsageError(
-            "no region to clean: pass --region (repeatable), a --var-file with aws_regions, "
-            "or set AWS_REGION"
+    loaded: Optional[dict[str, Any]] = None
+    if experiment:
+        loaded, configuration, secrets = load_experiment(
+            experiment, var_files, require_values=False
         )
+    else:
+        configuration, secrets = load_values(var_files), load_secret_values(var_files)
+    for key, value in (
+        ("aws_endpoint_url", endpoint_url),
+        ("aws_profile_name", profile),
+        ("aws_assume_role_arn", assume_role_arn),
+    ):
+        if value:
+            configuration[key] = value
     try:
-        chosen = configured_regions(configuration)
-        if function_name:
-            reports = [
-                faults.remove(function_name, region, None, configuration, secrets)
-                for region in chosen
-            ]
-        else:
-            stops = emergency_stop.stop(chosen, configuration, secrets)
-            summaries = [s.summary() for s in stops]
-            reports = [report for s in stops for report in s.reports]
+        outcome = emergency_stop.run(
+            list(regions) or None,
+            configuration,
+            secrets,
+            experiment=loaded,
+            function_name=function_name,
+        )
     except ActivityFailed as error:
         raise click.ClickException(str(error)) from error
+    report = outcome.as_dict()
+    failed = outcome.failures()
     if as_json:
-        click.echo(json.dumps({"regions": summaries, "functions": reports}, indent=2, default=str))
+        click.echo(json.dumps(report, indent=2, default=str))
+    else:
+        _print(report)
+    if failed:
+        raise click.ClickException(
+            f"{len(failed)} not restored: " + "; ".join(failed) + ". Fix what each line names "
+            "and run it again: it is idempotent"
+        )
+
+
+def _print(report: dict[str, Any]) -> None:
+    visited = ", ".join(report["visited"])
+    click.echo(f"visited {visited} ({report['regions_from']})")
+    if report.get("warning"):
+        click.echo(f"warning: {report['warning']}")
+    click.echo(region_table(report["regions"]) + "\n")
+    for summary in report["regions"]:
+        if summary.get("error"):
+            click.echo(f"{summary['region']}: not searched: {summary['error']}")
+    if report["problems"]:
+        click.echo(problem_table(report["problems"]) + "\n")
+    reports = report["functions"]
+    if not reports and not report["problems"]:
+        click.echo(f"no Lambda fault recorded in {visited}: nothing to restore")
         return
-    if summaries:
-        click.echo(region_table(summaries) + "\n")
-    if not reports:
-        click.echo(f"no Lambda fault recorded in {', '.join(chosen)}: nothing to restore")
-        return
-    click.echo(rollback_table(reports))
+    if reports:
+        click.echo(rollback_table(reports))
     restored = sum(1 for r in reports if r.get("removed"))
-    click.echo(f"\n{restored} function(s) restored in {', '.join(chosen)}")
+    click.echo(f"\n{restored} function(s) restored in {visited}")

@@ -13,7 +13,12 @@ Accounts where that API is denied (an SCP, a policy without ``tag:*``) fall
 back to ``lambda:ListFunctions`` + ``lambda:ListTags`` per function (the only
 other way to read a function's tags), run in a bounded thread pool; the
 answer says which path ran (``path``) and how many functions it examined, so
-an operator knows why a stop took long.
+an operator knows why a stop took long. A function whose tags cannot be read
+in that fallback (deleted between the listing and the read, denied, throttled
+past the retries) is kept in ``unread`` with its error when the caller asks for
+a ``partial`` answer (the emergency stop restores the rest); otherwise the
+first such error fails the search, except a function that no longer exists,
+which is simply not there.
 
 A fault record always has its chunk 0 (``engine.record``), so "carries a fault
 record" is the key filter ``chaosaws-serverless:fault:0``, the same key the
@@ -32,7 +37,7 @@ from chaosaws_serverless.aws import client
 from chaosaws_serverless.awslambda import engine
 from chaosaws_serverless.awslambda.engine.record import FIRST_RECORD_KEY
 from chaosaws_serverless.awslambda.faults import engine_errors
-from chaosaws_serverless.errors import activity_failed, is_access_denied
+from chaosaws_serverless.errors import AwsActivityFailed, activity_failed, is_access_denied
 
 TAGGING_API = "tagging-api"
 LIST_FUNCTIONS = "list-functions"
@@ -55,6 +60,20 @@ class TaggedFunction:
     tags: dict[str, str]
 
 
+@dataclass(frozen=True)
+class Unread:
+    """A listed function whose tags could not be read, and why."""
+
+    arn: str
+    name: str
+    error: AwsActivityFailed
+
+    @property
+    def vanished(self) -> bool:
+        """Return whether the function no longer exists (deleted since it was listed)."""
+        return self.error.code == engine.NOT_FOUND
+
+
 @dataclass
 class Found:
     """What one region's search found, and how."""
@@ -65,6 +84,7 @@ class Found:
     functions: list[TaggedFunction] = field(default_factory=list)
     api_calls: int = 0
     fallback_reason: Optional[str] = None
+    unread: list[Unread] = field(default_factory=list)
 
 
 def function_name(arn: str) -> str:
@@ -87,8 +107,14 @@ def find_functions(
     filters: TagFilters,
     configuration: Optional[Configuration],
     secrets: Optional[Secrets],
+    *,
+    partial: bool = False,
 ) -> Found:
-    """Return the functions of ``region`` whose tags match ``filters`` (tagging API or listing)."""
+    """Return the functions of ``region`` whose tags match ``filters`` (tagging API or listing).
+
+    ``partial``: functions whose tags could not be read are returned in
+    ``unread`` instead of failing the search.
+    """
     if not filters:
         raise ActivityFailed("no tag filter given: refusing to match every function of a region")
     with engine_errors():
@@ -97,14 +123,21 @@ def find_functions(
         except _Denied as denied:
             found = _by_listing(region, filters, configuration, secrets)
             found.fallback_reason = denied.reason
-            return found
+    failed = [u for u in found.unread if not u.vanished]
+    if failed and not partial:
+        raise failed[0].error
+    return found
 
 
 def find_recorded(
-    region: str, configuration: Optional[Configuration], secrets: Optional[Secrets]
+    region: str,
+    configuration: Optional[Configuration],
+    secrets: Optional[Secrets],
+    *,
+    partial: bool = False,
 ) -> Found:
-    """Return the functions of ``region`` that carry a fault record."""
-    return find_functions(region, {FIRST_RECORD_KEY: None}, configuration, secrets)
+    """Return the functions of ``region`` that carry a fault record (``partial``: as above)."""
+    return find_functions(region, {FIRST_RECORD_KEY: None}, configuration, secrets, partial=partial)
 
 
 class _Denied(Exception):
@@ -189,14 +222,19 @@ def _by_listing(
         if not marker:
             break
 
-    def tags_of(arn: str) -> dict[str, str]:
-        answer = engine.call(
-            lam,
-            "list_tags",
-            "lambda:ListTags",
-            f"function {function_name(arn)!r} in {region}",
-            Resource=arn,
-        )
+    def tags_of(arn: str) -> Optional[dict[str, str]]:
+        try:
+            answer = engine.call(
+                lam,
+                "list_tags",
+                "lambda:ListTags",
+                f"function {function_name(arn)!r} in {region}",
+                Resource=arn,
+            )
+        except engine.CallFailed as error:
+            failed = activity_failed(error.error, error.action, error.resource)
+            found.unread.append(Unread(arn, function_name(arn), failed))
+            return None
         return dict(answer.get("Tags") or {})
 
     with ThreadPoolExecutor(max_workers=LIST_TAGS_WORKERS) as pool:
@@ -206,6 +244,7 @@ def _by_listing(
     found.functions = [
         TaggedFunction(arn, function_name(arn), tags)
         for arn, tags in zip(arns, every, strict=True)
-        if matches(tags, filters)
+        if tags is not None and matches(tags, filters)
     ]
+    found.unread.sort(key=lambda u: u.name)
     return found

@@ -19,13 +19,19 @@ _ROLES = {"experiment": "experiment", "automation": "automation_role", "fis": "f
 
 
 def load_experiment(
-    path: str, var_files: tuple[str, ...] = (), variables: tuple[str, ...] = ()
+    path: str,
+    var_files: tuple[str, ...] = (),
+    variables: tuple[str, ...] = (),
+    *,
+    require_values: bool = True,
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """Return the experiment at ``path``, its configuration and its secrets, as chaos run sees them.
 
     The secrets are chaoslib's ``load_secrets`` of the experiment's block with
     the var files' ``secrets``: a scope the experiment declares (``aws``) takes
-    the var file's values, as in ``chaos run``.
+    the var file's values, as in ``chaos run``. ``require_values``: refuse an
+    experiment whose account-specific keys have no value (the emergency stop
+    needs none of them).
     """
     from chaoslib.configuration import load_configuration
     from chaoslib.exceptions import ChaosException
@@ -46,7 +52,7 @@ def load_experiment(
         raise click.ClickException(f"cannot load {path}: {error}") from error
     from chaosaws_serverless.controls.preflight import missing_keys, required_keys
 
-    missing = missing_keys(required_keys(experiment), configuration)
+    missing = missing_keys(required_keys(experiment), configuration) if require_values else []
     if missing:
         raise click.ClickException(
             f"{path} needs values for its account-specific keys (--var-file): " + "; ".join(missing)

@@ -118,6 +118,8 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     "chaosaws_serverless.awslambda.actions.remove_all_faults": (
         *_FIND_BY_TAGS,
         Grant(_REMOVE[0].actions, "recorded-function"),
+        # The regions enabled for the account, when nothing names the regions to visit.
+        Grant(("ec2:DescribeRegions",), "*"),
     ),
     "chaosaws_serverless.awslambda.actions.inject_latency_by_tags": _INJECT_BY_TAGS,
     "chaosaws_serverless.awslambda.actions.inject_error_by_tags": _INJECT_BY_TAGS,

@@ -212,11 +212,14 @@ def test_remove_all_faults_restores_every_injected_function_in_every_region(
             "found": 2,
             "restored": 2,
             "failed": 0,
+            "vanished": 0,
         }
         for region in (EU, US)
     ]
     again = actions.remove_all_faults(region=US, configuration=world.configuration)
     assert again == {
+        "visited": [US],
+        "regions_from": "given",
         "regions": [
             {
                 "region": US,
@@ -225,9 +228,11 @@ def test_remove_all_faults_restores_every_injected_function_in_every_region(
                 "found": 0,
                 "restored": 0,
                 "failed": 0,
+                "vanished": 0,
             }
         ],
         "functions": [],
+        "problems": [],
     }
 
 
@@ -363,6 +368,7 @@ def test_rollback_cli_restores_everything_and_prints_a_table(world: World) -> No
     )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
+    assert lines.pop(0) == f"visited {EU}, {US} (given)"
     assert lines[0].split() == [
         "region",
         "found",

@@ -18,6 +18,9 @@ kind           what the client sees
 ``drop_after`` the request reaches moto and changes its state, then the
                connection closes without an answer (the nastiest case: the
                client cannot know whether its write happened)
+``denied``     (only when asked for, never among the defaults) Lambda: 403
+               ``AccessDeniedException``; JSON protocols: 400
+               ``AccessDeniedException``: a policy that does not allow the call
 =============  ==============================================================
 
 Decisions come from ``random.Random(seed)`` in request order, so a run with
@@ -49,6 +52,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 KINDS = ("throttle", "error500", "conflict", "drop", "drop_after")
+# Kinds a test asks for by name, never drawn by default (seeded runs keep their faults).
+NAMED_KINDS = ("denied",)
 # Lambda's REST-JSON API lives under dated path prefixes (/2015-03-31/functions, ...).
 _LAMBDA_PATH = re.compile(r"^/20\d\d-\d\d-\d\d/(functions|tags|layers|event-source|account)")
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length"}
@@ -115,8 +120,14 @@ def error_response(kind: str, request: Request) -> tuple[int, dict[str, str], by
         kind = "throttle"
     if kind == "unknown_key":  # AWS not knowing the access key that signed the request
         return _unknown_key(request, request_id)
+    denied = (
+        f"User: arn:aws:sts::123456789012:assumed-role/chaos/runner is not authorized to "
+        f"perform this operation ({request.operation}) because no identity-based policy "
+        "allows it (fault proxy)"
+    )
     if request.is_lambda:
         status, code, message = {
+            "denied": (403, "AccessDeniedException", denied),
             "throttle": (429, "TooManyRequestsException", "Rate exceeded"),
             "error500": (500, "ServiceException", "An internal error occurred (fault proxy)"),
             "conflict": (
@@ -140,6 +151,7 @@ def error_response(kind: str, request: Request) -> tuple[int, dict[str, str], by
         )
     if request.json_target:
         status, code = {
+            "denied": (400, "AccessDeniedException"),
             "throttle": (400, "ThrottlingException"),
             "error500": (500, "InternalFailure"),
         }[kind]
@@ -172,9 +184,11 @@ class FaultProxy:
         only: Callable[[Request], bool] | None = None,
     ) -> None:
         kinds = tuple(kinds)
-        unknown = set(kinds) - set(KINDS)
+        unknown = set(kinds) - set(KINDS) - set(NAMED_KINDS)
         if unknown or not kinds:
-            raise ValueError(f"kinds must be a non-empty subset of {KINDS}, got {kinds}")
+            raise ValueError(
+                f"kinds must be a non-empty subset of {KINDS + NAMED_KINDS}, got {kinds}"
+            )
         if not 0 <= fault_rate <= 1:
             raise ValueError(f"fault_rate must be in 0..1, got {fault_rate}")
         parts = urllib.parse.urlsplit(upstream_url)

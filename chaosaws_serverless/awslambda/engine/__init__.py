@@ -46,6 +46,7 @@ from chaosaws_serverless.awslambda.engine.arguments import (
 )
 from chaosaws_serverless.awslambda.engine.calls import (
     CLIENT_RETRIES,
+    NOT_FOUND,
     call,
     get_function,
     update_configuration,
@@ -88,6 +89,7 @@ __all__ = [
     "FIRST_RECORD_KEY",
     "LATEST",
     "MAX_LATENCY_MS",
+    "NOT_FOUND",
     "RECORD_TAG_PREFIX",
     "CallFailed",
     "Fault",
