@@ -11,12 +11,14 @@ Rules, in the order they run (everything before step 5 changes nothing):
 2. candidates are found (``tag_search``: tagging API, else listing); none is a
    refusal;
 3. the number selected is compared with the ceiling of the configuration
-   (``lambda_max_functions_per_action``, default ``DEFAULT_CEILING``): more is
+   (``lambda_max_functions_per_action``, default ``tag_selection.DEFAULT_CEILING``): more is
    a refusal naming both numbers, so a typo in a tag cannot fault an account;
 4. the selection id (``selection_id``, default derived from region + tags) must
    not be in use by another run: a function carrying a record of this id
    injected by another run is a refusal (so a rollback by id only ever
-   restores this run's functions); then every selected function goes through
+   restores this run's functions); a re-run re-injects the functions its id
+   already holds, so they count against the selection and the ceiling (more
+   held than either allows is a refusal); then every selected function goes through
    every check of a single injection (``faults.inject(dry_run=True)``), and
    ANY refusal refuses the whole action, each refused function named;
 5. the fault is injected into each selected function, its record carrying the
@@ -29,10 +31,7 @@ candidate's tags fresh rather than trusting the tagging index, and leaves
 every other record (another experiment's) alone.
 """
 
-import hashlib
-import json
 import random
-import re
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -50,91 +49,17 @@ from chaosaws_serverless.awslambda.engine.record import (
     RecordError,
     decode,
 )
+from chaosaws_serverless.awslambda.tag_selection import (
+    CEILING_KEY,
+    ceiling,
+    selection_count,
+    selection_id,
+    validate_tags,
+)
 
-DEFAULT_CEILING = 20
-CEILING_KEY = "lambda_max_functions_per_action"
-_SELECTION = re.compile(r"^\s*(ALL|COUNT\((\d+)\)|PERCENT\((\d+)\))\s*$", re.IGNORECASE)
-_SELECTION_ID = re.compile(r"^[A-Za-z0-9_.:=@+-]{1,64}$")
-# TagFilters limits (botocore model: 50 filters); tag key/value lengths as AWS tags.
-_MAX_TAG_FILTERS = 50
 # Concurrent checks/injections per action: inside Lambda's control-plane quota.
 WORKERS = 4
 T = TypeVar("T")
-
-
-def validate_tags(tags: Any) -> dict[str, str]:
-    """Return ``tags`` as a non-empty ``{key: value}`` map of strings."""
-    if not isinstance(tags, Mapping) or not tags:
-        raise ActivityFailed(
-            f'tags must be a non-empty object of tag key -> value (e.g. {{"service": '
-            f'"checkout"}}), got {tags!r}'
-        )
-    if len(tags) > _MAX_TAG_FILTERS:
-        raise ActivityFailed(f"tags may hold at most {_MAX_TAG_FILTERS} keys, got {len(tags)}")
-    checked: dict[str, str] = {}
-    for key, value in tags.items():
-        if not isinstance(key, str) or not 1 <= len(key) <= 128:
-            raise ActivityFailed(f"tag key must be a string of 1..128 characters, got {key!r}")
-        if key.startswith("chaosaws-serverless:"):
-            raise ActivityFailed(
-                f"tag key {key!r} is this package's own record tag: target your functions' tags"
-            )
-        if not isinstance(value, str) or len(value) > 256:
-            raise ActivityFailed(
-                f"tag {key!r} must have a string value of at most 256 characters (the exact "
-                f"value to match), got {value!r}"
-            )
-        checked[key] = value
-    return checked
-
-
-def selection_count(selection: Any, candidates: int) -> int:
-    """Return how many of ``candidates`` functions a selection (ALL, COUNT, PERCENT) takes."""
-    match = _SELECTION.match(str(selection)) if isinstance(selection, str) else None
-    if not match:
-        raise ActivityFailed(
-            f"selection must be ALL, COUNT(n) or PERCENT(p) (as AWS FIS's selectionMode), got "
-            f"{selection!r}"
-        )
-    if match.group(1).upper() == "ALL":
-        return candidates
-    if match.group(2) is not None:
-        count = int(match.group(2))
-        if count < 1:
-            raise ActivityFailed(f"selection COUNT(n) needs n >= 1, got {selection!r}")
-        return min(count, candidates)
-    percent = int(match.group(3))
-    if not 1 <= percent <= 100:
-        raise ActivityFailed(f"selection PERCENT(p) needs p in 1..100, got {selection!r}")
-    return min(candidates, max(1, candidates * percent // 100)) if candidates else 0
-
-
-def selection_id(given: Any, region: str, tags: Mapping[str, str]) -> str:
-    """Return the id that marks the selection's records: ``given``, else one derived from tags."""
-    if given:
-        if not isinstance(given, str) or not _SELECTION_ID.match(given):
-            raise ActivityFailed(
-                f"selection_id must be 1..64 letters, digits or _.:=@+- (e.g. the experiment's "
-                f"name), got {given!r}"
-            )
-        return given
-    canonical = json.dumps([region, sorted(tags.items())], separators=(",", ":"))
-    return "tags-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
-
-
-def ceiling(configuration: Optional[Configuration]) -> int:
-    """Return the most functions one tag-targeted action may change (configuration)."""
-    value = (configuration or {}).get(CEILING_KEY, DEFAULT_CEILING)
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = 0
-    if isinstance(value, bool) or number < 1:
-        raise ActivityFailed(
-            f"configuration {CEILING_KEY!r} must be a positive integer (most functions one "
-            f"action may change), got {value!r}"
-        )
-    return number
 
 
 def _record_of(function: tag_search.TaggedFunction) -> Optional[FaultRecord]:
@@ -220,6 +145,7 @@ def inject_by_tags(
     candidates = sorted(f.name for f in found.functions)
     count = _within_ceiling(target, found, selection, limit)
     ours = _claim(target)
+    _held_within(target, ours, selection, count, limit)
     rest = [n for n in candidates if n not in ours]
     picked = sorted(set(ours) | set(random.SystemRandom().sample(rest, max(0, count - len(ours)))))
 
@@ -272,6 +198,29 @@ def _within_ceiling(target: TagTarget, found: tag_search.Found, selection: Any, 
             "was changed)"
         )
     return count
+
+
+def _held_within(
+    target: TagTarget, ours: list[str], selection: Any, count: int, limit: int
+) -> None:
+    """Refuse a re-run whose selection already holds more functions than it asks for now.
+
+    A re-run re-injects every function its selection id already holds, so
+    those count against the selection and the ceiling like any other pick.
+    """
+    if len(ours) <= min(count, limit):
+        return
+    held = ", ".join(sorted(ours))
+    bound = (
+        f"the ceiling of {limit} per action (configuration {CEILING_KEY!r})"
+        if len(ours) > limit
+        else f"the {count} that selection {selection} takes"
+    )
+    raise ActivityFailed(
+        f"selection id {target.selection_id!r} already holds {len(ours)} {target.where} "
+        f"({held}), more than {bound}: roll that selection back first (remove_faults_by_tags "
+        "with its selection_id) or ask for at least as many (nothing was changed)"
+    )
 
 
 def _claim(target: TagTarget) -> list[str]:

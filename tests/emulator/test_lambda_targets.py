@@ -182,3 +182,35 @@ def test_bad_targets_are_refused_with_the_value(
     arguments: dict[str, Any] = {"tags": {"service": "checkout"}, "latency_ms": 1000, **kwargs}
     with pytest.raises(ActivityFailed, match=match):
         actions.inject_latency_by_tags(**arguments, configuration=world.configuration)
+
+
+@pytest.mark.parametrize(("ceiling", "bound"), [(1, "the ceiling of 1"), (20, "the 1 that")])
+def test_a_re_run_counts_the_functions_its_selection_already_holds(
+    world: World, lambda_calls: list[str], ceiling: int, bound: str
+) -> None:
+    chaos = world.layer()
+    names = fleet(world, "checkout", 4)
+    first = actions.inject_latency_by_tags(
+        {"service": "checkout"},
+        1000,
+        selection="COUNT(3)",
+        selection_id="game-day",
+        configuration=world.configuration,
+    )
+    held = first["functions"]
+    before = {name: (world.env(name), world.layers(name), world.tags(name)) for name in names}
+    lambda_calls.clear()
+    world.configuration["lambda_max_functions_per_action"] = ceiling
+    with pytest.raises(ActivityFailed, match=f"already holds 3 .*more than {bound}"):
+        actions.inject_latency_by_tags(
+            {"service": "checkout"},
+            2000,
+            selection="COUNT(1)",
+            selection_id="game-day",
+            configuration=world.configuration,
+        )
+    assert not WRITES & set(lambda_calls)
+    after = {name: (world.env(name), world.layers(name), world.tags(name)) for name in names}
+    assert after == before
+    assert all(faulted(world, name, chaos) for name in held)
+    assert world.env(held[0])["CHAOS_EXTENSION__LAMBDA__LATENCY_VALUE"] == "1"

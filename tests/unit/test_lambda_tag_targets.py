@@ -7,7 +7,7 @@ import pytest
 from chaoslib.exceptions import ActivityFailed
 from click.testing import CliRunner
 
-from chaosaws_serverless.awslambda.tag_targets import selection_count, selection_id
+from chaosaws_serverless.awslambda.tag_selection import selection_count, selection_id
 from chaosaws_serverless.cli import main
 from chaosaws_serverless.fis.faults import LambdaFault
 from chaosaws_serverless.fis.templates import build_lambda_fault_template
