@@ -131,7 +131,7 @@ def rollback(
     from chaoslib.exceptions import ActivityFailed
 
     from chaosaws_serverless.awslambda import emergency_stop
-    from chaosaws_serverless.iam.cli import load_experiment, load_secret_values, load_values
+    from chaosaws_serverless.iam.cli import load_experiment, load_var_values
 
     loaded: Optional[dict[str, Any]] = None
     if experiment:
@@ -139,7 +139,8 @@ def rollback(
             experiment, var_files, require_values=False
         )
     else:
-        configuration, secrets = load_values(var_files), load_secret_values(var_files)
+        given = load_var_values(var_files)
+        configuration, secrets = given.configuration, given.secrets
     for key, value in (
         ("aws_endpoint_url", endpoint_url),
         ("aws_profile_name", profile),

@@ -102,10 +102,10 @@ def compose_command(
         steady-state/customers-error-ratio-within-budget method/error-fault \\
         -o error-injection.json
     """
-    from chaoslib.loader import parse_experiment_from_file
-
     from chaosaws_serverless.catalog.compose import compose, dumps
     from chaosaws_serverless.catalog.pieces import Catalog, CatalogError
+    from chaosaws_serverless.inputs import InputError
+    from chaosaws_serverless.inputs import read_experiment as read_file
 
     try:
         base: dict[str, Any] = {}
@@ -117,7 +117,7 @@ def compose_command(
                     raise CatalogError(
                         f"{argument!r}: an experiment file to expand must come first"
                     )
-                base = parse_experiment_from_file(str(path))
+                base = read_file(path)
                 continue
             references.append(parse_piece_argument(argument))
         if title:
@@ -127,7 +127,7 @@ def compose_command(
         experiment = compose(
             references, Catalog.default(catalog_dirs), _variables(variables), base=base
         )
-    except CatalogError as error:
+    except (CatalogError, InputError) as error:
         raise click.ClickException(str(error)) from None
     if not experiment.get("title") or not experiment.get("description"):
         raise click.ClickException(
@@ -183,13 +183,13 @@ def experiments_list() -> None:
     \b
     chaosaws-serverless experiments list
     """
-    from chaoslib.loader import parse_experiment_from_file
+    from chaosaws_serverless.inputs import read_mapping
 
     root, files = _shipped_experiments()
     for path in files:
         if path.suffix == ".md" or path.name.endswith("-control.yaml"):
             continue
-        title = parse_experiment_from_file(str(path)).get("title")
+        title = read_mapping(path, "shipped experiment").get("title")
         if not title and path.suffix == ".yaml":
             title = "short form of the JSON experiment of the same name (expanded by the control)"
         click.echo(f"{path.relative_to(root).as_posix()}\n    {title}")
@@ -229,16 +229,19 @@ def experiments_copy(directory: str, force: bool) -> None:
 def read_experiment(path: str, catalog_dirs: tuple[str, ...] = ()) -> dict[str, Any]:
     """Return the experiment at ``path`` as chaos run loads it, catalog references expanded."""
     from chaoslib.exceptions import ChaosException
-    from chaoslib.loader import parse_experiment_from_file
 
     from chaosaws_serverless.catalog.compose import expand, has_references
     from chaosaws_serverless.catalog.pieces import Catalog
+    from chaosaws_serverless.inputs import InputError
+    from chaosaws_serverless.inputs import read_experiment as read_file
 
     try:
-        experiment = dict(parse_experiment_from_file(path))
+        experiment = read_file(path)
         if has_references(experiment):
             experiment = expand(experiment, Catalog.default(catalog_dirs))
-    except (ChaosException, OSError, ValueError) as error:
+    except InputError as error:
+        raise click.ClickException(str(error)) from None
+    except ChaosException as error:
         raise click.ClickException(f"cannot load {path}: {error}") from None
     return experiment
 

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
-import yaml
 from chaoslib.exceptions import InterruptExecution, InvalidSource
 
 __all__ = [
@@ -169,12 +168,12 @@ def parse_value(text: str) -> Any:
 
 
 def _load_piece(name: str, path: Path) -> Piece:
+    from chaosaws_serverless.inputs import InputError, read_mapping
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise CatalogError(f"piece {name!r} ({path}) is not valid YAML: {error}") from None
-    if not isinstance(data, dict):
-        raise CatalogError(f"piece {name!r} ({path}) must be a YAML mapping, got {data!r}")
+        data = read_mapping(path, f"catalog piece {name!r}")
+    except InputError as error:
+        raise CatalogError(str(error)) from None
     unknown = sorted(set(data) - _PIECE_KEYS)
     if unknown:
         raise CatalogError(

@@ -66,13 +66,13 @@ def doctor_command(
 
     logger.setLevel(logging.WARNING)  # the table says what the checks found, line by line
     from chaosaws_serverless.doctor.live import LiveInterrupted
-    from chaosaws_serverless.iam.cli import load_experiment, load_secret_values, load_values
+    from chaosaws_serverless.iam.cli import load_experiment, load_var_values
 
     if experiment:
         loaded, configuration, secrets = load_experiment(experiment, var_files, variables)
     else:
-        loaded, configuration = None, load_values(var_files, variables)
-        secrets = load_secret_values(var_files)
+        given = load_var_values(var_files, variables)
+        loaded, configuration, secrets = None, given.configuration, given.secrets
     options = {"role_arn": role_arn, "latency_ms": latency_ms} if live else {}
     try:
         checks = runner.run_doctor(

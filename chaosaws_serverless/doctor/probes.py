@@ -34,12 +34,16 @@ def doctor_passes(
                   "arguments": {"experiment_path": "experiments/region-failure.json"}}}
     ```
     """
-    from chaoslib.loader import load_experiment
+    from chaoslib.exceptions import ActivityFailed
 
     from chaosaws_serverless.doctor.checks import read_only_checks
     from chaosaws_serverless.doctor.plan import failed
+    from chaosaws_serverless.inputs import InputError, read_experiment
 
-    experiment = dict(load_experiment(experiment_path)) if experiment_path else None
+    try:
+        experiment = read_experiment(experiment_path) if experiment_path else None
+    except InputError as error:
+        raise ActivityFailed(f"doctor_passes: {error}") from None
     checks = read_only_checks(experiment, configuration or {}, secrets, list(regions or []) or None)
     for check in failed(checks):
         logger.error(f"doctor: {check.check} {check.target}: {check.detail}")

@@ -247,9 +247,9 @@ _PLACEHOLDER = re.compile(r"\b123456789012\b|<[^<>\s]+>")
 
 def _given_keys(var_files: tuple[str, ...], variables: tuple[str, ...]) -> set[str]:
     """Return the configuration keys the user set with --var-file and --var."""
-    from chaosaws_serverless.iam.cli import load_values
+    from chaosaws_serverless.inputs import read_var_files
 
-    return set(load_values(var_files, variables))
+    return set(read_var_files(var_files, variables).configuration)
 
 
 def _placeholders(node: Any) -> list[str]:

@@ -7,7 +7,6 @@ automations tell which functions a stopped experiment left faulted (the
 
 import json
 import time
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from chaoslib.exceptions import ActivityFailed
@@ -110,16 +109,14 @@ def remove_faults(
 
 
 def read_template(path: str) -> Dict[str, Any]:
+    from chaosaws_serverless.inputs import InputError, read_mapping
+
     try:
-        loaded = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
+        return read_mapping(path, "FIS template file")
+    except InputError as error:
         raise ActivityFailed(
-            f"could not read the FIS template file {path!r}: {error}. Fix: write it with "
-            "'chaosaws-serverless fis-template EXPERIMENT.json > FILE'"
-        ) from error
-    if not isinstance(loaded, dict):
-        raise ActivityFailed(f"the FIS template file {path!r} must hold a JSON object")
-    return loaded
+            f"{error}. Fix: write it with 'chaosaws-serverless fis-template EXPERIMENT.json > FILE'"
+        ) from None
 
 
 def is_ours(tags: Dict[str, str]) -> bool:

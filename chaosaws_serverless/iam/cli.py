@@ -8,12 +8,14 @@ configuration and the secrets resolved as ``chaos run`` resolves them
 
 import json
 import sys
-from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import click
 
-__all__ = ["iam_policy_command", "load_experiment", "load_secret_values", "load_values"]
+if TYPE_CHECKING:
+    from chaosaws_serverless.inputs import VarValues
+
+__all__ = ["iam_policy_command", "load_experiment", "load_var_values"]
 
 _ROLES = {"experiment": "experiment", "automation": "automation_role", "fis": "fis_role"}
 
@@ -27,31 +29,39 @@ def load_experiment(
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """Return the experiment at ``path``, its configuration and its secrets, as chaos run sees them.
 
-    The secrets are chaoslib's ``load_secrets`` of the experiment's block with
-    the var files' ``secrets``: a scope the experiment declares (``aws``) takes
-    the var file's values, as in ``chaos run``. ``require_values``: refuse an
+    The file through :mod:`chaosaws_serverless.inputs` (its shape checked), the
+    configuration chaoslib's ``load_configuration`` of the declared one with the
+    var files' values, the secrets chaoslib's ``load_secrets`` with the var
+    files' ``secrets``. Values for keys the experiment does not declare are kept
+    for the commands that read them (``fis_role_arn``, ...); the others are
+    named in a note, since chaos run drops them. ``require_values``: refuse an
     experiment whose account-specific keys have no value (the emergency stop
     needs none of them).
     """
-    from chaoslib.configuration import load_configuration
     from chaoslib.exceptions import ChaosException
-    from chaoslib.loader import load_experiment as chaos_load
     from chaoslib.secret import load_secrets
 
-    extra = load_values(var_files, variables)
-    try:
-        experiment = chaos_load(path)
-        declared = dict(experiment.get("configuration") or {})
-        configuration = load_configuration(declared, dict(extra))
-        # Values for keys the experiment does not declare (fis_role_arn, ...) are kept too.
-        configuration.update({k: v for k, v in extra.items() if k not in declared})
-        secrets = load_secrets(
-            dict(experiment.get("secrets") or {}), configuration, load_secret_values(var_files)
-        )
-    except (ChaosException, OSError, ValueError) as error:
-        raise click.ClickException(f"cannot load {path}: {error}") from error
     from chaosaws_serverless.controls.preflight import missing_keys, required_keys
+    from chaosaws_serverless.inputs import (
+        COMMAND_KEYS,
+        InputError,
+        read_experiment,
+        resolve_configuration,
+        undeclared_keys_note,
+    )
 
+    given = load_var_values(var_files, variables)
+    try:
+        experiment = read_experiment(path)
+        declared = dict(experiment.get("configuration") or {})
+        configuration = resolve_configuration(declared, given.configuration, f"experiment {path}")
+        configuration.update({k: v for k, v in given.configuration.items() if k not in declared})
+        secrets = load_secrets(dict(experiment.get("secrets") or {}), configuration, given.secrets)
+    except (InputError, ChaosException) as error:
+        raise click.ClickException(str(error)) from None
+    note = undeclared_keys_note(declared, given.configuration, f"experiment {path}", COMMAND_KEYS)
+    if note:
+        click.echo(f"note: {note}", err=True)
     missing = missing_keys(required_keys(experiment), configuration) if require_values else []
     if missing:
         raise click.ClickException(
@@ -60,46 +70,24 @@ def load_experiment(
     return dict(experiment), dict(configuration), dict(secrets)
 
 
-def load_values(var_files: tuple[str, ...] = (), variables: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Return the configuration values of ``--var-file``/``--var`` as ``chaos run`` reads them.
+def load_var_values(
+    var_files: tuple[str, ...] = (), variables: tuple[str, ...] = ()
+) -> "VarValues":
+    """Return the configuration and secrets of ``--var-file``/``--var`` as ``chaos run`` reads them.
 
-    chaoslib's own ``merge_vars``: JSON/YAML files give ``configuration`` values,
-    a ``.env`` file (the lab's ``lab.env``) goes into the process environment.
+    :func:`chaosaws_serverless.inputs.read_var_files` (chaoslib's ``merge_vars``
+    rule: a ``.env`` file goes into the environment); what chaos run would ignore
+    is printed as a note on stderr, a file it cannot read is the command's error.
     """
-    from chaoslib import convert_vars, merge_vars
+    from chaosaws_serverless.inputs import InputError, read_var_files
 
-    values: dict[str, Any] = {}
     try:
-        for var_file in var_files:
-            if not var_file.endswith((".json", ".yaml", ".yml")):
-                merge_vars(None, [var_file])  # a .env file: into the environment, as chaos run
-                continue
-            text = Path(var_file).read_text(encoding="utf-8")
-            if var_file.endswith(".json"):
-                loaded = json.loads(text)
-            else:
-                import yaml
-
-                loaded = yaml.safe_load(text) or {}
-            # chaos run reads the "configuration" key; a flat mapping is accepted too.
-            if isinstance(loaded, dict):
-                values.update(loaded.get("configuration", loaded))
-        values.update(convert_vars(list(variables)))
-    except (OSError, ValueError) as error:
-        raise click.ClickException(f"cannot read the variables: {error}") from error
+        values = read_var_files(var_files, variables)
+    except InputError as error:
+        raise click.ClickException(str(error)) from None
+    for note in values.notes:
+        click.echo(f"note: {note}", err=True)
     return values
-
-
-def load_secret_values(var_files: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Return the ``secrets`` blocks of the var files (chaoslib's ``merge_vars``), by scope."""
-    from chaoslib import merge_vars
-
-    files = [f for f in var_files if f.endswith((".json", ".yaml", ".yml"))]
-    try:
-        return dict(merge_vars(None, files)[1]) if files else {}
-    except (OSError, ValueError, AttributeError) as error:
-        names = ", ".join(files)
-        raise click.ClickException(f"cannot read the secrets of {names}: {error}") from error
 
 
 @click.command("iam-policy")

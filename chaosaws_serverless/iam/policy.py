@@ -162,7 +162,13 @@ def _automation_targets(
     elif key == f"{PACKAGE}.fis.actions.create_experiment_template":
         template = arguments.get("template")
         if isinstance(template, str) and Path(template).is_file():
-            template = json.loads(Path(template).read_text(encoding="utf-8"))
+            from chaosaws_serverless.inputs import InputError, read_mapping
+
+            try:
+                template = read_mapping(template, "FIS template")
+            except InputError as error:
+                ctx.notes.append(f"{error}: its roles are not derived")
+                return
         if not isinstance(template, Mapping):
             ctx.notes.append("an FIS template given by path could not be read: roles not derived")
             return

@@ -37,7 +37,7 @@ def up(
     """Deploy the stack into the emulator and start its data plane in the background."""
     from chaosaws_serverless.lab.processes import read_state
     from chaosaws_serverless.lab.session import save_state, start_lab
-    from chaosaws_serverless.lab.stack import load_stack
+    from chaosaws_serverless.lab.stack import StackError, load_stack
 
     directory = Path(output)
     if read_state(directory) is not None:
@@ -45,7 +45,10 @@ def up(
             f"a lab is already recorded in {directory}; run `chaosaws-serverless lab down "
             f"--output {output}` first"
         )
-    stack = load_stack(stack_file, misconfigured=misconfigured)
+    try:
+        stack = load_stack(stack_file, misconfigured=misconfigured)
+    except StackError as error:
+        raise click.ClickException(str(error)) from None
     running = start_lab(
         stack,
         directory,
@@ -152,9 +155,14 @@ def demo(
     With an FIS experiment (experiments/region-failure-fis.json) FIS runs the fault (the
     lab's FIS and SSM models), and a third run lets its stop condition stop it.
     """
+    from chaosaws_serverless.inputs import InputError, read_experiment
     from chaosaws_serverless.lab.demo import default_experiment, run_demo
 
     path = Path(experiment) if experiment else default_experiment()
+    try:
+        read_experiment(path)  # a file chaos run cannot read is refused before the lab starts
+    except InputError as error:
+        raise click.ClickException(str(error)) from None
     try:
         code, _ = run_demo(
             Path(output),

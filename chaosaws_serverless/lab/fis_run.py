@@ -45,9 +45,11 @@ _RUNNING_AUTOMATION = ("Pending", "InProgress", "Waiting", "Cancelling")
 
 def is_fis_experiment(experiment: Path) -> bool:
     """An experiment that runs an FIS template (its configuration names ``fis_template``)."""
+    from chaosaws_serverless.inputs import InputError, read_experiment
+
     try:
-        configuration = json.loads(experiment.read_text(encoding="utf-8")).get("configuration")
-    except (OSError, ValueError):
+        configuration = read_experiment(experiment).get("configuration")
+    except InputError:
         return False
     return isinstance(configuration, dict) and "fis_template" in configuration
 
@@ -69,7 +71,9 @@ def prepare(lab: Lab, experiment: Path, mode: str, *, stop_condition: bool) -> P
         raise ValueError(f"FIS template mode must be one of {MODES}, got {mode!r}")
     if mode == "fis-extension":
         prepare_fis_extension(lab)
-    configuration = json.loads(experiment.read_text(encoding="utf-8"))["configuration"]
+    from chaosaws_serverless.inputs import read_experiment
+
+    configuration = read_experiment(experiment).get("configuration") or {}
     name = str(configuration.get("fis_template_name") or "chaosaws-serverless-region-failure")
     cli = shutil.which("chaosaws-serverless", path=str(Path(sys.executable).parent))
     alarm = lab.deployment.stop_alarm_arn if stop_condition else "none"

@@ -82,17 +82,20 @@ class Stack:
 
 def load_stack(path: str | Path | None = None, *, misconfigured: bool = False) -> Stack:
     """Return the stack of ``path`` (default: the packaged reference stack)."""
+    from chaosaws_serverless.inputs import InputError, read_mapping
+
     if path is None:
         text = resources.files(__package__).joinpath(DEFAULT_STACK_FILE).read_text("utf-8")
-        source = f"{__package__}/{DEFAULT_STACK_FILE}"
-    else:
-        text = Path(path).read_text(encoding="utf-8")
-        source = str(path)
+        return parse_stack(
+            json.loads(text),
+            source=f"{__package__}/{DEFAULT_STACK_FILE}",
+            misconfigured=misconfigured,
+        )
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise StackError(f"stack file {source} is not JSON: {error}") from error
-    return parse_stack(data, source=source, misconfigured=misconfigured)
+        data = read_mapping(path, "stack file")
+    except InputError as error:
+        raise StackError(str(error)) from None
+    return parse_stack(data, source=str(path), misconfigured=misconfigured)
 
 
 def parse_stack(data: dict[str, Any], *, source: str = "stack", misconfigured: bool) -> Stack:

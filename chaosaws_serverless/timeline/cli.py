@@ -69,17 +69,20 @@ def timeline_command(
     read from the journal; credentials come from the experiment's secrets and
     the usual AWS chain (environment, profile).
     """
-    from chaoslib import convert_vars, merge_vars
     from chaoslib.exceptions import ChaosException
     from chaoslib.secret import load_secrets
 
+    from chaosaws_serverless.inputs import InputError, read_journal, read_var_files
     from chaosaws_serverless.timeline.core import timeline_of_journal
     from chaosaws_serverless.timeline.journal import embed_chart, journal_configuration
 
     try:
-        record = json.loads(journal.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise click.ClickException(f"cannot read the journal {journal}: {error}") from error
+        record = read_journal(journal)
+        given = read_var_files(var_file, var)
+    except InputError as error:
+        raise click.ClickException(str(error)) from None
+    for note in given.notes:
+        click.echo(f"note: {note}", err=True)
     checks: dict[str, str] = {}
     for item in health_checks:
         region, sep, check = item.partition("=")
@@ -89,11 +92,10 @@ def timeline_command(
             )
         checks[region] = check
     try:
-        config_vars, secret_vars = merge_vars(convert_vars(list(var)), list(var_file))
-        configuration = journal_configuration(record, config_vars)
-        experiment = record.get("experiment") or {}
+        configuration = journal_configuration(record, given.configuration)
+        experiment = record["experiment"]
         # The run's secrets as chaos run loads them; aws.py reads their "aws" scope.
-        secrets = load_secrets(experiment.get("secrets") or {}, configuration, secret_vars)
+        secrets = load_secrets(experiment.get("secrets") or {}, configuration, given.secrets)
         target = output or journal.with_name("timeline.png")
         data = timeline_of_journal(
             record,

@@ -3,9 +3,10 @@
 The journal holds the experiment as declared (``journal["experiment"]``, a copy
 made by ``chaoslib.run.initialize_run_journal``), not the values ``--var-file``
 gave it: the timeline control records the configuration the run resolved in
-``journal["chaosaws_serverless"]["configuration"]``; without that record the
-configuration is loaded again from the experiment with the same var files
-(``chaoslib.configuration.load_configuration``, as ``chaos report`` does).
+``journal["chaosaws_serverless"]["configuration"]`` (a key declared by the
+environment in its declared form); that record, else the experiment's own
+configuration, is resolved again with the same var files
+(``chaoslib.configuration.load_configuration``, as ``chaos run`` does).
 
 From the experiment's activities, arguments substituted with that
 configuration:
@@ -85,14 +86,22 @@ def epoch(text: Any) -> float | None:
 def journal_configuration(
     journal: Mapping[str, Any], config_vars: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Return the configuration the run used: the control's record, else reloaded with vars."""
+    """Return the configuration the run used: the control's record, else the experiment's.
+
+    Either is resolved as ``chaos run`` resolves it (``load_configuration``): the
+    record keeps a key declared by ``{"type": "env", ...}`` in that form, never its
+    value, so it reads the environment again (``--var-file lab.env`` puts the
+    lab's there); ``config_vars`` win.
+    """
+    from chaosaws_serverless.inputs import resolve_configuration
+
     recorded = (journal.get(JOURNAL_KEY) or {}).get("configuration")
     if isinstance(recorded, Mapping):
-        return {**recorded, **(config_vars or {})}
-    from chaoslib.configuration import load_configuration
-
-    experiment = journal.get("experiment") or {}
-    return dict(load_configuration(experiment.get("configuration") or {}, dict(config_vars or {})))
+        declared, where = recorded, "the journal's recorded configuration"
+    else:
+        declared = (journal.get("experiment") or {}).get("configuration") or {}
+        where = "the journal's experiment"
+    return resolve_configuration(declared, dict(config_vars or {}), where)
 
 
 def public_configuration(

@@ -276,14 +276,14 @@ def test_cli_table_json_and_exit_codes(
     assert table.exit_code == 0, table.output
     assert "PASS" in table.output and "route53 failover" in table.output
     as_json = runner.invoke(main, [*args, "--json"])
-    report = json.loads(as_json.output)
+    report = json.loads(as_json.stdout)
     assert report["ok"] is True and report["failed"] == 0
     # The same experiment against a function that is not there: exit 1, and the JSON says why.
     path.write_text(json.dumps(experiment(good_zone, good_checks, ["gone"])))
     failing = runner.invoke(main, [*args, "--json"])
     assert failing.exit_code == 1
     assert [
-        c["target"] for c in json.loads(failing.output)["checks"] if c["verdict"] == "fail"
+        c["target"] for c in json.loads(failing.stdout)["checks"] if c["verdict"] == "fail"
     ] == [f"gone ({US})"]
 
 

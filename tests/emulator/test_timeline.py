@@ -304,3 +304,57 @@ def test_chaos_report_html_shows_the_picture_and_the_values_used(
     assert f"data:image/png;base64,{base64.b64encode(png).decode()}" in html
     # The arguments as the run resolved them (no --var-file given to chaos report).
     assert run["url"] in html and "declared.example" not in html
+
+
+def test_a_run_whose_endpoint_is_declared_by_the_environment_redraws(
+    local_api: LocalApi,
+    configuration: dict[str, Any],
+    aws: Callable[..., Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The lab's hand-run flow: `aws_endpoint_url` declared as the shipped experiments declare
+    it ({"type": "env", ...}), `chaos run --var-file values.json --var-file lab.env`, then
+    `timeline` (with lab.env, or with the variable exported): drawn, never a TypeError."""
+    from chaostoolkit.cli import cli as chaos
+
+    # Unset, as in a fresh shell (restored afterwards): only lab.env sets it.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "")
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    ids = arrange_route53(aws)
+    url = local_api.base_url + "/eu"
+    declared = experiment(url)
+    declared["configuration"]["aws_endpoint_url"] = {
+        "type": "env",
+        "key": "AWS_ENDPOINT_URL",
+        "default": "",
+    }
+    path = tmp_path / "experiment.json"
+    path.write_text(json.dumps(declared))
+    values = tmp_path / "values.json"
+    values.write_text(
+        json.dumps({"configuration": {"api_url": url, "hosted_zone_id": ids["zone_id"]}})
+    )
+    env_file = tmp_path / "lab.env"
+    env_file.write_text(f"AWS_ENDPOINT_URL={configuration['aws_endpoint_url']}\n")
+    journal = tmp_path / "journal.json"
+    monkeypatch.chdir(tmp_path)
+    arguments = ["run", "--journal-path", str(journal), "--var-file", str(values)]
+    arguments += ["--var-file", str(env_file), str(path)]
+    CliRunner().invoke(chaos, arguments, catch_exceptions=False)
+    recorded = json.loads(journal.read_text())[JOURNAL_KEY]["configuration"]
+    assert recorded["aws_endpoint_url"] == declared["configuration"]["aws_endpoint_url"]
+    time.sleep(1.1)  # moto does not return datapoints of the current second
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    target = tmp_path / "again.png"
+    drawn = CliRunner().invoke(
+        main, ["timeline", str(journal), "-o", str(target), "--var-file", str(env_file)]
+    )
+    assert drawn.exit_code == 0, drawn.output
+    assert target.read_bytes()[:8] == PNG and "customers in: us-east-1" in drawn.output
+    # The variable exported in the shell instead of --var-file lab.env: the same picture.
+    target.unlink()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", configuration["aws_endpoint_url"])
+    drawn = CliRunner().invoke(main, ["timeline", str(journal), "-o", str(target)])
+    assert drawn.exit_code == 0, drawn.output
+    assert target.read_bytes()[:8] == PNG

@@ -131,7 +131,9 @@ def test_example_works_as_written(
     # A user's values file: every account-specific key the shipped experiments require.
     example_values = Path(__file__).with_name("example-values.json").read_text(encoding="utf-8")
     configuration = {**json.loads(example_values)["configuration"], "chaos_layer_arns": layers}
-    Path("my-values.json").write_text(json.dumps(configuration), encoding="utf-8")
+    # As chaos run reads a var file: the values under "configuration" (chaoslib's merge_vars).
+    values = {"configuration": configuration}
+    Path("my-values.json").write_text(json.dumps(values), encoding="utf-8")
     argv = _argv(example)
     group = main if argv[0] == "chaosaws-serverless" else chaos_cli
     command, arguments = _resolve(group, argv[1:])

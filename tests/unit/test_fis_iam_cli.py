@@ -32,7 +32,9 @@ def values(tmp_path: Path) -> str:
     # The example values with layers of an account that is not the placeholder one.
     configuration = json.loads(Path(VALUES).read_text(encoding="utf-8"))["configuration"]
     path = tmp_path / "my-values.json"
-    path.write_text(json.dumps({**configuration, "chaos_layer_arns": LAYERS}), encoding="utf-8")
+    # Under "configuration", as chaos run reads a var file.
+    given = {"configuration": {**configuration, "chaos_layer_arns": LAYERS}}
+    path.write_text(json.dumps(given), encoding="utf-8")
     return str(path)
 
 
@@ -101,10 +103,12 @@ def test_fis_extension_mode_lists_prerequisites_on_stderr(tmp_path: Path) -> Non
     values.write_text(
         json.dumps(
             {
-                "fis_role_arn": f"{ROLE}/fis",
-                "fault_duration_seconds": 120,
-                "fis_stop_alarm_arns": [ALARM],
-                "chaos_layer_arns": LAYERS,
+                "configuration": {
+                    "fis_role_arn": f"{ROLE}/fis",
+                    "fault_duration_seconds": 120,
+                    "fis_stop_alarm_arns": [ALARM],
+                    "chaos_layer_arns": LAYERS,
+                }
             }
         )
     )
