@@ -35,8 +35,8 @@ def load_experiment(
     files' ``secrets``. Values for keys the experiment does not declare are kept
     for the commands that read them (``fis_role_arn``, ...); the others are
     named in a note, since chaos run drops them. ``require_values``: refuse an
-    experiment whose account-specific keys have no value (the emergency stop
-    needs none of them).
+    experiment whose account-specific keys have no value, and note the dropped
+    keys (the emergency stop needs none of them, and reads every key itself).
     """
     from chaoslib.exceptions import ChaosException
     from chaoslib.secret import load_secrets
@@ -60,7 +60,7 @@ def load_experiment(
     except (InputError, ChaosException) as error:
         raise click.ClickException(str(error)) from None
     note = undeclared_keys_note(declared, given.configuration, f"experiment {path}", COMMAND_KEYS)
-    if note:
+    if note and require_values:  # the emergency stop reads every key itself
         click.echo(f"note: {note}", err=True)
     missing = missing_keys(required_keys(experiment), configuration) if require_values else []
     if missing:
