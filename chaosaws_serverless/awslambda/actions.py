@@ -1,12 +1,11 @@
-"""Actions on Lambda functions: inject latency or errors through a chaos extension layer.
+"""Actions on Lambda functions: latency or errors through a chaos extension layer, throttles.
 
-Each injection appends the chaos extension layer to the function's layers and
-sets the extension's variables (``awslambda.engine.contracts``), after recording what
-it replaces in the function's own tags (format in ``awslambda.engine.record``), so
-``remove_faults`` restores the exact prior state from any process, even after
-a crash. Rollback is a three-way merge: what someone else changed during the
-fault is kept. One call touches one function: Chaos Toolkit composes several,
-and they are safe to run as concurrent background activities.
+Each injection records what it replaces in the function's own tags (formats in
+``awslambda.engine.record`` and ``awslambda.throttle``) before changing it, so
+its rollback restores the exact prior state from any process, even after a
+crash, as a three-way merge that keeps what someone else changed meanwhile.
+One call touches one function: Chaos Toolkit composes several, and they are
+safe to run as concurrent background activities.
 """
 
 from typing import Any, Dict, Optional
@@ -15,16 +14,26 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from chaosaws_serverless.aws import resolve_region
-from chaosaws_serverless.awslambda import emergency_stop, faults, tag_targets
+from chaosaws_serverless.awslambda import (
+    emergency_stop,
+    faults,
+    tag_targets,
+    throttle,
+    throttle_tags,
+)
 
 __all__ = [
     "inject_error",
     "inject_error_by_tags",
     "inject_latency",
     "inject_latency_by_tags",
+    "inject_throttle",
+    "inject_throttle_by_tags",
     "remove_all_faults",
     "remove_faults",
     "remove_faults_by_tags",
+    "remove_throttle",
+    "remove_throttle_by_tags",
 ]
 
 
@@ -300,3 +309,113 @@ def remove_faults_by_tags(
     ```
     """
     return tag_targets.remove_by_tags(tags, region, selection_id, configuration, secrets)
+
+
+# --- throttles: reserved concurrency 0 (``awslambda.throttle``) ---------------------------
+
+
+def inject_throttle(
+    function_name: str,
+    region: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> Dict[str, Any]:
+    """Throttle a Lambda function: set its reserved concurrency to 0 (the console's "Throttle").
+
+    Every version and alias stops running: synchronous callers get 429
+    ``TooManyRequestsException`` (behind API Gateway: 500), asynchronous
+    invocations and event sources retry. Any runtime or package type (no
+    layer). The reservation before (none = unreserved) is recorded in the
+    function's tags first; the account's 100 unreserved executions and
+    provisioned concurrency: ``awslambda.throttle``. Refused before any change:
+    a qualified name, another run's throttle, no room for the record's tag.
+    ``region`` (string, optional). Rollback partner: ``remove_throttle``.
+    Returns ``function_name``, ``region``, ``fault``,
+    ``reserved_concurrency_before``, ``since``.
+
+    ```json
+    {"type": "action", "name": "throttle-us-hello",
+     "provider": {"type": "python", "module": "chaosaws_serverless.awslambda.actions",
+                  "func": "inject_throttle",
+                  "arguments": {"function_name": "api-hello", "region": "us-east-1"}}}
+    ```
+    """
+    return throttle.inject(function_name, region, configuration, secrets)
+
+
+def remove_throttle(
+    function_name: str,
+    region: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> Dict[str, Any]:
+    """Remove the throttle this package set on a Lambda function, restoring its reservation.
+
+    If the reserved concurrency is still the throttle's 0, puts the recorded
+    one back (``PutFunctionConcurrency``, ``DeleteFunctionConcurrency`` when
+    unreserved); another value is someone else's change, kept. Record removed
+    last; idempotent, from any process. Returns ``function_name``, ``region``,
+    ``removed`` and ``restored_to``, ``kept_concurrent_change``.
+
+    ```json
+    {"type": "action", "name": "unthrottle-us-hello",
+     "provider": {"type": "python", "module": "chaosaws_serverless.awslambda.actions",
+                  "func": "remove_throttle",
+                  "arguments": {"function_name": "api-hello", "region": "us-east-1"}}}
+    ```
+    """
+    return throttle.remove(function_name, region, configuration, secrets)
+
+
+def inject_throttle_by_tags(
+    tags: Dict[str, str],
+    selection: str = "ALL",
+    region: Optional[str] = None,
+    selection_id: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> Dict[str, Any]:
+    """Throttle the Lambda functions chosen by their tags (reserved concurrency 0), all or none.
+
+    Same ``selection`` (``ALL``, ``COUNT(n)``, ``PERCENT(p)``), ceiling and
+    all-or-nothing rule as ``inject_latency_by_tags``; records carry
+    ``selection_id`` (string, optional). Rollback partner:
+    ``remove_throttle_by_tags``. Returns ``selection_id``, ``matched``,
+    ``functions``, ``found_by``.
+
+    ```json
+    {"type": "action", "name": "throttle-every-us-function",
+     "provider": {"type": "python", "module": "chaosaws_serverless.awslambda.actions",
+                  "func": "inject_throttle_by_tags",
+                  "arguments": {"tags": {"app": "example"}, "region": "us-east-1"}}}
+    ```
+    """
+    return throttle_tags.inject_by_tags(
+        tags, selection, region, selection_id, configuration, secrets
+    )
+
+
+def remove_throttle_by_tags(
+    tags: Dict[str, str],
+    region: Optional[str] = None,
+    selection_id: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> Dict[str, Any]:
+    """Remove the throttles a tag-targeted throttle set, restoring exactly those functions.
+
+    As ``remove_faults_by_tags``, for the selection's throttle records.
+    Returns ``selection_id``, ``restored`` (names), ``functions``.
+
+    ```json
+    {"type": "action", "name": "unthrottle-every-us-function",
+     "provider": {"type": "python", "module": "chaosaws_serverless.awslambda.actions",
+                  "func": "remove_throttle_by_tags",
+                  "arguments": {"tags": {"app": "example"}, "region": "us-east-1"}}}
+    ```
+    """
+    return throttle_tags.remove_by_tags(tags, region, selection_id, configuration, secrets)

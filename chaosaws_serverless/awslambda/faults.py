@@ -29,6 +29,7 @@ from chaosaws_serverless.errors import activity_failed
 
 __all__ = [
     "Function",
+    "changing",
     "engine_errors",
     "error_fault",
     "fault_state",
@@ -185,7 +186,7 @@ def layer_architectures(lam: Any, layer_arn: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def _changing(
+def changing(
     ref: engine.FunctionRef, configuration: Optional[Configuration], secrets: Optional[Secrets]
 ) -> Iterator[Any]:
     """Hold this process's lock on the function; yield its client, the engine's errors mapped.
@@ -230,7 +231,7 @@ def inject(
         return resolve_layer_arn(layer_arn, ref.region, configuration, architecture)
 
     stamp = engine.Stamp(injector(), engine.now(), selection)
-    with _changing(ref, configuration, secrets) as lam:
+    with changing(ref, configuration, secrets) as lam:
         return engine.inject(
             lam,
             ref,
@@ -252,7 +253,7 @@ def remove(
 ) -> dict[str, Any]:
     """Roll back the fault recorded on a function; a logged no-op when there is none."""
     ref = function_ref(function_name, region, alias, configuration)
-    with _changing(ref, configuration, secrets) as lam:
+    with changing(ref, configuration, secrets) as lam:
         return engine.remove(lam, ref, log=_log)
 
 

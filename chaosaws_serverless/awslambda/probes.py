@@ -1,4 +1,4 @@
-"""Probes on Lambda functions: is a chaos fault switched on, and which one.
+"""Probes on Lambda functions: is a chaos fault switched on, and which one; is it throttled.
 
 They read the function's live configuration (or the alias's version) and
 interpret the chaos extension's variables exactly as the extension does
@@ -9,9 +9,9 @@ from typing import Any, Dict, Optional
 
 from chaoslib.types import Configuration, Secrets
 
-from chaosaws_serverless.awslambda import faults
+from chaosaws_serverless.awslambda import faults, throttle
 
-__all__ = ["fault_is_injected", "get_fault_state"]
+__all__ = ["fault_is_injected", "get_fault_state", "get_throttle_state"]
 
 
 def get_fault_state(
@@ -65,3 +65,27 @@ def fault_is_injected(
     """
     fn = faults.read_function(function_name, region, alias, configuration, secrets)
     return bool(faults.fault_state(fn)["injected"])
+
+
+def get_throttle_state(
+    function_name: str,
+    region: Optional[str] = None,
+    *,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> Dict[str, Any]:
+    """Return whether a Lambda function is throttled now (reserved concurrency 0).
+
+    ``throttled`` (bool), ``reserved_concurrency`` (integer, null: unreserved),
+    ``since`` and ``injected_by`` (from this package's throttle record; null
+    for a throttle set by other means), ``function_name``, ``region``.
+    ``region`` (string) is optional.
+
+    ```json
+    {"type": "probe", "name": "us-hello-throttled",
+     "provider": {"type": "python", "module": "chaosaws_serverless.awslambda.probes",
+                  "func": "get_throttle_state",
+                  "arguments": {"function_name": "api-hello", "region": "us-east-1"}}}
+    ```
+    """
+    return throttle.state(function_name, region, configuration, secrets)

@@ -1,5 +1,10 @@
 """Lambda faults on the functions chosen by their tags: selection, ceiling, all-or-nothing.
 
+What is applied to each function is a :class:`Kind`: the chaos extension's
+faults (``faults.inject`` / ``faults.remove``, their record) or a throttle
+(``awslambda.throttle``, its own record); the rules below are the same for both.
+The arguments are validated by ``tag_selection``.
+
 A tag target names functions the way AWS FIS does (``resourceTags`` +
 ``selectionMode``): every function of the region carrying ALL the given tags
 (exact values) is a candidate, and the selection takes ``ALL``, ``COUNT(n)``
@@ -44,7 +49,7 @@ from logzero import logger
 from chaosaws_serverless.aws import resolve_region
 from chaosaws_serverless.awslambda import engine, faults, tag_search
 from chaosaws_serverless.awslambda.engine.record import (
-    RECORD_TAG_PREFIX,
+    FIRST_RECORD_KEY,
     FaultRecord,
     RecordError,
     decode,
@@ -84,6 +89,32 @@ def _pool_map(work: Callable[[str], T], names: list[str]) -> list[tuple[str, Any
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A record's mark as the tagging index shows it: its selection id, who and when."""
+
+    selection: Optional[str]
+    by: str
+    at: str
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a tag target does to each function: its record and its single-function actions.
+
+    ``record_key``: the record's first tag key (how the tagging API finds it);
+    ``claim``: the record's mark read from indexed tags (None: none, or not readable);
+    ``remove(name)``: the single-function rollback (the injection is
+    ``apply_by_tags``' argument, so a rollback never holds one);
+    ``fresh_selection(name)``: the selection id of the record read fresh from AWS.
+    """
+
+    record_key: str
+    claim: Callable[[tag_search.TaggedFunction], Optional[Claim]]
+    remove: Callable[[str], Any]
+    fresh_selection: Callable[[str], Optional[str]]
+
+
+@dataclass(frozen=True)
 class TagTarget:
     """A tag target's arguments, validated before any AWS call."""
 
@@ -102,9 +133,12 @@ class TagTarget:
         filters = {key: [value] for key, value in self.tags.items()}
         return tag_search.find_functions(self.region, filters, self.configuration, self.secrets)
 
-    def recorded(self) -> list[tag_search.TaggedFunction]:
-        """Return the region's functions carrying a fault record, as the tagging index has them."""
-        return tag_search.find_recorded(self.region, self.configuration, self.secrets).functions
+    def recorded(self, key: str) -> list[tag_search.TaggedFunction]:
+        """Return the functions carrying the record ``key``, as the tagging index has them."""
+        found = tag_search.find_functions(
+            self.region, {key: None}, self.configuration, self.secrets
+        )
+        return found.functions
 
 
 def tag_target(
@@ -121,6 +155,26 @@ def tag_target(
     return TagTarget(checked, region_name, sel_id, configuration, secrets)
 
 
+def _fault_kind(target: TagTarget) -> Kind:
+    """Return the chaos extension's faults as a kind."""
+
+    def claim(function: tag_search.TaggedFunction) -> Optional[Claim]:
+        record = _record_of(function)
+        return Claim(record.selection, record.by, record.at) if record else None
+
+    def remove(name: str) -> Any:
+        return faults.remove(name, target.region, None, target.configuration, target.secrets)
+
+    def fresh_selection(name: str) -> Optional[str]:
+        # The record as the single-function actions read it (fresh, from AWS).
+        fresh = faults.read_function(
+            name, target.region, None, target.configuration, target.secrets
+        )
+        return fresh.state.record.selection if fresh.state.record else None
+
+    return Kind(FIRST_RECORD_KEY, claim, remove, fresh_selection)
+
+
 def inject_by_tags(
     tags: Any,
     fault: engine.Fault,
@@ -131,25 +185,12 @@ def inject_by_tags(
     configuration: Optional[Configuration],
     secrets: Optional[Secrets],
 ) -> dict[str, Any]:
-    """Inject ``fault`` into the functions ``tags`` + ``selection`` choose, all or none.
-
-    The phases are the rules of the module's docstring, in order: validate,
-    find the candidates (ceiling), claim the selection id, pick, check every
-    pick, apply to every pick or to none.
-    """
+    """Inject ``fault`` into the functions ``tags`` + ``selection`` choose, all or none."""
     target = tag_target(tags, region, given_selection_id, configuration, secrets)
-    limit = ceiling(configuration)
     selection_count(selection, 1)  # the syntax, before any AWS call
     arn = faults.resolve_layer_arn(layer_arn, target.region, configuration)
-    found = target.find()
-    candidates = sorted(f.name for f in found.functions)
-    count = _within_ceiling(target, found, selection, limit)
-    ours = _claim(target)
-    _held_within(target, ours, selection, count, limit)
-    rest = [n for n in candidates if n not in ours]
-    picked = sorted(set(ours) | set(random.SystemRandom().sample(rest, max(0, count - len(ours)))))
 
-    def inject(name: str, dry_run: bool = False) -> Any:
+    def inject(name: str, dry_run: bool) -> Any:
         return faults.inject(
             name,
             fault,
@@ -162,11 +203,40 @@ def inject_by_tags(
             dry_run=dry_run,
         )
 
-    _check_all(target, picked, lambda name: inject(name, dry_run=True))
-    _apply_all(target, picked, inject)
+    applied = apply_by_tags(target, selection, _fault_kind(target), inject)
     logger.info(
-        f"{target.where}: {fault.kind} fault on {len(picked)} of {len(candidates)} ({selection})"
+        f"{target.where}: {fault.kind} fault on {len(applied['functions'])} of "
+        f"{applied['matched']} ({selection})"
     )
+    return {
+        **applied,
+        "fault": fault.kind,
+        **{k: v for k, v in fault.params.items() if k != "kind"},
+        "layer_arn": arn,
+    }
+
+
+def apply_by_tags(
+    target: TagTarget, selection: Any, kind: Kind, inject: Callable[[str, bool], Any]
+) -> dict[str, Any]:
+    """Apply ``kind`` to the functions the target and ``selection`` choose, all or none.
+
+    The phases are the rules of the module's docstring, in order: the ceiling,
+    the candidates, the selection id claimed, the pick, every pick checked,
+    every pick changed or none. Returns ``selection_id``, ``region``, ``tags``,
+    ``selection``, ``matched`` (candidates), ``functions`` (picked), ``found_by``.
+    """
+    limit = ceiling(target.configuration)
+    selection_count(selection, 1)
+    found = target.find()
+    candidates = sorted(f.name for f in found.functions)
+    count = _within_ceiling(target, found, selection, limit)
+    ours = _claim(target, kind)
+    _held_within(target, ours, selection, count, limit)
+    rest = [n for n in candidates if n not in ours]
+    picked = sorted(set(ours) | set(random.SystemRandom().sample(rest, max(0, count - len(ours)))))
+    _check_all(target, picked, lambda name: inject(name, True))
+    _apply_all(target, picked, lambda name: inject(name, False), kind.remove)
     return {
         "selection_id": target.selection_id,
         "region": target.region,
@@ -174,9 +244,6 @@ def inject_by_tags(
         "selection": str(selection),
         "matched": len(candidates),
         "functions": picked,
-        "fault": fault.kind,
-        **{k: v for k, v in fault.params.items() if k != "kind"},
-        "layer_arn": arn,
         "found_by": found.path,
     }
 
@@ -218,33 +285,33 @@ def _held_within(
     )
     raise ActivityFailed(
         f"selection id {target.selection_id!r} already holds {len(ours)} {target.where} "
-        f"({held}), more than {bound}: roll that selection back first (remove_faults_by_tags "
+        f"({held}), more than {bound}: roll that selection back first (its *_by_tags rollback "
         "with its selection_id) or ask for at least as many (nothing was changed)"
     )
 
 
-def _claim(target: TagTarget) -> list[str]:
-    """Return the functions this run already faulted under the selection id; refuse another run's.
+def _claim(target: TagTarget, kind: Kind) -> list[str]:
+    """Return the functions this run already changed under the selection id; refuse another run's.
 
-    A re-run replaces its own faults in place; another run's under the same id
+    A re-run replaces its own changes in place; another run's under the same id
     is refused, so a rollback by id only ever restores one run's functions.
     """
     me = faults.injector()
     ours: list[str] = []
     theirs: list[str] = []
-    for function in target.recorded():
-        record = _record_of(function)
-        if record is None or record.selection != target.selection_id:
+    for function in target.recorded(kind.record_key):
+        claim = kind.claim(function)
+        if claim is None or claim.selection != target.selection_id:
             continue
-        if record.by == me:
+        if claim.by == me:
             ours.append(function.name)
         else:
-            theirs.append(f"{function.name} (by {record.by} at {record.at})")
+            theirs.append(f"{function.name} (by {claim.by} at {claim.at})")
     if theirs:
         raise ActivityFailed(
             f"selection id {target.selection_id!r} is in use by another run on "
             f"{', '.join(sorted(theirs))}: pass a distinct selection_id, or roll that selection "
-            "back first (remove_faults_by_tags with its selection_id); nothing was changed"
+            "back first (its *_by_tags rollback with its selection_id); nothing was changed"
         )
     return ours
 
@@ -260,7 +327,12 @@ def _check_all(target: TagTarget, picked: list[str], check: Callable[[str], Any]
         )
 
 
-def _apply_all(target: TagTarget, picked: list[str], inject: Callable[[str], Any]) -> None:
+def _apply_all(
+    target: TagTarget,
+    picked: list[str],
+    inject: Callable[[str], Any],
+    remove: Callable[[str], Any],
+) -> None:
     """Inject into every pick; if AWS fails one, restore those already changed, then raise."""
     results = _pool_map(inject, picked)
     failed = [(n, r) for n, r in results if isinstance(r, ActivityFailed)]
@@ -268,15 +340,12 @@ def _apply_all(target: TagTarget, picked: list[str], inject: Callable[[str], Any
         return
     done = [n for n, r in results if not isinstance(r, ActivityFailed)]
     logger.error(f"{target.where}: {len(failed)} injection(s) failed; undoing the {len(done)} done")
-    undo = _pool_map(
-        lambda n: faults.remove(n, target.region, None, target.configuration, target.secrets),
-        done,
-    )
+    undo = _pool_map(remove, done)
     stuck = [n for n, r in undo if isinstance(r, ActivityFailed)]
     raise ActivityFailed(
         f"AWS failed the fault on {len(failed)} of the {len(picked)} selected {target.where}; "
         f"the {len(done) - len(stuck)} already changed were restored"
-        + (f" except {', '.join(stuck)} (run remove_faults_by_tags)" if stuck else "")
+        + (f" except {', '.join(stuck)} (run the *_by_tags rollback)" if stuck else "")
         + ": "
         + "; ".join(f"{name}: {error}" for name, error in failed)
     )
@@ -289,28 +358,31 @@ def remove_by_tags(
     configuration: Optional[Configuration],
     secrets: Optional[Secrets],
 ) -> dict[str, Any]:
-    """Restore exactly the functions whose record carries the selection's id."""
+    """Restore exactly the functions whose fault record carries the selection's id."""
     target = tag_target(tags, region, given_selection_id, configuration, secrets)
+    return restore_by_tags(target, _fault_kind(target))
+
+
+def restore_by_tags(target: TagTarget, kind: Kind) -> dict[str, Any]:
+    """Restore exactly the functions whose ``kind`` record carries the target's selection id."""
     tagged = target.find()
     candidates: dict[str, tag_search.TaggedFunction] = {}
-    for function in [*tagged.functions, *target.recorded()]:
+    for function in [*tagged.functions, *target.recorded(kind.record_key)]:
         candidates[function.name] = function
     # A candidate whose indexed tags show another selection's record is not
-    # ours (faults never stack); every other one is read fresh.
+    # ours (records never stack); every other one is read fresh.
     to_read = []
     for name, function in sorted(candidates.items()):
-        has_record = any(k.startswith(RECORD_TAG_PREFIX) for k in function.tags)
-        record = _record_of(function) if has_record else None
-        if record is not None and record.selection != target.selection_id:
+        claim = kind.claim(function)
+        if claim is not None and claim.selection != target.selection_id:
             continue
         to_read.append(name)
 
     def restore(name: str) -> Optional[dict[str, Any]]:
-        # The record as the single-function actions read it (fresh, from AWS).
-        fresh = faults.read_function(name, target.region, None, configuration, secrets)
-        if fresh.state.record is None or fresh.state.record.selection != target.selection_id:
+        if kind.fresh_selection(name) != target.selection_id:
             return None
-        return faults.remove(name, target.region, None, configuration, secrets)
+        result: dict[str, Any] = kind.remove(name)
+        return result
 
     results = _pool_map(restore, to_read)
     failed = [(n, r) for n, r in results if isinstance(r, ActivityFailed)]

@@ -21,6 +21,7 @@ from chaoslib.types import Configuration, Secrets
 
 from chaosaws_serverless.aws import client
 from chaosaws_serverless.awslambda import engine, faults
+from chaosaws_serverless.doctor import throttles
 from chaosaws_serverless.doctor.plan import (
     FAIL,
     PASS,
@@ -354,6 +355,8 @@ def read_only_checks(
             )
             arn = target.layer_arn if layer_check.verdict == PASS else None
         checks.append(function(target, arn, architectures, configuration, secrets))
+    for target in plan.throttles:
+        checks.append(throttles.throttle_target(target, configuration, secrets))
     checks.append(permissions(experiment, configuration, secrets, who))
     for route in plan.routes:
         checks.append(routes(route, configuration, secrets))

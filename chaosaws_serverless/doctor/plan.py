@@ -31,6 +31,9 @@ __all__ = [
 
 PASS, WARN, SKIP, FAIL = "pass", "warn", "skip", "fail"
 _INJECTIONS = {f"{PACKAGE}.awslambda.actions.{f}" for f in ("inject_latency", "inject_error")}
+_THROTTLES = {
+    f"{PACKAGE}.awslambda.actions.{f}" for f in ("inject_throttle", "inject_throttle_by_tags")
+}
 _ROUTE_PROBES = {
     f"{PACKAGE}.route53.probes.{f}"
     for f in ("find_failover_misconfigurations", "wait_for_failover", "get_latency_route")
@@ -90,6 +93,7 @@ class Plan:
 
     regions: list[str] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
+    throttles: list[Target] = field(default_factory=list)  # kind: the action's func
     routes: list[dict[str, Any]] = field(default_factory=list)
     data_probes: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     starts_load: bool = False
@@ -128,6 +132,17 @@ def plan_experiment(
                     arguments=arguments,
                 )
             )
+        elif key in _THROTTLES:
+            plan.throttles.append(
+                Target(
+                    function_name=str(arguments.get("function_name", "")),
+                    region=resolve_region(arguments.get("region"), configuration),
+                    alias=None,
+                    layer_arn=None,
+                    kind=func,
+                    arguments=arguments,
+                )
+            )
         elif key in _ROUTE_PROBES:
             route = {
                 k: arguments[k]
@@ -151,6 +166,7 @@ def plan_experiment(
     if regions:
         plan.regions = list(dict.fromkeys(regions))
         plan.targets = [t for t in plan.targets if t.region in plan.regions]
+        plan.throttles = [t for t in plan.throttles if t.region in plan.regions]
     else:
         plan.regions = list(dict.fromkeys(t.region for t in plan.targets))
         if not plan.regions:

@@ -27,6 +27,7 @@ __all__ = [
     "Grant",
     "record_tag_condition",
     "target_tag_condition",
+    "throttle_tag_condition",
 ]
 
 
@@ -97,6 +98,30 @@ _INJECT_BY_TAGS = (
     Grant(_REMOVE[0].actions, "tagged-function"),
     Grant(("lambda:GetLayerVersion",), "layer"),
 )
+# A throttle (awslambda.throttle): the function's reservation, its record in the tags.
+_THROTTLE_READ = ("lambda:GetFunction", "lambda:ListTags", "lambda:GetFunctionConcurrency")
+_THROTTLE = (
+    Grant(
+        (
+            *_THROTTLE_READ,
+            "lambda:PutFunctionConcurrency",
+            "lambda:TagResource",
+            "lambda:UntagResource",
+        ),
+        "function",
+    ),
+)
+_UNTHROTTLE = (
+    Grant(
+        (
+            *_THROTTLE_READ,
+            "lambda:PutFunctionConcurrency",
+            "lambda:DeleteFunctionConcurrency",
+            "lambda:UntagResource",
+        ),
+        "function",
+    ),
+)
 _METRICS = (Grant(("cloudwatch:GetMetricData", "cloudwatch:ListMetrics"), "*"),)
 _HEALTH = (
     Grant(("route53:GetHealthCheck", "route53:GetHealthCheckStatus"), "health-check"),
@@ -128,6 +153,20 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
         Grant(("lambda:GetFunction",), "tagged-function"),
         Grant(_REMOVE[0].actions, "recorded-function"),
     ),
+    "chaosaws_serverless.awslambda.actions.inject_throttle": _THROTTLE,
+    "chaosaws_serverless.awslambda.actions.remove_throttle": _UNTHROTTLE,
+    # A failed tag target restores the functions it throttled: both sets, on tagged functions.
+    "chaosaws_serverless.awslambda.actions.inject_throttle_by_tags": (
+        *_FIND_BY_TAGS,
+        Grant(_THROTTLE[0].actions, "tagged-function"),
+        Grant(_UNTHROTTLE[0].actions, "tagged-function"),
+    ),
+    "chaosaws_serverless.awslambda.actions.remove_throttle_by_tags": (
+        *_FIND_BY_TAGS,
+        Grant(("lambda:GetFunction",), "tagged-function"),
+        Grant(_UNTHROTTLE[0].actions, "throttled-function"),
+    ),
+    "chaosaws_serverless.awslambda.probes.get_throttle_state": (Grant(_THROTTLE_READ, "function"),),
     "chaosaws_serverless.awslambda.probes.get_fault_state": _READ_FAULT,
     "chaosaws_serverless.awslambda.probes.fault_is_injected": _READ_FAULT,
     "chaosaws_serverless.cloudwatch.actions.put_experiment_dashboard": (
@@ -169,6 +208,7 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
                 "lambda:GetLayerVersion",
                 "lambda:GetFunction",
                 "lambda:ListTags",  # the fault record, read as the injection reads it
+                "lambda:GetFunctionConcurrency",  # a throttle target's reservation
                 "iam:GetRole",
                 "iam:SimulatePrincipalPolicy",
                 "route53:ListResourceRecordSets",
@@ -318,6 +358,13 @@ def record_tag_condition() -> dict[str, dict[str, str]]:
     from chaosaws_serverless.awslambda.engine import FIRST_RECORD_KEY
 
     return {"Null": {f"aws:ResourceTag/{FIRST_RECORD_KEY}": "false"}}
+
+
+def throttle_tag_condition() -> dict[str, dict[str, str]]:
+    """Return the IAM condition "the function carries a throttle record" (its first tag)."""
+    from chaosaws_serverless.awslambda.throttle import FIRST_THROTTLE_KEY
+
+    return {"Null": {f"aws:ResourceTag/{FIRST_THROTTLE_KEY}": "false"}}
 
 
 def target_tag_condition(tags: Any) -> Optional[dict[str, dict[str, str]]]:

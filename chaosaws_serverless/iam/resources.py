@@ -11,7 +11,11 @@ record, the target's tags, the service a role is passed to).
 from collections.abc import Callable, Mapping
 from typing import Any, Optional
 
-from chaosaws_serverless.iam.permissions import record_tag_condition, target_tag_condition
+from chaosaws_serverless.iam.permissions import (
+    record_tag_condition,
+    target_tag_condition,
+    throttle_tag_condition,
+)
 from chaosaws_serverless.patterns import FUNCTION_ARN
 
 __all__ = [
@@ -187,6 +191,7 @@ RESOURCE_KINDS: dict[str, Callable[[Context, Mapping[str, Any]], list[str]]] = {
     "*": lambda ctx, arguments: ["*"],
     "function": _functions,
     "recorded-function": _any_function,
+    "throttled-function": _any_function,
     "any-function": _any_function,
     "tagged-function": _region_functions,
     "loadgen-function": _loadgen_function,
@@ -212,6 +217,7 @@ def _passed_to(service: str) -> Callable[[], dict[str, Any]]:
 
 CONDITIONS: dict[str, Callable[[], dict[str, Any]]] = {
     "recorded-function": record_tag_condition,
+    "throttled-function": throttle_tag_condition,
     "passed-role-fis": _passed_to("fis"),
     "passed-role-ssm": _passed_to("ssm"),
     "passed-role-lambda": _passed_to("lambda"),

@@ -58,6 +58,8 @@ class Deployment:
     automation_role_arn: str = ""
     fis_role_arn: str = ""
     stop_alarm_arn: str = ""
+    # The tags every function of the stack carries (the tag-targeted experiments' fault_tags).
+    function_tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def configuration(self) -> dict[str, Any]:
@@ -85,6 +87,7 @@ class Deployment:
                     else {}
                 ),
                 **({"fis_role_arn": self.fis_role_arn} if self.fis_role_arn else {}),
+                **({"fault_tags": dict(self.function_tags)} if self.function_tags else {}),
                 **self.experiment,
             }
         }
@@ -100,6 +103,11 @@ class Deployment:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Deployment:
         return cls(**data)
+
+
+def function_tags(stack: Stack) -> dict[str, str]:
+    """Return the tags every function of ``stack`` carries, in both regions."""
+    return {"chaos-lab": stack.name}
 
 
 def function_code_zip() -> bytes:
@@ -162,6 +170,7 @@ def deploy(stack: Stack, endpoint_url: str) -> Deployment:
         layer_arns=layer_arns,
         dashboard_name=stack.dashboard_name,
         experiment=dict(stack.experiment),
+        function_tags=function_tags(stack),
     )
     _put_dashboard(deployment, config)
     if stack.engines:
@@ -197,7 +206,7 @@ def _deploy_functions(
             MemorySize=spec.memory_mb,
             Architectures=list(stack.layer_architectures[:1]),
             Environment={"Variables": {"API_PATH": spec.path}},
-            Tags={"chaos-lab": stack.name},
+            Tags=function_tags(stack),
         )
         functions[spec.path] = name
     return str(layer_arn), functions

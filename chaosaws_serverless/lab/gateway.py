@@ -23,6 +23,8 @@ real stack does:
   action's status code, the handler run or not;
 - the function's ``Timeout`` ends the invocation (Lambda error → 502), and the
   gateway's integration timeout answers 504 first when it is the shorter one;
+- a function at its reserved concurrency (0: throttled) is not invoked: Lambda
+  answers 429 and API Gateway 500 ``Internal server error``;
 - unknown paths answer 403 ``Missing Authentication Token`` and unknown hosts
   403 ``Forbidden``, as API Gateway does.
 """
@@ -59,6 +61,8 @@ from chaosaws_serverless.lab.extension import (
 HANDLER_MODULES = {"functions": "chaosaws_serverless.lab.functions"}
 
 ConfigReader = Callable[[str, str], Awaitable[dict[str, Any]]]
+# The function's reserved concurrency, as the config readers add it (None: unreserved).
+RESERVED = "ReservedConcurrentExecutions"
 FisReader = Callable[[str, dict[str, Any]], Awaitable[list[dict[str, Any]]]]
 
 
@@ -100,7 +104,12 @@ class FunctionConfigs:
 
     def _fetch(self, region: str, function_name: str) -> dict[str, Any]:
         client = aws.client("lambda", region, self._configuration, self._secrets)
-        return dict(client.get_function(FunctionName=function_name)["Configuration"])
+        config = dict(client.get_function(FunctionName=function_name)["Configuration"])
+        # The reservation is not in Configuration (GetFunction's "Concurrency", which
+        # moto leaves out for a 0): read as GetFunctionConcurrency answers it.
+        answer = client.get_function_concurrency(FunctionName=function_name)
+        config[RESERVED] = answer.get("ReservedConcurrentExecutions")
+        return config
 
 
 class FisFaults:
@@ -192,6 +201,7 @@ class RegionalGateway:
         self.random = random_source
         self.fis_faults = fis_faults
         self.status_counts: Counter[int] = Counter()
+        self.in_flight: Counter[str] = Counter()  # invocations running, per function
         self.port = 0  # plain HTTP
         self.tls_port = 0  # HTTPS, when started with a TLS context
         self._runner: web.AppRunner | None = None
@@ -260,6 +270,23 @@ class RegionalGateway:
         return Extension(environment, self.build)
 
     async def invoke(self, config: dict[str, Any], event: dict[str, Any]) -> web.Response:
+        """Invoke the function ``config`` describes, within its reserved concurrency."""
+        name = str(config["FunctionName"])
+        reserved = config.get(RESERVED)
+        if reserved is not None and self.in_flight[name] >= int(reserved):
+            # Lambda rejects an invocation beyond the function's reserved concurrency (0:
+            # every one) with 429 TooManyRequestsException; "if the Lambda API rejects the
+            # invocation request, API Gateway returns a 500 error code", body {"message":
+            # "Internal server error"} (Lambda developer guide, "Handling Lambda errors with
+            # an API Gateway API"; it does not retry).
+            return _json(500, {"message": "Internal server error"})
+        self.in_flight[name] += 1
+        try:
+            return await self._invoke(config, event)
+        finally:
+            self.in_flight[name] -= 1
+
+    async def _invoke(self, config: dict[str, Any], event: dict[str, Any]) -> web.Response:
         """Invoke the function ``config`` describes behind the gateway's integration timeout."""
         fault = self.fault(config)
         if fault is None:

@@ -52,7 +52,14 @@ __all__ = [
 
 # The journal key this package writes (chaoslib and chaostoolkit-reporting ignore it).
 JOURNAL_KEY = "chaosaws_serverless"
-FAULT_FUNCS = {"inject_latency", "inject_error", "start_experiment", "start_automation"}
+FAULT_FUNCS = {
+    "inject_latency",
+    "inject_error",
+    "inject_throttle",
+    "inject_throttle_by_tags",
+    "start_experiment",
+    "start_automation",
+}
 # Configuration keys never copied into a journal (they belong in secrets).
 _SECRET_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
 

@@ -257,3 +257,14 @@ def test_the_package_error_fault_reaches_customers_through_the_published_build()
     fault = error_fault(503, "down for chaos", 1.0)
     status, body, _ = call(function(fault.environment))
     assert (status, body) == (503, "down for chaos")
+
+
+def test_a_throttled_function_answers_500_internal_server_error() -> None:
+    # Lambda DG, "Handling Lambda errors with an API Gateway API": an invocation the Lambda
+    # API rejects (429 at reserved concurrency 0) is a 500 {"message": "Internal server error"}.
+    status, body, _ = call({**function(layers=()), "ReservedConcurrentExecutions": 0})
+    assert (status, json.loads(body)) == (500, {"message": "Internal server error"})
+    status, _, _ = call({**function(layers=()), "ReservedConcurrentExecutions": 1})
+    assert status == 200
+    status, _, _ = call({**function(layers=()), "ReservedConcurrentExecutions": None})
+    assert status == 200

@@ -21,6 +21,7 @@ EXPERIMENTS = ROOT / "experiments"
 READY = [
     "region-failure",
     "region-failure-fis",
+    "region-evacuation",
     "error-injection",
     "canary-alias-latency",
     "tagged-latency",

@@ -167,9 +167,9 @@ def digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()[:12]
 
 
-def encode(record: FaultRecord) -> dict[str, str]:
-    """Return the tags that hold ``record``; ``RecordError`` when it needs too many."""
-    text = json.dumps(record.to_json(), separators=(",", ":"), ensure_ascii=False)
+def pack(data: Mapping[str, Any], prefix: str = RECORD_TAG_PREFIX) -> dict[str, str]:
+    """Return the tags ``prefix0``, ``prefix1``, ... that hold ``data`` (the format above)."""
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     packed = base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
     chunks = [packed[i : i + MAX_TAG_VALUE] for i in range(0, len(packed), MAX_TAG_VALUE)]
     if len(chunks) > MAX_RECORD_TAGS:
@@ -177,19 +177,24 @@ def encode(record: FaultRecord) -> dict[str, str]:
             f"the fault record needs {len(chunks)} tags of {MAX_TAG_VALUE} characters, more than "
             f"{MAX_RECORD_TAGS}: the function's chaos variables hold unusually long values"
         )
-    return {f"{RECORD_TAG_PREFIX}{i}": chunk for i, chunk in enumerate(chunks)}
+    return {f"{prefix}{i}": chunk for i, chunk in enumerate(chunks)}
 
 
-def record_keys(tags: Mapping[str, str]) -> list[str]:
+def encode(record: FaultRecord) -> dict[str, str]:
+    """Return the tags that hold ``record``; ``RecordError`` when it needs too many."""
+    return pack(record.to_json())
+
+
+def record_keys(tags: Mapping[str, str], prefix: str = RECORD_TAG_PREFIX) -> list[str]:
     """Return the record's tag keys present in ``tags``."""
-    return sorted(k for k in tags if k.startswith(RECORD_TAG_PREFIX))
+    return sorted(k for k in tags if k.startswith(prefix))
 
 
-def decode(tags: Mapping[str, str]) -> Optional[FaultRecord]:
-    """Return the record held in a function's ``tags``, None when there is none."""
+def unpack(tags: Mapping[str, str], prefix: str = RECORD_TAG_PREFIX) -> Optional[dict[str, Any]]:
+    """Return the JSON object the ``prefix`` tags hold, None when there are none."""
     chunks: dict[int, str] = {}
-    for key in record_keys(tags):
-        index = key[len(RECORD_TAG_PREFIX) :]
+    for key in record_keys(tags, prefix):
+        index = key[len(prefix) :]
         if not _INDEX.match(index):
             raise RecordError(f"unexpected record tag {key!r}")
         chunks[int(index)] = tags[key]
@@ -205,14 +210,22 @@ def decode(tags: Mapping[str, str]) -> Optional[FaultRecord]:
         raise RecordError(f"record tags do not decode: {error}") from error
     if not isinstance(data, dict):
         raise RecordError("record tags do not hold a JSON object")
-    return FaultRecord.from_json(data)
+    return data
 
 
-def check_tag_budget(tags: Mapping[str, str], record_tags: Mapping[str, str]) -> None:
+def decode(tags: Mapping[str, str]) -> Optional[FaultRecord]:
+    """Return the record held in a function's ``tags``, None when there is none."""
+    data = unpack(tags)
+    return None if data is None else FaultRecord.from_json(data)
+
+
+def check_tag_budget(
+    tags: Mapping[str, str], record_tags: Mapping[str, str], prefix: str = RECORD_TAG_PREFIX
+) -> None:
     """Raise ``RecordError`` when the function cannot hold ``record_tags`` beside its own tags."""
     # Tags whose key starts with "aws:" (CloudFormation's, for example) do not
     # count toward Lambda's limit of 50.
-    others = [k for k in tags if not k.startswith((RECORD_TAG_PREFIX, "aws:"))]
+    others = [k for k in tags if not k.startswith((prefix, "aws:"))]
     total = len(others) + len(record_tags)
     if total > MAX_FUNCTION_TAGS:
         raise RecordError(
