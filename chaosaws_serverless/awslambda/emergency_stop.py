@@ -2,8 +2,10 @@
 
 Regions are visited in parallel (each region is its own Lambda endpoint and
 quota); in each, the functions carrying a record of each kind of fault
-(:data:`KINDS`) are found with the tagging API (``tag_search``: one call per
-100 functions found, whatever the size of the account), then restored in
+(:data:`KINDS`: the extension's faults, throttles) are found with the tagging
+API (``tag_search.find_carrying_any``: one call per 100 functions found and
+kind, whatever the size of the account; the listing fallback reads each
+function's tags once for every kind), then restored in
 parallel, in a pool of ``RESTORE_WORKERS`` threads per region. The bound keeps
 a stop inside Lambda's quotas: a restore is one GetFunction (100 requests/s
 per region) plus an UpdateFunctionConfiguration and an UntagResource, which
@@ -32,7 +34,7 @@ from chaoslib.types import Configuration, Secrets
 from logzero import logger
 
 from chaosaws_serverless.aws import client
-from chaosaws_serverless.awslambda import engine, faults, tag_search
+from chaosaws_serverless.awslambda import engine, faults, tag_search, throttle
 from chaosaws_serverless.awslambda.engine.record import FIRST_RECORD_KEY
 from chaosaws_serverless.awslambda.regions import Visit, regions_to_visit
 from chaosaws_serverless.errors import code_of, is_access_denied, is_throttled
@@ -69,7 +71,10 @@ class Kind:
 
 
 # Every kind of fault the emergency stop finds and restores, in one place.
-KINDS: tuple[Kind, ...] = (Kind("extension", FIRST_RECORD_KEY, _remove_extension_fault),)
+KINDS: tuple[Kind, ...] = (
+    Kind("extension", FIRST_RECORD_KEY, _remove_extension_fault),
+    Kind("throttle", throttle.FIRST_THROTTLE_KEY, throttle.remove),
+)
 
 VANISHED, DENIED, THROTTLED, FAILED = "vanished", "denied", "throttled", "failed"
 
@@ -199,7 +204,8 @@ def _restore(
                 result.problems.append(outcome)
             else:
                 result.reports.append(outcome)
-    result.restored = sum(1 for r in result.reports if r.get("removed"))
+    # Functions, as ``found`` counts them: one carrying two kinds of fault is one function.
+    result.restored = len({r["function_name"] for r in result.reports if r.get("removed")})
 
 
 def stop_region(
@@ -207,23 +213,24 @@ def stop_region(
 ) -> RegionStop:
     """Find and restore every function carrying a fault record of any kind in ``region``."""
     result = RegionStop(region)
-    work: list[tuple[Kind, str]] = []
-    for kind in KINDS:
-        found = tag_search.find_functions(
-            region, {kind.record_key: None}, configuration, secrets, partial=True
+    found = tag_search.find_carrying_any(
+        region, [kind.record_key for kind in KINDS], configuration, secrets, partial=True
+    )
+    if found.fallback_reason:
+        logger.warning(
+            f"{region}: the tagging API is denied ({found.fallback_reason}); fell back to "
+            "ListFunctions + ListTags on every function: grant tag:GetResources for a fast stop"
         )
-        if found.fallback_reason:
-            logger.warning(
-                f"{region}: the tagging API is denied ({found.fallback_reason}); fell back to "
-                "ListFunctions + ListTags on every function: grant tag:GetResources for a fast stop"
-            )
-        result.path, result.fallback_reason = found.path, found.fallback_reason
-        result.examined = max(result.examined, found.examined)
-        work += [(kind, f.name) for f in sorted(found.functions, key=lambda f: f.name)]
-        for unread in found.unread:
-            result.problems.append(
-                _problem(region, unread.name, unread.error, configuration, secrets)
-            )
+    result.path, result.fallback_reason = found.path, found.fallback_reason
+    result.examined = found.examined
+    work = [
+        (kind, f.name)
+        for f in sorted(found.functions, key=lambda f: f.name)
+        for kind in KINDS
+        if kind.record_key in f.tags
+    ]
+    for unread in found.unread:
+        result.problems.append(_problem(region, unread.name, unread.error, configuration, secrets))
     result.found = len({name for _, name in work})
     logger.info(
         f"{region}: {result.found} function(s) with a fault record among {result.examined} "

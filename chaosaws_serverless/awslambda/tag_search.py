@@ -20,12 +20,13 @@ a ``partial`` answer (the emergency stop restores the rest); otherwise the
 first such error fails the search, except a function that no longer exists,
 which is simply not there.
 
-A fault record always has its chunk 0 (``engine.record``), so "carries a fault
-record" is the key filter ``chaosaws-serverless:fault:0``, the same key the
-printed IAM policy's condition tests.
+A record always has its chunk 0 (``engine.record``; a throttle's,
+``awslambda.throttle``), so "carries a fault record" is the key filter
+``chaosaws-serverless:fault:0`` (``...:throttle:0``), the same key the printed
+IAM policy's condition tests; ``find_carrying_any`` finds records of any kind.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -35,7 +36,6 @@ from chaoslib.types import Configuration, Secrets
 
 from chaosaws_serverless.aws import client
 from chaosaws_serverless.awslambda import engine
-from chaosaws_serverless.awslambda.engine.record import FIRST_RECORD_KEY
 from chaosaws_serverless.awslambda.faults import engine_errors
 from chaosaws_serverless.errors import AwsActivityFailed, activity_failed, is_access_denied
 
@@ -121,7 +121,7 @@ def find_functions(
         try:
             return _by_tagging_api(region, filters, configuration, secrets)
         except _Denied as denied:
-            found = _by_listing(region, filters, configuration, secrets)
+            found = _by_listing(region, lambda tags: matches(tags, filters), configuration, secrets)
             found.fallback_reason = denied.reason
     failed = [u for u in found.unread if not u.vanished]
     if failed and not partial:
@@ -129,15 +129,42 @@ def find_functions(
     return found
 
 
-def find_recorded(
+def find_carrying_any(
     region: str,
+    keys: Sequence[str],
     configuration: Optional[Configuration],
     secrets: Optional[Secrets],
     *,
     partial: bool = False,
 ) -> Found:
-    """Return the functions of ``region`` that carry a fault record (``partial``: as above)."""
-    return find_functions(region, {FIRST_RECORD_KEY: None}, configuration, secrets, partial=partial)
+    """Return the functions of ``region`` carrying at least one of the tag ``keys``.
+
+    The tagging API ANDs its filters, so it is asked once per key and the answers
+    merged; the listing fallback reads every function's tags once, whatever the
+    number of keys. ``partial``: as ``find_functions``.
+    """
+    if not keys:
+        raise ActivityFailed("no tag key given: refusing to match every function of a region")
+    with engine_errors():
+        try:
+            merged = Found(region, TAGGING_API, 0)
+            seen: set[str] = set()
+            for key in keys:
+                one = _by_tagging_api(region, {key: None}, configuration, secrets)
+                merged.api_calls += one.api_calls
+                merged.examined += sum(1 for f in one.functions if f.arn not in seen)
+                merged.functions += [f for f in one.functions if f.arn not in seen]
+                seen.update(f.arn for f in one.functions)
+            return merged
+        except _Denied as denied:
+            found = _by_listing(
+                region, lambda tags: any(k in tags for k in keys), configuration, secrets
+            )
+            found.fallback_reason = denied.reason
+    failed = [u for u in found.unread if not u.vanished]
+    if failed and not partial:
+        raise failed[0].error
+    return found
 
 
 class _Denied(Exception):
@@ -197,7 +224,7 @@ def _by_tagging_api(
 
 def _by_listing(
     region: str,
-    filters: TagFilters,
+    accept: Callable[[Mapping[str, str]], bool],
     configuration: Optional[Configuration],
     secrets: Optional[Secrets],
 ) -> Found:
@@ -244,7 +271,7 @@ def _by_listing(
     found.functions = [
         TaggedFunction(arn, function_name(arn), tags)
         for arn, tags in zip(arns, every, strict=True)
-        if tags is not None and matches(tags, filters)
+        if tags is not None and accept(tags)
     ]
     found.unread.sort(key=lambda u: u.name)
     return found

@@ -162,14 +162,20 @@ KINDS: Dict[str, Check] = {
 }
 
 
+def _reads(provider: Mapping[str, Any], readers: List[str]) -> bool:
+    """Return whether an activity is one of ``readers`` (``module`` or ``module.func``)."""
+    module = provider.get("module")
+    return module in readers or f"{module}.{provider.get('func')}" in readers
+
+
 def _activity_regions(
-    experiment: Mapping[str, Any], modules: List[str], configuration: Configuration
+    experiment: Mapping[str, Any], readers: List[str], configuration: Configuration
 ) -> List[str]:
-    """Return the regions the experiment's activities of ``modules`` act in."""
+    """Return the regions the experiment's activities of ``readers`` act in."""
     regions = set()
     for activity in activities(experiment):
         provider = package_provider(activity)
-        if provider.get("module") not in modules:
+        if not provider or not _reads(provider, readers):
             continue
         region = (provider.get("arguments") or {}).get("region")
         if isinstance(region, str) and region.startswith("${") and region.endswith("}"):
@@ -225,15 +231,17 @@ def required_keys(experiment: Mapping[str, Any]) -> Dict[str, Any]:
     A catalog piece declares the keys of a whole stack; an experiment that uses
     only some (the pre-flight reads the zone only) needs only those. A key an
     activity reads from the configuration rather than from its arguments names
-    the activity modules in ``read_by``.
+    the activities in ``read_by``: a module (all its activities) or ``module.func``.
     """
     declared = experiment.get("configuration") or {}
     body = json.dumps({k: v for k, v in experiment.items() if k != "configuration"})
 
+    providers = [p for p in (package_provider(a) for a in activities(experiment)) if p]
+
     def used(key: str, spec: Mapping[str, Any]) -> bool:
         readers = spec.get("read_by") or []
-        readers = [readers] if isinstance(readers, str) else readers
-        return f"${{{key}}}" in body or any(f'"{module}"' in body for module in readers)
+        readers = [readers] if isinstance(readers, str) else list(readers)
+        return f"${{{key}}}" in body or any(_reads(p, readers) for p in providers)
 
     return {k: v for k, v in declared.items() if is_required(v) and used(k, v)}
 

@@ -143,6 +143,7 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     "chaosaws_serverless.awslambda.actions.remove_all_faults": (
         *_FIND_BY_TAGS,
         Grant(_REMOVE[0].actions, "recorded-function"),
+        Grant(_UNTHROTTLE[0].actions, "throttled-function"),
         # The regions enabled for the account, when nothing names the regions to visit.
         Grant(("ec2:DescribeRegions",), "*"),
     ),

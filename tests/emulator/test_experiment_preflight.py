@@ -229,6 +229,10 @@ def test_every_fault_experiment_requires_the_stack_it_touches() -> None:
         if path.name == "tagged-latency.json":
             # Targets functions by their tags: no function name to require, the layer only.
             assert "chaos_layer_arns" in required, f"{path.name}: {sorted(required)}"
+        elif path.name == "region-evacuation.json":
+            # Throttles the tagged functions: no function name, and no layer to require.
+            assert not fault_keys & required, f"{path.name}: {sorted(required)}"
+            assert "record_name" in required and "us_health_check_id" not in required
         elif path.name != "failover-preflight.json":
             assert fault_keys <= required, f"{path.name}: {sorted(required)}"
         # No placeholder: an account-specific key has no value in the shipped file.

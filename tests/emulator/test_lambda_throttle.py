@@ -213,3 +213,33 @@ def test_the_doctor_checks_a_throttle_target_without_changing_it(world: World) -
     check = throttle_target(target, world.configuration, None)
     assert check.verdict == "fail" and "bob@elsewhere" in check.detail
     assert reserved(world, "us-0") is None and not throttle_tags(world, "us-0")
+
+
+def test_the_emergency_stop_restores_throttles_and_extension_faults(world: World) -> None:
+    from tests.support.lambdas import EU
+
+    world.layer(US)
+    world.function("both", tags={"k": "v"})
+    world.function("throttled-only", EU)
+    world.aws("lambda", EU).put_function_concurrency(
+        FunctionName="throttled-only", ReservedConcurrentExecutions=3
+    )
+    actions.inject_latency("both", latency_ms=1000, configuration=world.configuration)
+    actions.inject_throttle("both", configuration=world.configuration)
+    actions.inject_throttle("throttled-only", region=EU, configuration=world.configuration)
+    result = fresh_process(world, "remove_all_faults")
+    assert sorted((s["region"], s["found"], s["restored"]) for s in result["regions"]) == [
+        (EU, 1, 1),
+        (US, 1, 1),
+    ]
+    assert sorted(r.get("fault") for r in result["functions"]) == [
+        "latency",
+        "throttle",
+        "throttle",
+    ]
+    assert reserved(world, "both") is None and world.layers("both") == []
+    assert world.tags("both") == {"k": "v"}
+    lam_eu = world.aws("lambda", EU)
+    answer = lam_eu.get_function_concurrency(FunctionName="throttled-only")
+    assert answer.get("ReservedConcurrentExecutions") == 3
+    assert not [k for k in world.tags("throttled-only", EU) if k.startswith(PREFIX)]
