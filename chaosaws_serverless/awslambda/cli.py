@@ -115,7 +115,7 @@ def rollback(
     var_files: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Remove every Lambda fault this package injected and print what was restored.
+    """Remove every Lambda fault (and Route 53 drill) this package made and print what was restored.
 
     Takes the run's configuration (the EXPERIMENT file and its --var-file, as
     chaos run). Visits the --region values, else every region that
@@ -160,6 +160,12 @@ def rollback(
         raise click.ClickException(str(error)) from error
     report = outcome.as_dict()
     failed = outcome.failures()
+    if not function_name:
+        # Route 53 is global: the region evacuation drills, wherever the functions are.
+        from chaosaws_serverless.route53 import evacuation
+
+        report["health_checks"], drill_failures = evacuation.restore_all(configuration, secrets)
+        failed += drill_failures
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
     else:
@@ -172,6 +178,11 @@ def rollback(
 
 
 def _print(report: dict[str, Any]) -> None:
+    for check in report.get("health_checks") or []:
+        click.echo(
+            f"health check {check['health_check_id']}: evacuation drill restored "
+            f"(Inverted={str(check['inverted']).lower()})"
+        )
     visited = ", ".join(report["visited"])
     click.echo(f"visited {visited} ({report['regions_from']})")
     if report.get("warning"):

@@ -10,9 +10,6 @@ by each function here that other modules call.
 """
 
 import contextlib
-import getpass
-import os
-import socket
 import threading
 import weakref
 from collections.abc import Iterator, Mapping
@@ -26,6 +23,7 @@ from logzero import logger
 from chaosaws_serverless.aws import client, resolve_region
 from chaosaws_serverless.awslambda import engine
 from chaosaws_serverless.errors import activity_failed
+from chaosaws_serverless.runs import injector
 
 __all__ = [
     "Function",
@@ -130,19 +128,6 @@ def resolve_layer_arn(
                 )
     with engine_errors():
         return engine.check_layer_arn(str(layer_arn), region, source)
-
-
-def injector() -> str:
-    """Return who injects, as the record keeps it: ``user@host pid N`` (at most 100 characters).
-
-    The pid tells two runs on one machine apart: a run may re-inject its own
-    fault in place, never another run's.
-    """
-    try:
-        user = getpass.getuser()
-    except Exception:  # no login name in some containers
-        user = "unknown"
-    return f"{user}@{socket.gethostname()} pid {os.getpid()}"[:100]
 
 
 # --- reading ------------------------------------------------------------------------------

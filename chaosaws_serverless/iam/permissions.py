@@ -283,6 +283,30 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     "chaosaws_serverless.loadgen.actions.generate_load": (
         Grant(("cloudwatch:PutMetricData",), "*"),
     ),
+    # The drill reads the check's status (refuses one unhealthy now) and records itself in its tags.
+    "chaosaws_serverless.route53.actions.evacuate_region": (
+        Grant(
+            (
+                "route53:GetHealthCheck",
+                "route53:GetHealthCheckStatus",
+                "route53:ListTagsForResource",
+                "route53:ChangeTagsForResource",
+                "route53:UpdateHealthCheck",
+            ),
+            "health-check",
+        ),
+    ),
+    "chaosaws_serverless.route53.actions.restore_region": (
+        Grant(
+            (
+                "route53:GetHealthCheck",
+                "route53:ListTagsForResource",
+                "route53:ChangeTagsForResource",
+                "route53:UpdateHealthCheck",
+            ),
+            "health-check",
+        ),
+    ),
     "chaosaws_serverless.route53.probes.get_health_check_status": _HEALTH,
     "chaosaws_serverless.route53.probes.health_check_is_healthy": _HEALTH,
     "chaosaws_serverless.route53.probes.find_failover_misconfigurations": (

@@ -57,6 +57,7 @@ FAULT_FUNCS = {
     "inject_error",
     "inject_throttle",
     "inject_throttle_by_tags",
+    "evacuate_region",
     "start_experiment",
     "start_automation",
 }

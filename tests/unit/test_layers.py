@@ -14,10 +14,10 @@ are siblings that do not import each other:
     awslambda | route53 | loadgen
     cloudwatch
     aws | options             the one place that builds clients; the commands' option checks
-    errors | patterns | metric_names | shipped | extras | experiment | inputs
+    errors | patterns | metric_names | shipped | extras | experiment | inputs | runs
                               leaves: errors, ARN patterns, metric names, the shipped files,
                               the one-line hint for a missing extra, an experiment's activities,
-                              the one reader of the files users give
+                              the one reader of the files users give, who runs a fault
 
 Imports inside functions count too. A package's ``cli.py`` belongs to the cli
 layer: a command may use any package's commands and helpers.
@@ -46,7 +46,7 @@ LAYERS: list[set[str]] = [
     {"awslambda", "route53", "loadgen"},
     {"cloudwatch"},
     {"aws", "options"},
-    {"errors", "patterns", "metric_names", "shipped", "extras", "experiment", "inputs"},
+    {"errors", "patterns", "metric_names", "shipped", "extras", "experiment", "inputs", "runs"},
 ]
 ROOT = Path(chaosaws_serverless.__file__).parent
 
