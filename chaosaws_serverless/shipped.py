@@ -15,10 +15,13 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-__all__ = ["EXPERIMENTS", "SSM", "shipped", "shipped_path"]
+__all__ = ["EXPERIMENTS", "SSM", "SSM_DOCUMENT_NAME", "shipped", "shipped_path"]
 
 EXPERIMENTS = "experiments"
 SSM = "ssm"
+# The name the activities, the FIS templates, the dead man's switch and the IAM policies give
+# the shipped SSM Automation document (``ssm.document``) when it is registered.
+SSM_DOCUMENT_NAME = "chaosaws-serverless-chaos-layer"
 _FOLDER = "_shipped"
 
 

@@ -58,7 +58,14 @@ def configuration(moto_server: str) -> dict[str, Any]:
     request = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
     urllib.request.urlopen(request, timeout=10).close()
     clear_client_cache()
-    return {"aws_region": US, "aws_regions": [US, EU], "aws_endpoint_url": moto_server}
+    # Tests of other things run their faults without a dead man's switch, and say so
+    # (tests/emulator/test_fault_switch.py arms it).
+    return {
+        "aws_region": US,
+        "aws_regions": [US, EU],
+        "aws_endpoint_url": moto_server,
+        "fault_switch": "off",
+    }
 
 
 @pytest.fixture

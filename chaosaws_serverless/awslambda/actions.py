@@ -44,6 +44,7 @@ def inject_latency(
     region: Optional[str] = None,
     alias: Optional[str] = None,
     layer_arn: Optional[str] = None,
+    deadline_seconds: Optional[int] = None,
     *,
     configuration: Configuration = None,
     secrets: Secrets = None,
@@ -63,14 +64,26 @@ def inject_latency(
     unqualified function is left as it was. ``region`` (string, optional): the
     function's region, else ``aws_region``.
 
-    Rollback partner: ``remove_faults``. A second injection on the same target
-    replaces the fault in place (never stacks); one on another target is
-    refused. Refused before any change: a layer from another region or
+    Before its first change it arms a dead man's switch
+    (``chaosaws_serverless.switch``): a one-time EventBridge Scheduler schedule
+    that starts the package's SSM document in restore mode for exactly this
+    fault, so the fault ends even when the process that injected it dies: the
+    restore starts at the latest ``deadline_seconds`` (integer, 120..604800,
+    optional; default the configuration's ``fault_deadline_seconds``, else
+    14400) from now, at the earliest a minute before (Scheduler's precision). It needs the
+    configuration's ``fault_switch_role_arn`` and ``automation_role_arn`` and
+    the document registered in the region; without them the injection is
+    refused unless the configuration says ``fault_switch: "off"``.
+
+    Rollback partner: ``remove_faults`` (it deletes the switch). A second
+    injection on the same target replaces the fault in place (never stacks);
+    one on another target is refused. Refused before any change: a layer from another region or
     architecture, a sixth layer, another ``AWS_LAMBDA_EXEC_WRAPPER``, an
     environment over 4 KB, an OS-only (``provided*``) runtime, a container
     image, a qualified ``function_name`` (use ``alias``). Returns
     ``function_name``, ``region``, ``alias``, ``fault``, ``latency_ms``,
-    ``probability``, ``layer_arn``, ``variables_set`` (names), ``since``;
+    ``probability``, ``layer_arn``, ``variables_set`` (names), ``since``,
+    with a switch ``switch`` (the schedule's name) and ``deadline`` (UTC);
     with an alias also
     ``faulty_version`` and ``original_version``.
 
@@ -83,7 +96,16 @@ def inject_latency(
     ```
     """
     fault = faults.latency_fault(latency_ms, probability)
-    return faults.inject(function_name, fault, region, alias, layer_arn, configuration, secrets)
+    return faults.inject(
+        function_name,
+        fault,
+        region,
+        alias,
+        layer_arn,
+        configuration,
+        secrets,
+        deadline_seconds=deadline_seconds,
+    )
 
 
 def inject_error(
@@ -94,6 +116,7 @@ def inject_error(
     region: Optional[str] = None,
     alias: Optional[str] = None,
     layer_arn: Optional[str] = None,
+    deadline_seconds: Optional[int] = None,
     *,
     configuration: Configuration = None,
     secrets: Secrets = None,
@@ -122,7 +145,16 @@ def inject_error(
     ```
     """
     fault = faults.error_fault(status_code, body, probability)
-    return faults.inject(function_name, fault, region, alias, layer_arn, configuration, secrets)
+    return faults.inject(
+        function_name,
+        fault,
+        region,
+        alias,
+        layer_arn,
+        configuration,
+        secrets,
+        deadline_seconds=deadline_seconds,
+    )
 
 
 def remove_faults(
@@ -215,6 +247,7 @@ def inject_latency_by_tags(
     region: Optional[str] = None,
     layer_arn: Optional[str] = None,
     selection_id: Optional[str] = None,
+    deadline_seconds: Optional[int] = None,
     *,
     configuration: Configuration = None,
     secrets: Secrets = None,
@@ -233,6 +266,8 @@ def inject_latency_by_tags(
     ``inject_latency`` before any is changed (each refused function is named);
     more functions than the configuration's ``lambda_max_functions_per_action``
     (default 20) is refused; a selection id another run holds is refused.
+    Each function gets its own dead man's switch, as ``inject_latency``
+    (``deadline_seconds``, integer, optional).
     Rollback partner: ``remove_faults_by_tags`` with the same ``tags``,
     ``region`` and ``selection_id``. Returns ``selection_id``, ``matched``,
     ``functions`` (names chosen), the fault's parameters and ``found_by``.
@@ -247,7 +282,15 @@ def inject_latency_by_tags(
     """
     fault = faults.latency_fault(latency_ms, probability)
     return tag_targets.inject_by_tags(
-        tags, fault, selection, region, layer_arn, selection_id, configuration, secrets
+        tags,
+        fault,
+        selection,
+        region,
+        layer_arn,
+        selection_id,
+        configuration,
+        secrets,
+        deadline_seconds=deadline_seconds,
     )
 
 
@@ -260,6 +303,7 @@ def inject_error_by_tags(
     region: Optional[str] = None,
     layer_arn: Optional[str] = None,
     selection_id: Optional[str] = None,
+    deadline_seconds: Optional[int] = None,
     *,
     configuration: Configuration = None,
     secrets: Secrets = None,
@@ -280,7 +324,15 @@ def inject_error_by_tags(
     """
     fault = faults.error_fault(status_code, body, probability)
     return tag_targets.inject_by_tags(
-        tags, fault, selection, region, layer_arn, selection_id, configuration, secrets
+        tags,
+        fault,
+        selection,
+        region,
+        layer_arn,
+        selection_id,
+        configuration,
+        secrets,
+        deadline_seconds=deadline_seconds,
     )
 
 

@@ -21,7 +21,11 @@ retries) is a :class:`Problem` naming the function, its region and what
 happened, and every other function is still restored; a region that cannot
 be searched at all is reported as that region's error while the other regions
 run. A function that vanished has nothing left to restore and is reported, not
-counted as a failure.
+counted as a failure. Once every function of a region is restored, the region's
+dead man's switches left in the package's schedule group
+(``chaosaws_serverless.switch``: a rollback that died between removing a fault
+and deleting its schedule) are deleted too; a region with a function not
+restored keeps them all.
 """
 
 from collections.abc import Callable, Mapping
@@ -33,11 +37,17 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 from logzero import logger
 
+from chaosaws_serverless import switch
 from chaosaws_serverless.aws import client
 from chaosaws_serverless.awslambda import engine, faults, tag_search, throttle
 from chaosaws_serverless.awslambda.engine.record import FIRST_RECORD_KEY
 from chaosaws_serverless.awslambda.regions import Visit, regions_to_visit
-from chaosaws_serverless.errors import code_of, is_access_denied, is_throttled
+from chaosaws_serverless.errors import (
+    AwsActivityFailed,
+    code_of,
+    is_access_denied,
+    is_throttled,
+)
 
 __all__ = [
     "KINDS",
@@ -116,6 +126,7 @@ class RegionStop:
     problems: list[Problem] = field(default_factory=list)
     fallback_reason: Optional[str] = None
     error: Optional[str] = None
+    switches_deleted: int = 0
 
     @property
     def failed(self) -> int:
@@ -132,6 +143,7 @@ class RegionStop:
             "restored": self.restored,
             "failed": self.failed,
             "vanished": sum(1 for p in self.problems if not p.failed),
+            "switches_deleted": self.switches_deleted,
             **({"fallback_reason": self.fallback_reason} if self.fallback_reason else {}),
             **({"error": self.error} if self.error else {}),
         }
@@ -237,6 +249,13 @@ def stop_region(
         f"examined ({result.path})"
     )
     _restore(region, work, configuration, secrets, result)
+    if not result.failed:
+        try:
+            result.switches_deleted = len(
+                switch.delete_orphans(region, configuration or {}, secrets)
+            )
+        except AwsActivityFailed as error:  # each fires as a no-op and deletes itself
+            logger.warning(f"{region}: dead man's switches left in place: {error}")
     return result
 
 

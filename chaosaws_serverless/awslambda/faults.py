@@ -20,9 +20,10 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 from logzero import logger
 
+from chaosaws_serverless import switch
 from chaosaws_serverless.aws import client, resolve_region
 from chaosaws_serverless.awslambda import engine
-from chaosaws_serverless.errors import activity_failed
+from chaosaws_serverless.errors import AwsActivityFailed, activity_failed
 from chaosaws_serverless.runs import injector
 
 __all__ = [
@@ -202,31 +203,79 @@ def inject(
     *,
     selection: Optional[str] = None,
     dry_run: bool = False,
+    deadline_seconds: Any = None,
 ) -> dict[str, Any]:
     """Inject ``fault`` into a function (or the alias) and return what was done.
 
     ``selection``: the id of a tag-targeted injection, kept in the record.
     ``dry_run``: read and run every check of an injection, change nothing
     (a tag target checks all its functions before changing any).
+    ``deadline_seconds``: when the dead man's switch (``chaosaws_serverless.switch``)
+    restores the fault if nothing removed it before (default: the configuration's).
     """
     ref = function_ref(function_name, region, alias, configuration)
+    armed: list[switch.Armed] = []
+    ready = None
+    if switch.switch_required(configuration):
+        seconds = switch.deadline_seconds(deadline_seconds, configuration)
+        ready = switch.ready(ref.region, configuration or {}, secrets)
+    name = switch.schedule_name(ref.name) if ready and not dry_run else None
 
     def layer_for(architecture: str) -> str:
         # The published table has one layer per architecture: the function's is used.
         return resolve_layer_arn(layer_arn, ref.region, configuration, architecture)
 
-    stamp = engine.Stamp(injector(), engine.now(), selection)
-    with changing(ref, configuration, secrets) as lam:
-        return engine.inject(
-            lam,
-            ref,
-            fault,
-            layer_for,
-            stamp,
-            dry_run=dry_run,
-            architectures=layer_architectures,
-            log=_log,
+    def arm() -> None:
+        assert ready is not None
+        parameters = {"FunctionName": ref.name}
+        label = ref.name
+        armed.append(
+            switch.arm(
+                ready, label, ref.region, parameters, seconds, configuration or {}, secrets, name
+            )
         )
+
+    stamp = engine.Stamp(injector(), engine.now(), selection, name)
+    with changing(ref, configuration, secrets) as lam:
+        previous = engine.read_function(lam, ref).record if name else None
+        try:
+            result = engine.inject(
+                lam,
+                ref,
+                fault,
+                layer_for,
+                stamp,
+                dry_run=dry_run,
+                architectures=layer_architectures,
+                log=_log,
+                before_change=arm if name else None,
+            )
+        except BaseException:
+            for switched in armed:  # the injection rolled itself back: nothing to restore
+                _disarm(switched.name, ref, configuration, secrets)
+            raise
+    if armed:
+        result.update(switch=armed[0].name, deadline=armed[0].deadline)
+        if previous is not None and previous.switch and previous.switch != armed[0].name:
+            _disarm(previous.switch, ref, configuration, secrets)  # the fault it guarded is gone
+    return result
+
+
+def _disarm(
+    name: str,
+    ref: engine.FunctionRef,
+    configuration: Optional[Configuration],
+    secrets: Optional[Secrets],
+) -> bool:
+    """Delete a switch whose fault is gone; a failure is logged (its restore is a no-op)."""
+    try:
+        return switch.disarm(name, ref.region, configuration or {}, secrets, ref.resource)
+    except AwsActivityFailed as error:
+        logger.warning(
+            f"{ref.resource}: the dead man's switch {name} could not be deleted ({error}); it "
+            "restores nothing when it fires (the fault it guarded is gone) and deletes itself"
+        )
+        return False
 
 
 def remove(
@@ -239,7 +288,10 @@ def remove(
     """Roll back the fault recorded on a function; a logged no-op when there is none."""
     ref = function_ref(function_name, region, alias, configuration)
     with changing(ref, configuration, secrets) as lam:
-        return engine.remove(lam, ref, log=_log)
+        report = engine.remove(lam, ref, log=_log)
+    if report.get("switch"):  # after the record: a crash before leaves the switch armed
+        report["switch_disarmed"] = _disarm(report["switch"], ref, configuration, secrets)
+    return report
 
 
 # --- state ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any, Dict, Optional
 
 from chaoslib.types import Configuration, Secrets
 
+from chaosaws_serverless import switch
 from chaosaws_serverless.awslambda import faults, throttle
 
 __all__ = ["fault_is_injected", "get_fault_state", "get_throttle_state"]
@@ -29,7 +30,9 @@ def get_fault_state(
     ``"latency+error"`` or null), ``latency_ms`` (the whole seconds the
     extension sleeps, in ms), ``probability``, ``status_code``, ``since`` and
     ``injected_by`` (from this package's record; null for a fault set by
-    other means), plus ``function_name``, ``region``, ``alias``. ``region``
+    other means), ``switch`` and ``deadline`` (the fault's dead man's switch
+    and when it restores the function, UTC; null without one, or once the
+    schedule is gone), plus ``function_name``, ``region``, ``alias``. ``region``
     and ``alias`` (strings) are optional. Raises ``ActivityFailed`` for an
     unknown function or alias.
 
@@ -41,7 +44,10 @@ def get_fault_state(
     ```
     """
     fn = faults.read_function(function_name, region, alias, configuration, secrets)
-    return faults.fault_state(fn)
+    state = faults.fault_state(fn)
+    name = fn.state.record.switch if fn.state.record is not None else None
+    deadline = switch.read_deadline(name, fn.ref.region, configuration, secrets) if name else None
+    return {**state, "switch": name if deadline else None, "deadline": deadline}
 
 
 def fault_is_injected(

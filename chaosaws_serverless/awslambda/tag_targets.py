@@ -184,6 +184,8 @@ def inject_by_tags(
     given_selection_id: Any,
     configuration: Optional[Configuration],
     secrets: Optional[Secrets],
+    *,
+    deadline_seconds: Any = None,
 ) -> dict[str, Any]:
     """Inject ``fault`` into the functions ``tags`` + ``selection`` choose, all or none."""
     target = tag_target(tags, region, given_selection_id, configuration, secrets)
@@ -201,6 +203,7 @@ def inject_by_tags(
             secrets,
             selection=target.selection_id,
             dry_run=dry_run,
+            deadline_seconds=deadline_seconds,
         )
 
     applied = apply_by_tags(target, selection, _fault_kind(target), inject)

@@ -19,6 +19,7 @@ from typing import Any, Optional
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
+from chaosaws_serverless import switch
 from chaosaws_serverless.aws import client
 from chaosaws_serverless.awslambda import engine, faults
 from chaosaws_serverless.doctor import throttles
@@ -159,7 +160,14 @@ def function(
     except ActivityFailed as error:
         return Check(name, label, FAIL, f"{summary}; {error}")
     refusals = engine.injection_refusals(
-        config, tags, fault, layer_arn, layer_architectures, ref.alias, by=faults.injector()
+        config,
+        tags,
+        fault,
+        layer_arn,
+        layer_architectures,
+        ref.alias,
+        by=faults.injector(),
+        switched=switch.switch_required(configuration),
     )
     if refusals:
         return Check(

@@ -17,7 +17,12 @@ if TYPE_CHECKING:
 
 __all__ = ["iam_policy_command", "load_experiment", "load_var_values"]
 
-_ROLES = {"experiment": "experiment", "automation": "automation_role", "fis": "fis_role"}
+_ROLES = {
+    "experiment": "experiment",
+    "automation": "automation_role",
+    "fault-switch": "fault_switch_role",
+    "fis": "fis_role",
+}
 
 
 def load_experiment(
@@ -112,8 +117,9 @@ def iam_policy_command(
     """Print the least-privilege IAM policies an experiment's activities need.
 
     JSON on stdout: "experiment" (whoever runs chaos), "automation_role" (the
-    role the chaos-layer SSM document assumes) and, for FIS templates,
-    "fis_role", each with its trust policy, and "notes".
+    role the chaos-layer SSM document assumes), "fault_switch_role" (the role
+    EventBridge Scheduler assumes when a fault's dead man's switch fires) and,
+    for FIS templates, "fis_role", each with its trust policy, and "notes".
     """
     from chaosaws_serverless.iam.policy import PolicyError, experiment_policies
 

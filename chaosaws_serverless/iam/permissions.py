@@ -24,6 +24,7 @@ from typing import Any, Optional
 __all__ = [
     "AUTOMATION_ROLE",
     "PERMISSIONS",
+    "SWITCH_ROLE",
     "Grant",
     "record_tag_condition",
     "target_tag_condition",
@@ -41,7 +42,7 @@ class Grant:
     unless_false: Optional[str] = None
 
 
-_INJECT = (
+_INJECT: tuple[Grant, ...] = (
     Grant(
         (
             "lambda:GetFunction",
@@ -64,6 +65,23 @@ _INJECT = (
     ),
     Grant(("lambda:GetLayerVersion",), "layer"),
 )
+# The dead man's switch (chaosaws_serverless.switch) every injection arms: its document
+# must be registered (DescribeDocument), its schedule goes into the package's group
+# (created once, tagged), the schedule's execution role is passed to EventBridge Scheduler.
+# Service Authorization Reference (EventBridge Scheduler): CreateSchedule, GetSchedule and
+# DeleteSchedule on schedule/<group>/<name>, Get/CreateScheduleGroup and TagResource on
+# schedule-group/<group>, ListSchedules on no resource.
+_ARM = (
+    Grant(("ssm:DescribeDocument",), "ssm-document"),
+    Grant(
+        ("scheduler:GetScheduleGroup", "scheduler:CreateScheduleGroup", "scheduler:TagResource"),
+        "switch-group",
+    ),
+    Grant(("scheduler:CreateSchedule", "scheduler:DeleteSchedule"), "switch-schedule"),
+    Grant(("iam:PassRole",), "passed-role-scheduler"),
+)
+_DISARM = (Grant(("scheduler:DeleteSchedule",), "switch-schedule"),)
+_INJECT = (*_INJECT, *_ARM)
 # remove_faults follows the record, which may name an alias the arguments do not.
 # Every reader of the record needs lambda:ListTags: without it GetFunction simply
 # leaves Tags out, which would read as "nothing injected".
@@ -80,6 +98,7 @@ _REMOVE = (
         ),
         "function",
     ),
+    *_DISARM,
 )
 # Finding functions by tags (awslambda.tag_search): the tagging API, which AWS
 # does not scope to resources, and the ListFunctions + ListTags fallback for
@@ -97,6 +116,7 @@ _INJECT_BY_TAGS = (
     Grant(_INJECT[1].actions, "tagged-function", when="alias"),
     Grant(_REMOVE[0].actions, "tagged-function"),
     Grant(("lambda:GetLayerVersion",), "layer"),
+    *_ARM,
 )
 # A throttle (awslambda.throttle): the function's reservation, its record in the tags.
 _THROTTLE_READ = ("lambda:GetFunction", "lambda:ListTags", "lambda:GetFunctionConcurrency")
@@ -134,6 +154,8 @@ _ROUTES = (
 )
 # The fault probes read the function and its record (ListTags, never GetFunction's Tags).
 _READ_FAULT = (Grant(("lambda:GetFunction", "lambda:ListTags"), "function"),)
+# get_fault_state reads the deadline from the fault's switch.
+_FAULT_STATE = (*_READ_FAULT, Grant(("scheduler:GetSchedule",), "switch-schedule"))
 _FIS_LIST = Grant(("fis:ListExperimentTemplates", "fis:ListExperiments"), "*")
 
 PERMISSIONS: dict[str, tuple[Grant, ...]] = {
@@ -146,6 +168,9 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
         Grant(_UNTHROTTLE[0].actions, "throttled-function"),
         # The regions enabled for the account, when nothing names the regions to visit.
         Grant(("ec2:DescribeRegions",), "*"),
+        # Then the switches left in the package's group.
+        Grant(("scheduler:ListSchedules",), "*"),
+        *_DISARM,
     ),
     "chaosaws_serverless.awslambda.actions.inject_latency_by_tags": _INJECT_BY_TAGS,
     "chaosaws_serverless.awslambda.actions.inject_error_by_tags": _INJECT_BY_TAGS,
@@ -153,6 +178,7 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
         *_FIND_BY_TAGS,
         Grant(("lambda:GetFunction",), "tagged-function"),
         Grant(_REMOVE[0].actions, "recorded-function"),
+        *_DISARM,
     ),
     "chaosaws_serverless.awslambda.actions.inject_throttle": _THROTTLE,
     "chaosaws_serverless.awslambda.actions.remove_throttle": _UNTHROTTLE,
@@ -168,7 +194,7 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
         Grant(_UNTHROTTLE[0].actions, "throttled-function"),
     ),
     "chaosaws_serverless.awslambda.probes.get_throttle_state": (Grant(_THROTTLE_READ, "function"),),
-    "chaosaws_serverless.awslambda.probes.get_fault_state": _READ_FAULT,
+    "chaosaws_serverless.awslambda.probes.get_fault_state": _FAULT_STATE,
     "chaosaws_serverless.awslambda.probes.fault_is_injected": _READ_FAULT,
     "chaosaws_serverless.cloudwatch.actions.put_experiment_dashboard": (
         Grant(("cloudwatch:PutDashboard", "cloudwatch:GetDashboard"), "dashboard"),
@@ -346,6 +372,16 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
         Grant(("ssm:GetAutomationExecution",), "ssm-execution"),
     ),
 }
+
+# The role EventBridge Scheduler assumes when a switch fires: it starts the document's
+# restore (the definition, the document, the new execution, as start_automation) and
+# passes the automation role to SSM (the execution's AutomationAssumeRole).
+SWITCH_ROLE: tuple[Grant, ...] = (
+    Grant(("ssm:StartAutomationExecution",), "ssm-automation-definition"),
+    Grant(("ssm:StartAutomationExecution",), "ssm-document"),
+    Grant(("ssm:StartAutomationExecution",), "ssm-execution"),
+    Grant(("iam:PassRole",), "automation-role"),
+)
 
 # What the SSM document calls, on each function it targets: the role named by its
 # AutomationAssumeRole parameter. Its script is the Lambda fault engine

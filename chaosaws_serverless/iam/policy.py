@@ -14,6 +14,9 @@ package's fault record, and a tag target (``*_by_tags``) only on functions
 carrying its tags (``aws:ResourceTag/<key>`` conditions).
 
 It returns the policy of whoever runs the experiment (``experiment``), the
+policy of the role EventBridge Scheduler assumes when a fault's dead man's
+switch fires (``fault_switch_role``: start the document's restore, pass the
+automation role; for experiments whose faults arm one), the
 policy of the SSM Automation role the chaos-layer document assumes
 (``automation_role``, for every function a Lambda fault, an SSM automation or
 an FIS template of the experiment targets) and, when the experiment runs FIS
@@ -34,6 +37,7 @@ from chaosaws_serverless.experiment import PACKAGE, activities, package_provider
 from chaosaws_serverless.iam.permissions import (
     AUTOMATION_ROLE,
     PERMISSIONS,
+    SWITCH_ROLE,
     Grant,
     target_tag_condition,
 )
@@ -69,6 +73,13 @@ CONTROL_PERMISSIONS: dict[str, tuple[Grant, ...]] = {
 }
 
 
+# The activities that arm a dead man's switch (chaosaws_serverless.switch) before a fault.
+SWITCHED = {
+    f"{PACKAGE}.awslambda.actions.{name}"
+    for name in ("inject_latency", "inject_error", "inject_latency_by_tags", "inject_error_by_tags")
+}
+
+
 class PolicyError(ValueError):
     """The experiment names an activity of this package the table does not know."""
 
@@ -89,6 +100,7 @@ def experiment_policies(
     caller = _Statements()
     automation = _Statements()
     fis_role = _Statements()
+    switch_role = _Statements()
     for kind, module, name, arguments in package_calls(experiment):
         arguments = substitute(dict(arguments), dict(configuration), {})
         if kind == "control":
@@ -117,6 +129,11 @@ def experiment_policies(
                     continue
             for action in grant.actions:
                 caller.add(action, resources, condition)
+        if f"{module}.{name}" in SWITCHED and str(configuration.get("fault_switch", "on")) != "off":
+            for grant in SWITCH_ROLE:
+                condition = CONDITIONS[grant.kind]() if grant.kind in CONDITIONS else None
+                for action in grant.actions:
+                    switch_role.add(action, RESOURCE_KINDS[grant.kind](ctx, arguments), condition)
         for arguments_ in _automation_targets(f"{module}.{name}", arguments, ctx, fis_role):
             for grant in AUTOMATION_ROLE:
                 condition = CONDITIONS[grant.kind]() if grant.kind in CONDITIONS else None
@@ -126,6 +143,9 @@ def experiment_policies(
     if automation:
         result["automation_role"] = automation.policy()
         result["automation_role_trust"] = _trust("ssm.amazonaws.com")
+    if switch_role:
+        result["fault_switch_role"] = switch_role.policy()
+        result["fault_switch_role_trust"] = _trust("scheduler.amazonaws.com")
     if fis_role:
         result["fis_role"] = fis_role.policy()
         result["fis_role_trust"] = _trust("fis.amazonaws.com")

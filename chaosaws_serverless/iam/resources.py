@@ -175,6 +175,37 @@ def _passed_roles(ctx: Context, arguments: Mapping[str, Any]) -> list[str]:
     return found
 
 
+def _switch_group(ctx: Context, arguments: Mapping[str, Any]) -> list[str]:
+    from chaosaws_serverless.switch import GROUP
+
+    return [
+        f"arn:{ctx.partition}:scheduler:{region}:{ctx.account}:schedule-group/{GROUP}"
+        for region in ctx.regions(arguments)
+    ]
+
+
+def _switch_schedules(ctx: Context, arguments: Mapping[str, Any]) -> list[str]:
+    from chaosaws_serverless.switch import GROUP
+
+    return [
+        f"arn:{ctx.partition}:scheduler:{region}:{ctx.account}:schedule/{GROUP}/*"
+        for region in ctx.regions(arguments)
+    ]
+
+
+def _switch_role(ctx: Context, arguments: Mapping[str, Any]) -> list[str]:
+    from chaosaws_serverless.switch import ROLE_KEY
+
+    role = ctx.configuration.get(ROLE_KEY)
+    if role:
+        return [str(role)]
+    ctx.notes.append(
+        f"the dead man's switch's role is not named (configuration {ROLE_KEY}): "
+        "its iam:PassRole is left out"
+    )
+    return []
+
+
 def _automation_role(ctx: Context, arguments: Mapping[str, Any]) -> list[str]:
     """The automation role itself (it passes itself to the document's restore child)."""
     role = arguments.get("role_arn") or ctx.configuration.get("automation_role_arn")
@@ -208,6 +239,9 @@ RESOURCE_KINDS: dict[str, Callable[[Context, Mapping[str, Any]], list[str]]] = {
     "passed-role-ssm": _passed_roles,
     "passed-role-lambda": _passed_roles,
     "automation-role": _automation_role,
+    "switch-group": _switch_group,
+    "switch-schedule": _switch_schedules,
+    "passed-role-scheduler": _switch_role,
 }
 
 
@@ -222,6 +256,7 @@ CONDITIONS: dict[str, Callable[[], dict[str, Any]]] = {
     "passed-role-ssm": _passed_to("ssm"),
     "passed-role-lambda": _passed_to("lambda"),
     "automation-role": _passed_to("ssm"),
+    "passed-role-scheduler": _passed_to("scheduler"),
 }
 
 

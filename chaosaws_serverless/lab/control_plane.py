@@ -1,9 +1,10 @@
-"""The lab's control plane: moto, with SSM Automation, FIS experiments and alarms run by the models.
+"""The lab's control plane: moto, with SSM Automation, FIS experiments, alarms and schedules run.
 
-moto stores Automation documents, FIS templates and alarms, and runs none of them. This
-thin HTTP front on 127.0.0.1 answers the automation and experiment APIs from the models
+moto stores Automation documents, FIS templates, alarms and schedules, and runs none of them.
+This thin HTTP front on 127.0.0.1 answers the automation and experiment APIs from the models
 (:mod:`.ssm`, :mod:`.fis`) and passes every other request to moto
-unchanged; a thread evaluates CloudWatch alarms (:mod:`.alarms`) every second. Whatever
+unchanged; a thread evaluates CloudWatch alarms (:mod:`.alarms`) every second, another fires
+the due EventBridge Scheduler schedules (:mod:`.scheduler`) into the SSM model. Whatever
 talks to the lab's endpoint (``chaos run``, the CLI, boto3) sees one AWS where
 ``StartAutomationExecution`` runs the runbook and ``StartExperiment`` runs the template.
 
@@ -38,6 +39,7 @@ from typing import Any
 
 from chaosaws_serverless.lab import alarms
 from chaosaws_serverless.lab.fis import ExperimentError, Experiments
+from chaosaws_serverless.lab.scheduler import Scheduler
 from chaosaws_serverless.lab.ssm import (
     Automation,
     AutomationError,
@@ -80,10 +82,12 @@ class ControlPlane:
         regions: tuple[str, ...] = ("us-east-1",),
         wait_scale: float = 1.0,
         alarm_seconds: float = 1.0,
+        schedule_precision_seconds: float = 60.0,
     ) -> None:
         self.upstream = upstream.rstrip("/")
         self.regions = regions
         self.wait_scale = wait_scale
+        self.schedule_precision_seconds = schedule_precision_seconds
         self.access = AwsAccess(self.upstream)
         self.runner = ScriptRunner()
         self._lock = threading.Lock()
@@ -91,10 +95,20 @@ class ControlPlane:
         self._stop = threading.Event()
         self._alarm_seconds = alarm_seconds
         threading.Thread(target=self._alarm_loop, name="alarms", daemon=True).start()
+        threading.Thread(target=self._schedule_loop, name="schedules", daemon=True).start()
 
     def _build(self) -> None:
-        self.automation = Automation(self.access, self.runner, clock=Clock(self.wait_scale))
-        self.fis = Experiments(self.access, self.automation)
+        automation = Automation(self.access, self.runner, clock=Clock(self.wait_scale))
+        self.automation = automation
+        self.fis = Experiments(self.access, automation)
+        self.scheduler = Scheduler(
+            self.access,
+            lambda document, parameters, region: automation.start(
+                document, parameters, region=region
+            ),
+            regions=self.regions,
+            precision_seconds=self.schedule_precision_seconds,
+        )
 
     def reset(self) -> None:
         """Forget every execution and experiment (moto's reset forgets the rest)."""
@@ -108,6 +122,15 @@ class ControlPlane:
         self.fis.close()
         self.automation.close()
         self.runner.close()
+
+    def _schedule_loop(self) -> None:
+        while not self._stop.wait(1.0):
+            with self._lock:
+                scheduler = self.scheduler
+            try:
+                scheduler.tick()
+            except Exception as error:  # moto restarting or reset: try again next time
+                print(f"schedules: {error}", file=sys.stderr)
 
     def _alarm_loop(self) -> None:
         while not self._stop.wait(self._alarm_seconds):

@@ -57,6 +57,7 @@ class Deployment:
     experiment: dict[str, Any] = field(default_factory=dict)
     automation_role_arn: str = ""
     fis_role_arn: str = ""
+    fault_switch_role_arn: str = ""
     stop_alarm_arn: str = ""
     # The tags every function of the stack carries (the tag-targeted experiments' fault_tags).
     function_tags: dict[str, str] = field(default_factory=dict)
@@ -88,6 +89,11 @@ class Deployment:
                 ),
                 **({"fis_role_arn": self.fis_role_arn} if self.fis_role_arn else {}),
                 **({"fault_tags": dict(self.function_tags)} if self.function_tags else {}),
+                **(
+                    {"fault_switch_role_arn": self.fault_switch_role_arn}
+                    if self.fault_switch_role_arn
+                    else {}
+                ),
                 **self.experiment,
             }
         }
@@ -283,7 +289,7 @@ def _role(iam: Any, name: str, service: str) -> str:
 
 
 def _deploy_engines(stack: Stack, deployment: Deployment, config: dict[str, Any], iam: Any) -> None:
-    """The SSM document in every region, its role and FIS's, the stop-condition alarm."""
+    """The SSM document in every region; its role, FIS's, the switch's; the stop-condition alarm."""
     from chaosaws_serverless.cloudwatch.actions import put_error_ratio_alarm
     from chaosaws_serverless.ssm.actions import register_automation_document
 
@@ -294,6 +300,10 @@ def _deploy_engines(stack: Stack, deployment: Deployment, config: dict[str, Any]
         iam, str(engines["automation_role_name"]), "ssm.amazonaws.com"
     )
     deployment.fis_role_arn = _role(iam, str(engines["fis_role_name"]), "fis.amazonaws.com")
+    if engines.get("switch_role_name"):  # the dead man's switch's schedules assume it
+        deployment.fault_switch_role_arn = _role(
+            iam, str(engines["switch_role_name"]), "scheduler.amazonaws.com"
+        )
     alarm = engines.get("stop_alarm")
     if alarm:
         period = int(alarm.get("period_seconds", 10))

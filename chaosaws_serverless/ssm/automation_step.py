@@ -7,7 +7,9 @@ the document injects is the one ``inject_latency`` injects, and either side
 removes the other's. ``ChaosMode`` ENABLED injects latency, DISABLED removes
 the recorded fault. ``RestoreOf`` (set by the document's own restore step, or by
 anything that restores one run's fault) limits DISABLED to the fault that
-execution injected: another run's fault is left as it is.
+execution injected: another run's fault is left as it is. ``RestoreSwitch``
+(set by a dead man's switch, ``chaosaws_serverless.switch``) limits it to the
+fault whose record names that switch.
 """
 
 from typing import Any
@@ -52,16 +54,19 @@ def handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
         report["result"] = f"latency fault injected on {ref.target}"
     elif mode == "DISABLED":
         owner = str(events.get("RestoreOf") or "").strip()
-        record = read_function(lam, ref).record if owner else None
-        if record is not None and record.by != f"ssm-automation:{owner}":
+        switch = str(events.get("RestoreSwitch") or "").strip()
+        record = read_function(lam, ref).record if owner or switch else None
+        other = None
+        if record is not None and owner and record.by != f"ssm-automation:{owner}":
+            other = f"injected by {record.by}, not by ssm-automation:{owner}"
+        elif record is not None and switch and record.switch != switch:
+            other = f"armed with switch {record.switch}, not {switch}"
+        if other:
             return {
                 "function_name": ref.name,
                 "region": ref.region,
                 "removed": False,
-                "result": (
-                    f"the recorded fault was injected by {record.by}, not by "
-                    f"ssm-automation:{owner}: left as it is"
-                ),
+                "result": f"the recorded fault was {other}: left as it is",
             }
         report = remove(lam, ref)
         report["result"] = (

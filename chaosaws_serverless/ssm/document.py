@@ -23,7 +23,7 @@ import sys
 import tokenize
 from pathlib import Path
 
-from chaosaws_serverless.shipped import SSM, shipped_path
+from chaosaws_serverless.shipped import SSM, SSM_DOCUMENT_NAME, shipped_path
 
 __all__ = [
     "DEFAULT_DOCUMENT_NAME",
@@ -38,8 +38,7 @@ __all__ = [
 ]
 
 DOCUMENT_FILE = "chaos-layer-automation.yaml"
-# The name the activities, the FIS templates and the IAM policies give the document.
-DEFAULT_DOCUMENT_NAME = "chaosaws-serverless-chaos-layer"
+DEFAULT_DOCUMENT_NAME = SSM_DOCUMENT_NAME
 MAX_DOCUMENT_BYTES = 64 * 1024  # SSM's limit on a document's content
 PACKAGE = "chaosaws_serverless"
 # In dependency order: each module only uses names of the ones before it.

@@ -173,6 +173,7 @@ def test_tag_targeted_latency_scenario_runs_and_restores_exactly_the_chosen_func
         "health_source": "api",
         "latency_ms": 1000,
         "fault_duration_seconds": 1,
+        "fault_switch": "off",  # moto fires no schedule: tests/lab runs the switch
     }
     var_file = tmp_path / "values.json"
     var_file.write_text(json.dumps({"configuration": values}))

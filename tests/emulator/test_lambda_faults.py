@@ -213,6 +213,7 @@ def test_remove_all_faults_restores_every_injected_function_in_every_region(
             "restored": 2,
             "failed": 0,
             "vanished": 0,
+            "switches_deleted": 0,
         }
         for region in (EU, US)
     ]
@@ -229,6 +230,7 @@ def test_remove_all_faults_restores_every_injected_function_in_every_region(
                 "restored": 0,
                 "failed": 0,
                 "vanished": 0,
+                "switches_deleted": 0,
             }
         ],
         "functions": [],

@@ -16,7 +16,8 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.support.lab import CREDENTIALS, configuration, wait_for_customer_metrics
+from tests.support.lab import CREDENTIALS, configuration, lab_up, wait_for_customer_metrics
+from tests.support.switch_kill import clients, schedules
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -24,22 +25,8 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    output = tmp_path_factory.mktemp("catalog-lab")
-    command = [str(BIN / "chaosaws-serverless"), "lab"]
-    up = subprocess.run(
-        [*command, "up", "--output", str(output)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
-    try:
-        assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+    with lab_up(tmp_path_factory.mktemp("catalog-lab")) as output:
         yield output
-    finally:
-        subprocess.run(
-            [*command, "down", "--output", str(output)], capture_output=True, timeout=120
-        )
 
 
 def run(lab: Path, experiment: str) -> dict[str, Any]:
@@ -108,3 +95,5 @@ def test_ready_experiments_hold_on_the_lab_and_roll_back(lab: Path) -> None:
             function, "us-east-1", alias, configuration=values, secrets=dict(CREDENTIALS)
         )
         assert injected is False, f"fault left on {function} alias={alias}"
+    # Each fault armed its dead man's switch in AWS; each rollback deleted it.
+    assert schedules(clients(values, "scheduler")) == []

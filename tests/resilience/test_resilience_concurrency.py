@@ -33,7 +33,7 @@ def _inject_in_another_process(endpoint_url: str, name: str, layer: str) -> None
     code = (
         "from chaosaws_serverless.awslambda.actions import inject_latency as i;"
         f"i({name!r}, 60000, 1.0, {REGION!r}, None, {layer!r},"
-        f" configuration={{'aws_endpoint_url': {endpoint_url!r}}})"
+        f" configuration={{'aws_endpoint_url': {endpoint_url!r}, 'fault_switch': 'off'}})"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env=environment(endpoint_url))
 
@@ -129,7 +129,7 @@ def test_many_functions_injected_by_background_activities_are_all_restored(
         "version": "1.0.0",
         "title": "every function at once",
         "description": "background injections, one rollback per function",
-        "configuration": {"aws_region": REGION, "aws_endpoint_url": url},
+        "configuration": {"aws_region": REGION, "aws_endpoint_url": url, "fault_switch": "off"},
         "method": [
             {
                 "type": "action",

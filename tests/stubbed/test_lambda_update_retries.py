@@ -33,7 +33,12 @@ REGION = "us-east-1"
 LAYER = "arn:aws:lambda:us-east-1:123456789012:layer:chaos-lambda-extension:3"
 OTHER = "arn:aws:lambda:us-east-1:123456789012:layer:powertools:7"
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:api-hello"
-CONFIGURATION = {"aws_region": REGION, "chaos_layer_arns": {REGION: LAYER}}
+# The switch's calls are not what these tests count: they run without one, explicitly.
+CONFIGURATION = {
+    "aws_region": REGION,
+    "chaos_layer_arns": {REGION: LAYER},
+    "fault_switch": "off",
+}
 WHO, AT = "tester@host", "2026-11-29T06:00:00Z"
 
 

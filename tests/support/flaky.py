@@ -146,7 +146,12 @@ def run_round(
 ) -> Round:
     """Inject and roll back every function of ``fleet`` in parallel through ``proxy``."""
     before = snapshot(fleet.endpoint_url, [REGION])
-    config = {"aws_region": REGION, "aws_regions": [REGION], "aws_endpoint_url": proxy.url}
+    config = {
+        "aws_region": REGION,
+        "aws_regions": [REGION],
+        "aws_endpoint_url": proxy.url,
+        "fault_switch": "off",
+    }
     aws.clear_client_cache()
     started_stats = proxy.stats.as_dict()
     started = time.monotonic()

@@ -12,6 +12,7 @@ are siblings that do not import each other:
     fis | timeline            FIS templates run the SSM document; a run's picture from CloudWatch
     ssm                       the document runs the Lambda fault engine
     awslambda | route53 | loadgen
+    switch                    the dead man's switch every injecting action arms
     cloudwatch
     aws | options             the one place that builds clients; the commands' option checks
     errors | patterns | metric_names | shipped | extras | experiment | inputs | runs
@@ -44,6 +45,7 @@ LAYERS: list[set[str]] = [
     {"fis", "timeline"},
     {"ssm"},
     {"awslambda", "route53", "loadgen"},
+    {"switch"},
     {"cloudwatch"},
     {"aws", "options"},
     {"errors", "patterns", "metric_names", "shipped", "extras", "experiment", "inputs", "runs"},

@@ -31,6 +31,7 @@ def test_document_declares_the_parameters_and_the_role() -> None:
         "Probability",
         "Duration",
         "RestoreOf",
+        "RestoreSwitch",
     }
     assert parameters["ChaosMode"]["default"] == "ENABLED"
     assert parameters["ChaosMode"]["allowedValues"] == ["ENABLED", "DISABLED"]

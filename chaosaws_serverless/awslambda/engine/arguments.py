@@ -63,11 +63,17 @@ class Fault:
 
 @dataclass(frozen=True)
 class Stamp:
-    """Who injects and when (the record keeps both), and the tag selection it belongs to."""
+    """Who injects and when (the record keeps both), its tag selection and its switch.
+
+    ``switch``: the name of the dead man's switch (an EventBridge Scheduler
+    schedule) armed for this fault, kept in the record so that the switch's
+    restore removes exactly this fault and the rollback deletes the schedule.
+    """
 
     by: str
     at: str
     selection: Optional[str] = None
+    switch: Optional[str] = None
 
 
 def now() -> str:

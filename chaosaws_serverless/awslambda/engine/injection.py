@@ -130,6 +130,7 @@ class Checked:
             layers=plan.appended_layers,
             env=plan.env_entries,
             selection=self.stamp.selection,
+            switch=self.stamp.switch,
         )
         return plan, record
 
@@ -144,6 +145,7 @@ def inject(
     dry_run: bool = False,
     architectures: Callable[[Any, str], list[str]] = layer_architectures,
     log: Log = print_log,
+    before_change: Optional[Callable[[], None]] = None,
 ) -> dict[str, Any]:
     """Inject ``fault`` into the function (or ``ref.alias``); return what was done.
 
@@ -151,8 +153,13 @@ def inject(
     architecture that returns it (a version of it already attached is used
     instead). ``dry_run``: read and run every check, change nothing.
     ``architectures``: how a layer's CompatibleArchitectures are read.
+    ``before_change``: called once every check passed, before the first
+    change (the activities arm the dead man's switch there; what it raises
+    refuses the injection with nothing changed).
     """
     checked = check(lam, ref, fault, layer_arn, stamp, architectures, log)
+    if before_change is not None and not dry_run:
+        before_change()
     lambda_name = str(checked.state.configuration["FunctionName"])  # a name, even for an ARN
     written: dict[str, str] = {}
     try:

@@ -90,6 +90,7 @@ def injection_refusals(
     layer_architectures: Optional[Sequence[str]],
     alias: Optional[str] = None,
     by: Optional[str] = None,
+    switched: bool = True,
 ) -> list[str]:
     """Return every sentence the injection would refuse this function with (empty: it would go).
 
@@ -99,7 +100,8 @@ def injection_refusals(
     the layer was not readable, the caller reports that itself); ``by`` is who
     would inject (``awslambda.faults.injector()``:
     a run may replace its own fault in place, so a probe inside that run is not
-    refused by it; None: any recorded fault is a refusal).
+    refused by it; None: any recorded fault is a refusal); ``switched``: the
+    injection arms a dead man's switch, whose name the record keeps).
     """
     name = str(function_configuration.get("FunctionName", "?"))
     resource = f"function {name!r}"
@@ -135,6 +137,8 @@ def injection_refusals(
         alias={"name": alias, "version": "1", "faulty_version": "2"} if alias else None,
         layers=plan.appended_layers,
         env=plan.env_entries,
+        # The longest switch name a schedule may have (EventBridge Scheduler: 64).
+        switch="x" * 64 if switched else None,
     )
     try:
         check_tag_budget(tags, encode(record))

@@ -33,8 +33,10 @@ injection that would exceed it is refused before anything changes. The JSON obje
         "AWS_LAMBDA_EXEC_WRAPPER": {"was": null, "set": ["3f2a9c0d1e4b"]},
         "CHAOS_EXTENSION__LAMBDA__LATENCY_VALUE": {"was": "5", "set": ["..."]}
       },
-      "selection": "checkout-latency"       # only when injected by tags (``tag_targets``):
+      "selection": "checkout-latency",      # only when injected by tags (``tag_targets``):
                                             # the selection id its rollback restores
+      "switch": "chaos-api-hello-1a2b3c4d"  # only with a dead man's switch (``switch``): the
+                                            # schedule whose restore removes this fault
     }
 
 ``env`` lists every variable the injection wrote: ``was`` is the value before
@@ -119,6 +121,8 @@ class FaultRecord:
     env: dict[str, EnvEntry] = field(default_factory=dict)
     # The selection of a tag-targeted injection (``tag_targets``); absent otherwise.
     selection: Optional[str] = None
+    # The dead man's switch armed for this fault (a schedule name); absent without one.
+    switch: Optional[str] = None
 
     @property
     def target(self) -> str:
@@ -136,6 +140,7 @@ class FaultRecord:
             "layers": list(self.layers),
             "env": {k: {"was": e.was, "set": list(e.set)} for k, e in sorted(self.env.items())},
             **({"selection": self.selection} if self.selection else {}),
+            **({"switch": self.switch} if self.switch else {}),
         }
 
     @classmethod
@@ -159,6 +164,7 @@ class FaultRecord:
             layers=[str(arn) for arn in data.get("layers") or []],
             env=env,
             selection=str(data["selection"]) if data.get("selection") else None,
+            switch=str(data["switch"]) if data.get("switch") else None,
         )
 
 

@@ -103,6 +103,7 @@ def remove(lam: Any, ref: FunctionRef, *, log: Log = print_log) -> dict[str, Any
         "fault": record.fault.get("kind"),
         "injected_by": record.by,
         "injected_at": record.at,
+        "switch": record.switch,
         **report,
         **alias_report,
     }
