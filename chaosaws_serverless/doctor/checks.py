@@ -22,7 +22,7 @@ from chaoslib.types import Configuration, Secrets
 from chaosaws_serverless import switch
 from chaosaws_serverless.aws import client
 from chaosaws_serverless.awslambda import engine, faults
-from chaosaws_serverless.doctor import throttles
+from chaosaws_serverless.doctor import evacuations, throttles
 from chaosaws_serverless.doctor.plan import (
     FAIL,
     PASS,
@@ -365,6 +365,8 @@ def read_only_checks(
         checks.append(function(target, arn, architectures, configuration, secrets))
     for target in plan.throttles:
         checks.append(throttles.throttle_target(target, configuration, secrets))
+    for check_id in plan.evacuations:
+        checks.append(evacuations.evacuation_target(check_id, configuration, secrets))
     checks.append(permissions(experiment, configuration, secrets, who))
     for route in plan.routes:
         checks.append(routes(route, configuration, secrets))

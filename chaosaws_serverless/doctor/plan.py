@@ -34,6 +34,7 @@ _INJECTIONS = {f"{PACKAGE}.awslambda.actions.{f}" for f in ("inject_latency", "i
 _THROTTLES = {
     f"{PACKAGE}.awslambda.actions.{f}" for f in ("inject_throttle", "inject_throttle_by_tags")
 }
+_EVACUATIONS = {f"{PACKAGE}.route53.actions.evacuate_region"}
 _ROUTE_PROBES = {
     f"{PACKAGE}.route53.probes.{f}"
     for f in ("find_failover_misconfigurations", "wait_for_failover", "get_latency_route")
@@ -94,6 +95,7 @@ class Plan:
     regions: list[str] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     throttles: list[Target] = field(default_factory=list)  # kind: the action's func
+    evacuations: list[str] = field(default_factory=list)  # the drills' health check ids
     routes: list[dict[str, Any]] = field(default_factory=list)
     data_probes: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     starts_load: bool = False
@@ -143,6 +145,10 @@ def plan_experiment(
                     arguments=arguments,
                 )
             )
+        elif key in _EVACUATIONS:
+            check_id = str(arguments.get("health_check_id", ""))
+            if check_id not in plan.evacuations:
+                plan.evacuations.append(check_id)
         elif key in _ROUTE_PROBES:
             route = {
                 k: arguments[k]

@@ -241,6 +241,7 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
                 "route53:ListResourceRecordSets",
                 "route53:GetHealthCheck",
                 "route53:GetHealthCheckStatus",
+                "route53:ListTagsForResource",  # an evacuation drill's record
                 "cloudwatch:GetMetricData",
                 "cloudwatch:ListMetrics",
                 # find_failover_misconfigurations reads CLOUDWATCH_METRIC checks' alarms

@@ -49,7 +49,15 @@ from chaosaws_serverless.errors import aws_errors, code_of
 from chaosaws_serverless.route53.health import healthy_from_observations
 from chaosaws_serverless.runs import injector, now
 
-__all__ = ["EVACUATION_TAG", "Record", "evacuate", "find_evacuated", "restore", "restore_all"]
+__all__ = [
+    "EVACUATION_TAG",
+    "Record",
+    "evacuate",
+    "find_evacuated",
+    "preview",
+    "restore",
+    "restore_all",
+]
 
 EVACUATION_TAG = "chaosaws-serverless:evacuation"
 MAX_TAGS = 10
@@ -153,12 +161,27 @@ def _reports_unhealthy(route53: Any, check: _Check) -> bool:
     return not healthy_from_observations(observations)
 
 
-def evacuate(
-    health_check_id: Any, configuration: Optional[Configuration], secrets: Optional[Secrets]
-) -> dict[str, Any]:
-    """Invert a healthy, non-inverted health check after recording it; refuse a concurrent edit."""
-    check_id = _validate(health_check_id)
-    route53 = client("route53", names.ROUTE53_METRICS_REGION, configuration, secrets)
+@dataclass(frozen=True)
+class _Checked:
+    """A health check that passed every check of the drill, and the record it keeps."""
+
+    check: _Check
+    fresh: Record  # the record a new drill writes
+    record: Optional[Record]  # this run's drill already in place (None: none)
+
+    def report(self) -> dict[str, Any]:
+        kept = self.record or self.fresh
+        return {
+            "health_check_id": self.check.id,
+            "inverted_before": kept.was,
+            "inverted": True,
+            "disabled": bool(self.check.config.get("Disabled")),
+            "since": kept.at,
+        }
+
+
+def _checked(route53: Any, check_id: str) -> _Checked:
+    """Read the health check and run every refusal of the drill (reads only)."""
     check = _read(route53, check_id)
     fresh = Record.mine(was=False)
     record = check.record
@@ -178,23 +201,35 @@ def evacuate(
             f"{check.where} reports unhealthy now: inverted, it would report the failing region "
             "healthy and send customers to it; nothing was changed"
         )
-    kept = record or fresh
-    report = {
-        "health_check_id": check_id,
-        "inverted_before": kept.was,
-        "inverted": True,
-        "disabled": bool(check.config.get("Disabled")),
-        "since": kept.at,
-    }
-    if record is not None and check.inverted:
-        return {**report, "health_check_version": check.version}  # in place already
-    record_tags = {EVACUATION_TAG: fresh.value} if record is None else {}
     if record is None and len(check.tags) + 1 > MAX_TAGS:
         raise ActivityFailed(
             f"{check.where} has {len(check.tags)} tags and the evacuation record needs one more: "
             f"over Route 53's {MAX_TAGS} tags per health check; remove one of its tags first "
             "(nothing was changed)"
         )
+    return _Checked(check, fresh, record)
+
+
+def preview(
+    health_check_id: Any, configuration: Optional[Configuration], secrets: Optional[Secrets]
+) -> dict[str, Any]:
+    """Run every check of ``evacuate`` and return what it would report; change nothing."""
+    route53 = client("route53", names.ROUTE53_METRICS_REGION, configuration, secrets)
+    return _checked(route53, _validate(health_check_id)).report()
+
+
+def evacuate(
+    health_check_id: Any, configuration: Optional[Configuration], secrets: Optional[Secrets]
+) -> dict[str, Any]:
+    """Invert a healthy, non-inverted health check after recording it; refuse a concurrent edit."""
+    check_id = _validate(health_check_id)
+    route53 = client("route53", names.ROUTE53_METRICS_REGION, configuration, secrets)
+    checked = _checked(route53, check_id)
+    check, fresh, record = checked.check, checked.fresh, checked.record
+    report = checked.report()
+    if record is not None and check.inverted:
+        return {**report, "health_check_version": check.version}  # in place already
+    record_tags = {EVACUATION_TAG: fresh.value} if record is None else {}
     if record_tags:
         # The record first: a check is never inverted by this package without one.
         _change_tags(route53, check, add=record_tags)

@@ -155,3 +155,33 @@ def test_the_rollback_command_restores_evacuation_drills(
     assert config_of(aws, drilled)["HealthCheckConfig"]["Inverted"] is False
     assert config_of(aws, untouched)["HealthCheckConfig"]["Inverted"] is True
     assert RECORD not in tags_of(aws, drilled)
+
+
+def test_the_doctor_checks_an_evacuation_drill_without_changing_it(
+    aws: Callable[..., Any], configuration: dict[str, Any]
+) -> None:
+    from chaosaws_serverless.doctor.evacuations import evacuation_target
+    from chaosaws_serverless.doctor.plan import plan_experiment
+
+    check_id = health_check(aws("route53"), "example.us.mydomain.com")
+    experiment = {
+        "method": [
+            {
+                "type": "action",
+                "name": "evacuate-us-region",
+                "provider": {
+                    "type": "python",
+                    "module": "chaosaws_serverless.route53.actions",
+                    "func": "evacuate_region",
+                    "arguments": {"health_check_id": "${us_health_check_id}"},
+                },
+            }
+        ]
+    }
+    plan = plan_experiment(experiment, {**configuration, "us_health_check_id": check_id})
+    assert plan.evacuations == [check_id]
+    assert evacuation_target(check_id, configuration, None).verdict == "pass"
+    tag(aws, check_id, foreign_record())
+    check = evacuation_target(check_id, configuration, None)
+    assert check.verdict == "fail" and "bob@elsewhere" in check.detail
+    assert config_of(aws, check_id)["HealthCheckConfig"]["Inverted"] is False
