@@ -50,8 +50,8 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
 from chaosaws_serverless.errors import CREDENTIALS_REJECTED, CredentialsError, aws_errors
-from chaosaws_serverless.patterns import REGION as _REGION
 from chaosaws_serverless.patterns import ROLE_ARN as _ROLE_ARN
+from chaosaws_serverless.regions import region_problem
 
 __all__ = [
     "CREDENTIAL_KEYS",
@@ -122,10 +122,9 @@ def resolve_region(region: Optional[str], configuration: Optional[Configuration]
             "no AWS region given: pass the activity's 'region' argument or set "
             "'aws_region' in the experiment's configuration"
         )
-    if not _REGION.match(str(chosen)):
-        raise ActivityFailed(
-            f"region {chosen!r} is not an AWS region name; use a name such as 'us-east-1'"
-        )
+    problem = region_problem(chosen)
+    if problem:
+        raise ActivityFailed(f"region {problem}")
     return str(chosen)
 
 

@@ -120,8 +120,17 @@ def check_experiment(experiment: Any, where: str) -> dict[str, Any]:
     """
     if not isinstance(experiment, dict):
         raise InputError(f"{where} must be an object ({{...}}), not {_kind(experiment)}")
-    for key in ("configuration", "secrets", "steady-state-hypothesis"):
+    for key in ("configuration", "secrets", "steady-state-hypothesis", "runtime"):
         _expect(experiment, key, dict, where)
+    for key in ("controls", "extensions"):
+        for index, item in enumerate(_expect(experiment, key, list, where) or []):
+            if not isinstance(item, dict):
+                raise InputError(
+                    f'{where}: {key}[{index}] must be an object ({{"name": ...}}), not '
+                    f"{_kind(item)}; fix that item"
+                )
+            if key == "controls":
+                _expect(item, "provider", dict, where, f"{key}[{index}].")
     for scope, value in (experiment.get("secrets") or {}).items():
         if not isinstance(value, dict):
             raise InputError(

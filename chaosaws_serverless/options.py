@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 import click
 
-from chaosaws_serverless.patterns import REGION
+from chaosaws_serverless.regions import region_problem
 
 __all__ = ["check_profile", "check_region", "name_options"]
 
@@ -22,10 +22,9 @@ __all__ = ["check_profile", "check_region", "name_options"]
 def check_region(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     """Refuse a value (or any of a repeatable option's values) that is not an AWS region name."""
     for region in value if isinstance(value, tuple | list) else [value]:
-        if region is not None and not REGION.match(str(region)):
-            raise click.BadParameter(
-                f"{region!r} is not an AWS region name; use a name such as us-east-1", ctx, param
-            )
+        problem = region_problem(region) if region is not None else None
+        if problem:
+            raise click.BadParameter(problem, ctx, param)
     return value
 
 

@@ -155,7 +155,7 @@ def tag_target(
     return TagTarget(checked, region_name, sel_id, configuration, secrets)
 
 
-def _fault_kind(target: TagTarget) -> Kind:
+def fault_kind(target: TagTarget) -> Kind:
     """Return the chaos extension's faults as a kind."""
 
     def claim(function: tag_search.TaggedFunction) -> Optional[Claim]:
@@ -175,7 +175,7 @@ def _fault_kind(target: TagTarget) -> Kind:
     return Kind(FIRST_RECORD_KEY, claim, remove, fresh_selection)
 
 
-def inject_by_tags(
+def fault_target(
     tags: Any,
     fault: engine.Fault,
     selection: Any,
@@ -186,8 +186,11 @@ def inject_by_tags(
     secrets: Optional[Secrets],
     *,
     deadline_seconds: Any = None,
-) -> dict[str, Any]:
-    """Inject ``fault`` into the functions ``tags`` + ``selection`` choose, all or none."""
+) -> tuple[TagTarget, str, Callable[[str, bool], Any]]:
+    """Return the validated target, its layer and the injection of ``fault`` (or its checks).
+
+    Rule 1 of the module's docstring; the injection and the doctor both start here.
+    """
     target = tag_target(tags, region, given_selection_id, configuration, secrets)
     selection_count(selection, 1)  # the syntax, before any AWS call
     arn = faults.resolve_layer_arn(layer_arn, target.region, configuration)
@@ -206,7 +209,34 @@ def inject_by_tags(
             deadline_seconds=deadline_seconds,
         )
 
-    applied = apply_by_tags(target, selection, _fault_kind(target), inject)
+    return target, arn, inject
+
+
+def inject_by_tags(
+    tags: Any,
+    fault: engine.Fault,
+    selection: Any,
+    region: Optional[str],
+    layer_arn: Optional[str],
+    given_selection_id: Any,
+    configuration: Optional[Configuration],
+    secrets: Optional[Secrets],
+    *,
+    deadline_seconds: Any = None,
+) -> dict[str, Any]:
+    """Inject ``fault`` into the functions ``tags`` + ``selection`` choose, all or none."""
+    target, arn, inject = fault_target(
+        tags,
+        fault,
+        selection,
+        region,
+        layer_arn,
+        given_selection_id,
+        configuration,
+        secrets,
+        deadline_seconds=deadline_seconds,
+    )
+    applied = apply_by_tags(target, selection, fault_kind(target), inject)
     logger.info(
         f"{target.where}: {fault.kind} fault on {len(applied['functions'])} of "
         f"{applied['matched']} ({selection})"
@@ -229,13 +259,7 @@ def apply_by_tags(
     every pick changed or none. Returns ``selection_id``, ``region``, ``tags``,
     ``selection``, ``matched`` (candidates), ``functions`` (picked), ``found_by``.
     """
-    limit = ceiling(target.configuration)
-    selection_count(selection, 1)
-    found = target.find()
-    candidates = sorted(f.name for f in found.functions)
-    count = _within_ceiling(target, found, selection, limit)
-    ours = _claim(target, kind)
-    _held_within(target, ours, selection, count, limit)
+    found, candidates, count, ours = select_by_tags(target, selection, kind)
     rest = [n for n in candidates if n not in ours]
     picked = sorted(set(ours) | set(random.SystemRandom().sample(rest, max(0, count - len(ours)))))
     _check_all(target, picked, lambda name: inject(name, True))
@@ -249,6 +273,23 @@ def apply_by_tags(
         "functions": picked,
         "found_by": found.path,
     }
+
+
+def select_by_tags(
+    target: TagTarget, selection: Any, kind: Kind
+) -> tuple[tag_search.Found, list[str], int, list[str]]:
+    """Return the search, the candidates, how many the selection takes and those already held.
+
+    Rules 2-4 (the candidates, the ceiling, the selection id); reads only.
+    """
+    limit = ceiling(target.configuration)
+    selection_count(selection, 1)
+    found = target.find()
+    candidates = sorted(f.name for f in found.functions)
+    count = _within_ceiling(target, found, selection, limit)
+    ours = _claim(target, kind)
+    _held_within(target, ours, selection, count, limit)
+    return found, candidates, count, ours
 
 
 def _within_ceiling(target: TagTarget, found: tag_search.Found, selection: Any, limit: int) -> int:
@@ -363,7 +404,7 @@ def remove_by_tags(
 ) -> dict[str, Any]:
     """Restore exactly the functions whose fault record carries the selection's id."""
     target = tag_target(tags, region, given_selection_id, configuration, secrets)
-    return restore_by_tags(target, _fault_kind(target))
+    return restore_by_tags(target, fault_kind(target))
 
 
 def restore_by_tags(target: TagTarget, kind: Kind) -> dict[str, Any]:

@@ -135,7 +135,9 @@ def _place_pieces(
             if isinstance(item, Mapping) and "piece" in item:
                 piece, body = instantiate(item)
                 for other in SECTIONS:
-                    found = [(f"piece {piece.name!r}", a) for a in _activities(body, other)]
+                    found = [
+                        (f"piece {piece.name!r}", a) for a in _piece_activities(piece, body, other)
+                    ]
                     (placed[section] if other == section else appended[other]).extend(found)
             else:
                 placed[section].append(("the experiment", item))
@@ -143,9 +145,28 @@ def _place_pieces(
         piece, body = instantiate(ref)
         for section in SECTIONS:
             appended[section].extend(
-                (f"piece {piece.name!r}", a) for a in _activities(body, section)
+                (f"piece {piece.name!r}", a) for a in _piece_activities(piece, body, section)
             )
     return placed, appended
+
+
+def _piece_activities(piece: Piece, body: Mapping[str, Any], section: str) -> list[Any]:
+    """Return a piece's activities of ``section``; a piece referring to a piece is refused.
+
+    References are expanded in the experiment only: one inside a piece (to itself, or to a
+    piece that refers back) would stay in the composed experiment, which chaos cannot run.
+    """
+    found = _activities(body, section)
+    for item in found:
+        if isinstance(item, Mapping) and "piece" in item:
+            target = item.get("piece")
+            whom = "itself" if target == piece.name else f"piece {target!r}"
+            raise CatalogError(
+                f"piece {piece.name!r} ({piece.path}) refers to {whom} in its {section}: a "
+                "piece holds activities, never references; reference both pieces from the "
+                "experiment (or the compose command line) instead"
+            )
+    return found
 
 
 def _lay_out_sections(

@@ -44,6 +44,7 @@ from chaosaws_serverless import metric_names as names
 from chaosaws_serverless.aws import client
 from chaosaws_serverless.errors import CredentialsError, aws_errors
 from chaosaws_serverless.experiment import activities, package_provider
+from chaosaws_serverless.regions import region_problem
 
 __all__ = [
     "EXIT_WITHOUT_ROLLBACKS",
@@ -53,6 +54,7 @@ __all__ = [
     "is_required",
     "missing_keys",
     "required_keys",
+    "value_problems",
 ]
 
 # chaoslib/exit.py: SystemExit(30) ends the run and skips the rollbacks.
@@ -73,6 +75,84 @@ def missing_keys(declared: Mapping[str, Any], resolved: Mapping[str, Any]) -> Li
             problems.append(
                 f"configuration key {key!r} ({what}) has no value: add it to the file passed "
                 f'with --var-file, e.g. {{"configuration": {{"{key}": ...}}}}'
+            )
+    return problems
+
+
+# Units and shares in key names (the project's naming rule): what a value of such a key may be.
+_UNIT_RULES = (
+    (("_ratio", "_probability"), lambda v: 0 <= v <= 1, "a share from 0 to 1"),
+    (("_seconds", "_ms"), lambda v: v >= 0, "a duration of 0 or more"),
+)
+
+
+def _number(value: Any) -> Optional[float]:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:  # --var KEY=VALUE gives a string; chaoslib's substitution keeps it one
+        return float(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _expected(key: str, declared: Any) -> tuple[str, Callable[[Any], bool]]:
+    """Return what a value of ``key`` must be, from its declared default or its kind."""
+    if is_required(declared):
+        if declared.get("required") == "lambda-layer-arns":
+            return 'an object of region to layer version ARN ({"us-east-1": "arn:..."})', (
+                lambda v: isinstance(v, Mapping)
+            )
+        return "a string", lambda v: isinstance(v, str)
+    if isinstance(declared, bool):
+        return "true or false", lambda v: isinstance(v, bool)
+    if isinstance(declared, int | float):
+        for suffixes, rule, what in _UNIT_RULES:
+            if key.endswith(suffixes):
+                return what, lambda v, rule=rule: _number(v) is not None and rule(_number(v))
+        return "a number", lambda v: _number(v) is not None
+    if isinstance(declared, list):
+        comma = key == "aws_regions"  # configured_regions also reads "us-east-1,eu-west-1"
+        return "a list", lambda v: isinstance(v, list) or (comma and isinstance(v, str))
+    if isinstance(declared, Mapping) and "type" not in declared:
+        return "an object", lambda v: isinstance(v, Mapping)
+    if isinstance(declared, str):
+        return "a string or a number", lambda v: not isinstance(v, list | Mapping)
+    return "", lambda v: True
+
+
+def value_problems(declared: Mapping[str, Any], resolved: Mapping[str, Any]) -> List[str]:
+    """Return one sentence per given value whose type is not the declared one's.
+
+    A number where the experiment declares a number (a share 0..1 for a ``_ratio``
+    or ``_probability`` key, 0 or more for ``_seconds``/``_ms``), a list where a
+    list, an object where an object (the layer ARNs per region), a string where a
+    required name or id: a value of another type would be silently read otherwise
+    (a string of layer ARNs makes the doctor fall back to the public layer).
+    """
+    problems = []
+    for key in ("aws_region", "aws_regions"):  # botocore's regions, whether declared or not
+        given = resolved.get(key)
+        listed = (
+            [r.strip() for r in given.split(",")]
+            if key == "aws_regions" and isinstance(given, str)
+            else (given if isinstance(given, list) else [given])
+        )
+        for region in listed if given else []:
+            problem = region_problem(region)
+            if problem:
+                problems.append(f"configuration key {key!r}: {problem}")
+    for key, default in declared.items():
+        if key not in resolved or is_required(resolved[key]) or resolved[key] == default:
+            continue
+        if key in ("aws_region", "aws_regions"):
+            continue
+        what, fits = _expected(key, default)
+        if what and not fits(resolved[key]):
+            problems.append(
+                f"configuration key {key!r} must be {what}, got {resolved[key]!r}; fix it in the "
+                "--var-file or --var (KEY[:TYPE]=VALUE; JSON values need a --var-file)"
             )
     return problems
 
@@ -255,6 +335,7 @@ def before_experiment_control(
     """Stop the run before the first activity when a required value is missing or wrong."""
     declared = required_keys(context or {})
     problems = missing_keys(declared, configuration or {})
+    problems += value_problems((context or {}).get("configuration") or {}, configuration or {})
     if not problems:
         problems = check_existence(declared, configuration, secrets, context)
     if not problems:

@@ -78,7 +78,7 @@ def layer(
 
 def _fault_of(target: Target) -> engine.Fault:
     arguments = target.arguments
-    if target.kind == "inject_latency":
+    if target.kind.startswith("inject_latency"):
         return faults.latency_fault(arguments.get("latency_ms"), arguments.get("probability", 1.0))
     return faults.error_fault(
         arguments.get("status_code", 500), arguments.get("body"), arguments.get("probability", 1.0)
@@ -178,6 +178,38 @@ def function(
             facts,
         )
     return Check(name, label, PASS, f"{summary}; the injection would go ahead", facts)
+
+
+def tag_target(target: Target, configuration: Configuration, secrets: Secrets) -> Check:
+    """Check a tag-targeted injection with its own rules, on every function it may select."""
+    from chaosaws_serverless.awslambda.tag_preflight import check_by_tags
+    from chaosaws_serverless.awslambda.tag_targets import fault_target
+
+    arguments = target.arguments
+    label = f"tags {arguments.get('tags')} ({target.region})"
+    name = f"{target.kind.replace('inject_', '').replace('_by_tags', '')} tag target"
+    selection = arguments.get("selection", "ALL")
+    try:
+        tagged, _, inject = fault_target(
+            arguments.get("tags"),
+            _fault_of(target),
+            selection,
+            target.region,
+            target.layer_arn,
+            arguments.get("selection_id"),
+            configuration,
+            secrets,
+        )
+        found = check_by_tags(tagged, selection, inject)
+    except ActivityFailed as error:
+        return Check(name, label, FAIL, str(error))
+    summary = f"selection {selection}: {found['selected']} of {found['matched']} {found['where']}"
+    measured = {k: found[k] for k in ("matched", "selected")}
+    if found["refused"]:
+        refused = " | ".join(f"{fn}: {why}" for fn, why in sorted(found["refused"].items()))
+        detail = f"{summary}; the injection would refuse (all or nothing): {refused}"
+        return Check(name, label, FAIL, detail, measured)
+    return Check(name, label, PASS, f"{summary}; the injection would go ahead", measured)
 
 
 def _policy_source(iam: Any, arn: str) -> tuple[Optional[str], str]:
@@ -367,6 +399,8 @@ def read_only_checks(
         checks.append(throttles.throttle_target(target, configuration, secrets))
     for check_id in plan.evacuations:
         checks.append(evacuations.evacuation_target(check_id, configuration, secrets))
+    checks.extend(tag_target(target, configuration, secrets) for target in plan.tag_targets)
+    checks.extend(Check("arguments", what, FAIL, why) for what, why in plan.refused)
     checks.append(permissions(experiment, configuration, secrets, who))
     for route in plan.routes:
         checks.append(routes(route, configuration, secrets))

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
+from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration
 
 from chaosaws_serverless.aws import configured_regions, resolve_region
@@ -35,6 +36,9 @@ _THROTTLES = {
     f"{PACKAGE}.awslambda.actions.{f}" for f in ("inject_throttle", "inject_throttle_by_tags")
 }
 _EVACUATIONS = {f"{PACKAGE}.route53.actions.evacuate_region"}
+_TAG_INJECTIONS = {
+    f"{PACKAGE}.awslambda.actions.{f}" for f in ("inject_latency_by_tags", "inject_error_by_tags")
+}
 _ROUTE_PROBES = {
     f"{PACKAGE}.route53.probes.{f}"
     for f in ("find_failover_misconfigurations", "wait_for_failover", "get_latency_route")
@@ -96,6 +100,9 @@ class Plan:
     targets: list[Target] = field(default_factory=list)
     throttles: list[Target] = field(default_factory=list)  # kind: the action's func
     evacuations: list[str] = field(default_factory=list)  # the drills' health check ids
+    tag_targets: list[Target] = field(default_factory=list)
+    # (the activity, why its arguments are refused): a line of the table each, never a traceback
+    refused: list[tuple[str, str]] = field(default_factory=list)
     routes: list[dict[str, Any]] = field(default_factory=list)
     data_probes: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     starts_load: bool = False
@@ -123,28 +130,22 @@ def plan_experiment(
             continue
         key = f"{module}.{func}"
         arguments = substitute(dict(raw), configuration, {})
-        if key in _INJECTIONS:
-            plan.targets.append(
-                Target(
-                    function_name=str(arguments.get("function_name")),
-                    region=resolve_region(arguments.get("region"), configuration),
-                    alias=arguments.get("alias") or None,
-                    layer_arn=arguments.get("layer_arn") or None,
-                    kind=func,
-                    arguments=arguments,
-                )
+        if key in _INJECTIONS or key in _TAG_INJECTIONS or key in _THROTTLES:
+            try:
+                region = resolve_region(arguments.get("region"), configuration)
+            except ActivityFailed as error:
+                plan.refused.append((func, str(error)))
+                continue
+            target = Target(
+                function_name=str(arguments.get("function_name", arguments.get("tags", ""))),
+                region=region,
+                alias=arguments.get("alias") or None,
+                layer_arn=arguments.get("layer_arn") or None,
+                kind=func,
+                arguments=arguments,
             )
-        elif key in _THROTTLES:
-            plan.throttles.append(
-                Target(
-                    function_name=str(arguments.get("function_name", "")),
-                    region=resolve_region(arguments.get("region"), configuration),
-                    alias=None,
-                    layer_arn=None,
-                    kind=func,
-                    arguments=arguments,
-                )
-            )
+            bucket = plan.throttles if key in _THROTTLES else plan.tag_targets
+            (plan.targets if key in _INJECTIONS else bucket).append(target)
         elif key in _EVACUATIONS:
             check_id = str(arguments.get("health_check_id", ""))
             if check_id not in plan.evacuations:
@@ -173,10 +174,14 @@ def plan_experiment(
         plan.regions = list(dict.fromkeys(regions))
         plan.targets = [t for t in plan.targets if t.region in plan.regions]
         plan.throttles = [t for t in plan.throttles if t.region in plan.regions]
+        plan.tag_targets = [t for t in plan.tag_targets if t.region in plan.regions]
     else:
-        plan.regions = list(dict.fromkeys(t.region for t in plan.targets))
+        plan.regions = list(dict.fromkeys(t.region for t in plan.targets + plan.tag_targets))
         if not plan.regions:
-            plan.regions = configured_regions(configuration)
+            try:
+                plan.regions = configured_regions(configuration)
+            except ActivityFailed as error:
+                plan.refused.append(("configuration", str(error)))
     return plan
 
 

@@ -46,7 +46,7 @@ def load_experiment(
     from chaoslib.exceptions import ChaosException
     from chaoslib.secret import load_secrets
 
-    from chaosaws_serverless.controls.preflight import missing_keys, required_keys
+    from chaosaws_serverless.controls.preflight import missing_keys, required_keys, value_problems
     from chaosaws_serverless.inputs import (
         COMMAND_KEYS,
         InputError,
@@ -67,6 +67,9 @@ def load_experiment(
     note = undeclared_keys_note(declared, given.configuration, f"experiment {path}", COMMAND_KEYS)
     if note and require_values:  # the emergency stop reads every key itself
         click.echo(f"note: {note}", err=True)
+    wrong = value_problems(declared, configuration) if require_values else []
+    if wrong:
+        raise click.ClickException(f"{path}: " + "; ".join(wrong))
     missing = missing_keys(required_keys(experiment), configuration) if require_values else []
     if missing:
         raise click.ClickException(

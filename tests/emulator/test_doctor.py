@@ -309,3 +309,64 @@ def test_doctor_passes_probe_follows_the_doctor(
     bad_zone, bad_checks = reference_zone(aws, us_check_domain="example.eu.mydomain.com")
     path.write_text(json.dumps(experiment(bad_zone, bad_checks, ["api-hello"])))
     assert doctor_passes(str(path), configuration=configuration) is False
+
+
+def tag_experiment(tags: dict[str, str], selection: str = "ALL") -> dict[str, Any]:
+    arguments = {"tags": tags, "latency_ms": 5000, "selection": selection, "region": US}
+    return {
+        "title": "tags",
+        "description": "d",
+        "method": [
+            {
+                "type": "action",
+                "name": "slow-checkout",
+                "provider": provider("awslambda.actions", "inject_latency_by_tags", **arguments),
+            }
+        ],
+    }
+
+
+def test_tag_targets_are_judged_by_the_injection_s_own_checks(
+    world: World, configuration: dict[str, Any]
+) -> None:
+    """The doctor was blind to inject_*_by_tags: an unsuitable function in the selection, or
+    tags matching nothing, passed. Judged by what the action itself then does."""
+    names = [f"checkout-{i}" for i in range(3)]
+    for name in names:
+        world.function(name, env={"N": name}, tags={"service": "checkout"})
+    world.set_env({"N": names[1], WRAPPER: "/opt/other"}, name=names[1])
+    tags = {"service": "checkout"}
+
+    def tag_check(experiment: dict[str, Any]) -> Any:
+        checks = read_only_checks(experiment, configuration, regions=[US])
+        return next(c for c in checks if c.check == "latency tag target")
+
+    # COUNT(1) may pick the unsuitable one: the doctor judges every candidate.
+    check = tag_check(tag_experiment(tags, "COUNT(1)"))
+    assert check.verdict == "fail" and names[1] in check.detail and "/opt/other" in check.detail
+    assert check.measured == {"matched": 3, "selected": 1}
+    with pytest.raises(ActivityFailed, match=names[1]):
+        actions.inject_latency_by_tags(tags, 5000, "ALL", region=US, configuration=configuration)
+    # Tags that match nothing: the action's own refusal, before anything changes.
+    check = tag_check(tag_experiment({"service": "nobody"}))
+    assert check.verdict == "fail" and "no function carries tags service=nobody" in check.detail
+    with pytest.raises(ActivityFailed, match="no function carries tags service=nobody"):
+        actions.inject_latency_by_tags(
+            {"service": "nobody"}, 5000, region=US, configuration=configuration
+        )
+    # Every candidate suitable: the doctor passes, and the action goes ahead on all of them.
+    world.set_env({"N": names[1]}, name=names[1])
+    assert tag_check(tag_experiment(tags)).verdict == "pass"
+    done = actions.inject_latency_by_tags(tags, 5000, region=US, configuration=configuration)
+    assert done["functions"] == names
+    actions.remove_faults_by_tags(tags, region=US, configuration=configuration)
+
+
+def test_arguments_the_actions_refuse_are_a_failed_line_not_a_traceback(
+    world: World, configuration: dict[str, Any]
+) -> None:
+    experiment = tag_experiment({"service": "checkout"})
+    experiment["method"][0]["provider"]["arguments"]["region"] = "us east 1"
+    checks = read_only_checks(experiment, configuration)
+    refused = [c for c in checks if c.check == "arguments"]
+    assert [c.verdict for c in refused] == ["fail"] and "'us east 1'" in refused[0].detail

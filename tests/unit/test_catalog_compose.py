@@ -185,6 +185,34 @@ def test_malformed_pieces_and_catalogs(tmp_path: Path) -> None:
         Catalog([tmp_path / "missing"])
 
 
+@pytest.mark.parametrize(
+    ("pieces", "composed", "refusal"),
+    [
+        ({"self": "self"}, ["self"], r"piece 'self' \(.*\) refers to itself in its method"),
+        ({"a": "b", "b": "a"}, ["a"], r"piece 'a' \(.*\) refers to piece 'b' in its method"),
+        ({"a": "b", "b": "a"}, ["b", "a"], r"piece 'b' \(.*\) refers to piece 'a' in its method"),
+    ],
+)
+def test_a_piece_referring_to_pieces_is_refused(
+    pieces: dict[str, str], composed: list[str], refusal: str, tmp_path: Path
+) -> None:
+    """A piece that refers to itself, or two that refer to each other, once composed an
+    experiment with a {"piece": ...} item left in its method (exit 0): now one line, exit 1."""
+    from click.testing import CliRunner
+
+    from chaosaws_serverless.cli import main
+
+    for name, target in pieces.items():
+        write_piece(tmp_path, name, f"description: {name}.\nmethod: [{{piece: {target}}}]\n")
+    with pytest.raises(CatalogError, match=refusal):
+        compose(composed, Catalog([tmp_path]), base=HEADER)
+    output = tmp_path / "out.json"
+    result = CliRunner().invoke(
+        main, ["compose", *composed, "--catalog", str(tmp_path), "-o", str(output)]
+    )
+    assert result.exit_code == 1 and "refers to" in result.stderr and not output.exists()
+
+
 def test_catalog_error_passes_chaoslib_loader_and_cli_handlers() -> None:
     # chaoslib re-raises only InterruptExecution from a control; chaos run
     # prints InvalidSource as one line and exits 1.

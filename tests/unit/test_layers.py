@@ -15,6 +15,7 @@ are siblings that do not import each other:
     switch                    the dead man's switch every injecting action arms
     cloudwatch
     aws | options             the one place that builds clients; the commands' option checks
+    regions                   the regions botocore knows (its endpoint data)
     errors | patterns | metric_names | shipped | extras | experiment | inputs | runs
                               leaves: errors, ARN patterns, metric names, the shipped files,
                               the one-line hint for a missing extra, an experiment's activities,
@@ -48,6 +49,7 @@ LAYERS: list[set[str]] = [
     {"switch"},
     {"cloudwatch"},
     {"aws", "options"},
+    {"regions"},
     {"errors", "patterns", "metric_names", "shipped", "extras", "experiment", "inputs", "runs"},
 ]
 ROOT = Path(chaosaws_serverless.__file__).parent
