@@ -111,6 +111,10 @@ def resolve_region(region: Optional[str], configuration: Optional[Configuration]
     The environment (``AWS_REGION``, ``AWS_DEFAULT_REGION``) comes last, as in
     chaostoolkit-aws.
     """
+    if region is not None and region != "":  # given: a region name, never a fallback
+        problem = region_problem(region)
+        if problem:
+            raise ActivityFailed(f"region {problem}")
     chosen = (
         region
         or (configuration or {}).get("aws_region")

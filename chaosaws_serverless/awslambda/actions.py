@@ -224,7 +224,8 @@ def remove_all_faults(
                   "func": "remove_all_faults", "arguments": {}}}
     ```
     """
-    regions = [resolve_region(region, configuration)] if region else None
+    given = region is not None and region != ""  # 0, [] ...: refused by resolve_region
+    regions = [resolve_region(region, configuration)] if given else None
     outcome = emergency_stop.run(regions, configuration, secrets)
     failed = outcome.failures()
     if failed:

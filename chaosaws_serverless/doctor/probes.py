@@ -40,6 +40,13 @@ def doctor_passes(
     from chaosaws_serverless.doctor.plan import failed
     from chaosaws_serverless.inputs import InputError, read_experiment
 
+    if not isinstance(experiment_path, str) or not (
+        regions is None or (isinstance(regions, list) and all(isinstance(r, str) for r in regions))
+    ):
+        raise ActivityFailed(
+            f"doctor_passes: experiment_path must be a file name and regions a list of region "
+            f"names, got {experiment_path!r} and {regions!r}"
+        )
     try:
         experiment = read_experiment(experiment_path) if experiment_path else None
     except InputError as error:

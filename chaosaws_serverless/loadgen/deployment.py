@@ -207,7 +207,7 @@ def delete(
 
 
 def check_function_name(function_name: str) -> None:
-    if not _FUNCTION_NAME.match(str(function_name)):
+    if not isinstance(function_name, str) or not _FUNCTION_NAME.match(function_name):
         raise ActivityFailed(
             f"function_name must be 1..64 letters, digits, '-' or '_', got {function_name!r}"
         )
