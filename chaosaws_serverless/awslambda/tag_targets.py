@@ -155,12 +155,22 @@ def tag_target(
     return TagTarget(checked, region_name, sel_id, configuration, secrets)
 
 
-def fault_kind(target: TagTarget) -> Kind:
-    """Return the chaos extension's faults as a kind."""
+def _fault_claim(function: tag_search.TaggedFunction) -> Optional[Claim]:
+    record = _record_of(function)
+    return Claim(record.selection, record.by, record.at) if record else None
 
-    def claim(function: tag_search.TaggedFunction) -> Optional[Claim]:
-        record = _record_of(function)
-        return Claim(record.selection, record.by, record.at) if record else None
+
+def fault_claims() -> Kind:
+    """Return the chaos extension's faults as a kind that only reads claims (the doctor's)."""
+
+    def read_only(name: str) -> Any:
+        raise ActivityFailed(f"{name}: the doctor's tag target changes nothing")
+
+    return Kind(FIRST_RECORD_KEY, _fault_claim, read_only, read_only)
+
+
+def _fault_kind(target: TagTarget) -> Kind:
+    """Return the chaos extension's faults as a kind."""
 
     def remove(name: str) -> Any:
         return faults.remove(name, target.region, None, target.configuration, target.secrets)
@@ -172,10 +182,10 @@ def fault_kind(target: TagTarget) -> Kind:
         )
         return fresh.state.record.selection if fresh.state.record else None
 
-    return Kind(FIRST_RECORD_KEY, claim, remove, fresh_selection)
+    return Kind(FIRST_RECORD_KEY, _fault_claim, remove, fresh_selection)
 
 
-def fault_target(
+def inject_by_tags(
     tags: Any,
     fault: engine.Fault,
     selection: Any,
@@ -186,11 +196,8 @@ def fault_target(
     secrets: Optional[Secrets],
     *,
     deadline_seconds: Any = None,
-) -> tuple[TagTarget, str, Callable[[str, bool], Any]]:
-    """Return the validated target, its layer and the injection of ``fault`` (or its checks).
-
-    Rule 1 of the module's docstring; the injection and the doctor both start here.
-    """
+) -> dict[str, Any]:
+    """Inject ``fault`` into the functions ``tags`` + ``selection`` choose, all or none."""
     target = tag_target(tags, region, given_selection_id, configuration, secrets)
     selection_count(selection, 1)  # the syntax, before any AWS call
     arn = faults.resolve_layer_arn(layer_arn, target.region, configuration)
@@ -209,34 +216,7 @@ def fault_target(
             deadline_seconds=deadline_seconds,
         )
 
-    return target, arn, inject
-
-
-def inject_by_tags(
-    tags: Any,
-    fault: engine.Fault,
-    selection: Any,
-    region: Optional[str],
-    layer_arn: Optional[str],
-    given_selection_id: Any,
-    configuration: Optional[Configuration],
-    secrets: Optional[Secrets],
-    *,
-    deadline_seconds: Any = None,
-) -> dict[str, Any]:
-    """Inject ``fault`` into the functions ``tags`` + ``selection`` choose, all or none."""
-    target, arn, inject = fault_target(
-        tags,
-        fault,
-        selection,
-        region,
-        layer_arn,
-        given_selection_id,
-        configuration,
-        secrets,
-        deadline_seconds=deadline_seconds,
-    )
-    applied = apply_by_tags(target, selection, fault_kind(target), inject)
+    applied = apply_by_tags(target, selection, _fault_kind(target), inject)
     logger.info(
         f"{target.where}: {fault.kind} fault on {len(applied['functions'])} of "
         f"{applied['matched']} ({selection})"
@@ -280,7 +260,7 @@ def select_by_tags(
 ) -> tuple[tag_search.Found, list[str], int, list[str]]:
     """Return the search, the candidates, how many the selection takes and those already held.
 
-    Rules 2-4 (the candidates, the ceiling, the selection id); reads only.
+    Rules 2-4 (the candidates, the ceiling, the selection id): reads only; the doctor's too.
     """
     limit = ceiling(target.configuration)
     selection_count(selection, 1)
@@ -404,7 +384,7 @@ def remove_by_tags(
 ) -> dict[str, Any]:
     """Restore exactly the functions whose fault record carries the selection's id."""
     target = tag_target(tags, region, given_selection_id, configuration, secrets)
-    return restore_by_tags(target, fault_kind(target))
+    return restore_by_tags(target, _fault_kind(target))
 
 
 def restore_by_tags(target: TagTarget, kind: Kind) -> dict[str, Any]:

@@ -14,6 +14,7 @@ reads.
 """
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, Optional
 
 from chaoslib.exceptions import ActivityFailed
@@ -180,34 +181,52 @@ def function(
     return Check(name, label, PASS, f"{summary}; the injection would go ahead", facts)
 
 
-def tag_target(target: Target, configuration: Configuration, secrets: Secrets) -> Check:
-    """Check a tag-targeted injection with its own rules, on every function it may select."""
-    from chaosaws_serverless.awslambda.tag_preflight import check_by_tags
-    from chaosaws_serverless.awslambda.tag_targets import fault_target
+def tag_target(
+    target: Target,
+    layer_arn: Optional[str],
+    layer_architectures: Optional[list[str]],
+    configuration: Configuration,
+    secrets: Secrets,
+) -> Check:
+    """Check a tag-targeted injection: its own selection rules (``tag_targets.select_by_tags``:
+    the candidates, the ceiling, the selection id), then :func:`function` on every candidate,
+    not only on a random pick: any of them may be the one the selection takes."""
+    from chaosaws_serverless.awslambda import tag_targets
 
     arguments = target.arguments
     label = f"tags {arguments.get('tags')} ({target.region})"
     name = f"{target.kind.replace('inject_', '').replace('_by_tags', '')} tag target"
     selection = arguments.get("selection", "ALL")
     try:
-        tagged, _, inject = fault_target(
+        tagged = tag_targets.tag_target(
             arguments.get("tags"),
-            _fault_of(target),
-            selection,
             target.region,
-            target.layer_arn,
             arguments.get("selection_id"),
             configuration,
             secrets,
         )
-        found = check_by_tags(tagged, selection, inject)
+        claims = tag_targets.fault_claims()
+        _, candidates, count, _ = tag_targets.select_by_tags(tagged, selection, claims)
     except ActivityFailed as error:
         return Check(name, label, FAIL, str(error))
-    summary = f"selection {selection}: {found['selected']} of {found['matched']} {found['where']}"
-    measured = {k: found[k] for k in ("matched", "selected")}
-    if found["refused"]:
-        refused = " | ".join(f"{fn}: {why}" for fn, why in sorted(found["refused"].items()))
-        detail = f"{summary}; the injection would refuse (all or nothing): {refused}"
+    refused = [
+        f"{fn}: {check.detail}"
+        for fn in candidates
+        for check in [
+            function(
+                replace(target, function_name=fn),
+                layer_arn,
+                layer_architectures,
+                configuration,
+                secrets,
+            )
+        ]
+        if check.verdict == FAIL
+    ]
+    summary = f"selection {selection}: {count} of {len(candidates)} {tagged.where}"
+    measured = {"matched": len(candidates), "selected": count}
+    if refused:
+        detail = f"{summary}; the injection would refuse (all or nothing): {' | '.join(refused)}"
         return Check(name, label, FAIL, detail, measured)
     return Check(name, label, PASS, f"{summary}; the injection would go ahead", measured)
 
@@ -387,19 +406,19 @@ def read_only_checks(
         if check.verdict == PASS:
             arn = faults.resolve_layer_arn(explicit.get(region), region, configuration)
         layers[region] = (arn, architectures)
-    for target in plan.targets:
+    for target in plan.targets + plan.tag_targets:
         arn, architectures = layers.get(target.region, (None, None))
         if target.layer_arn and target.layer_arn != arn:
             layer_check, architectures = layer(
                 target.region, target.layer_arn, configuration, secrets
             )
             arn = target.layer_arn if layer_check.verdict == PASS else None
-        checks.append(function(target, arn, architectures, configuration, secrets))
+        judge = tag_target if target in plan.tag_targets else function
+        checks.append(judge(target, arn, architectures, configuration, secrets))
     for target in plan.throttles:
         checks.append(throttles.throttle_target(target, configuration, secrets))
     for check_id in plan.evacuations:
         checks.append(evacuations.evacuation_target(check_id, configuration, secrets))
-    checks.extend(tag_target(target, configuration, secrets) for target in plan.tag_targets)
     checks.extend(Check("arguments", what, FAIL, why) for what, why in plan.refused)
     checks.append(permissions(experiment, configuration, secrets, who))
     for route in plan.routes:

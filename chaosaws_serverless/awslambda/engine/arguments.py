@@ -20,7 +20,7 @@ from chaosaws_serverless.awslambda.engine.contracts import (
     FaultContract,
 )
 from chaosaws_serverless.awslambda.engine.errors import FaultError
-from chaosaws_serverless.patterns import ALIAS_NAME, FUNCTION_ARN, FUNCTION_NAME, LAYER_ARN
+from chaosaws_serverless.patterns import ALIAS_NAME, FUNCTION_NAME, LAYER_ARN
 
 LATEST = "$LATEST"
 
@@ -157,16 +157,8 @@ def error_fault(
 def function_ref(function_name: Any, region: str, alias: Any = None) -> FunctionRef:
     """Return the function when Lambda accepts it as an unqualified function in ``region``."""
     match = FUNCTION_NAME.match(function_name) if isinstance(function_name, str) else None
-    if (
-        match is not None
-        and function_name.startswith("arn:")
-        and not FUNCTION_ARN.match(function_name)
-    ):  # else "arn" reads as a name and the rest as its qualifier
-        raise FaultError(
-            f"function_name {function_name!r} is a malformed Lambda function ARN; expected "
-            "arn:aws:lambda:<region>:<12-digit account>:function:<name> (maybe :<alias>), or "
-            "the function's name (nothing was changed)"
-        )
+    if match and not match["region"] and function_name[:4] == "arn:":
+        raise FaultError(f"{function_name!r}: malformed Lambda function ARN (nothing was changed)")
     if match is None:
         raise FaultError(
             f"function_name must be a Lambda function name (1..64 letters, digits, '-', '_') or "
