@@ -106,10 +106,7 @@ def series_from(spec: Any, label: str) -> metrics.Series:
         )
     metrics.require_text(spec.get("namespace"), f"{label}.namespace")
     metrics.require_text(spec.get("metric_name"), f"{label}.metric_name")
-    dimensions = spec.get("dimensions") or {}
-    if not isinstance(dimensions, Mapping):
-        raise ActivityFailed(f"{label}.dimensions must be a mapping, got {dimensions!r}")
-    dims = {str(k): str(v) for k, v in dimensions.items()}
+    dims = metrics.require_dimensions(spec.get("dimensions") or {}, f"{label}.dimensions")
     return metrics.Series.of(str(spec["namespace"]), str(spec["metric_name"]), dims)
 
 

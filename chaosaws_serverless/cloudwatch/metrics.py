@@ -115,6 +115,17 @@ def require_text(value: Any, name: str) -> None:
         raise ActivityFailed(f"{name} must be a non-empty string, got {value!r}")
 
 
+def require_dimensions(dimensions: Any, label: str = "dimensions") -> dict[str, str]:
+    """Return ``dimensions`` (a mapping, or ``None`` for none) as ``{name: value}`` strings."""
+    if dimensions is None:
+        return {}
+    if not isinstance(dimensions, Mapping):
+        raise ActivityFailed(
+            f"{label} must be a mapping of dimension name to value, got {dimensions!r}"
+        )
+    return {str(k): str(v) for k, v in dimensions.items()}
+
+
 def as_seconds(value: Any, label: str) -> float:
     """Return ``value`` as seconds (a number, or a numeric string from ``--var``)."""
     if isinstance(value, str):

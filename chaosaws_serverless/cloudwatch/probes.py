@@ -11,7 +11,6 @@ not look like a healthy API. Periods and windows are explained in
 ``chaosaws_serverless.cloudwatch.metrics``.
 """
 
-from collections.abc import Mapping
 from typing import Any, Dict, Optional
 
 from chaoslib.exceptions import ActivityFailed
@@ -72,7 +71,7 @@ def get_metric_sum(
     """
     metrics.require_text(namespace, "namespace")
     metrics.require_text(metric_name, "metric_name")
-    dims = _require_dimensions(dimensions)
+    dims = metrics.require_dimensions(dimensions)
     window = metrics.window_for(window_seconds, metrics.period_for(namespace, configuration))
     region_name = resolve_region(region, configuration)
     cloudwatch = client("cloudwatch", region_name, configuration, secrets)
@@ -395,12 +394,3 @@ def get_alarm_state(
     states = alarms.alarm_states([alarm_name], region_name, configuration, secrets)
     return states[alarm_name][0]
 
-
-def _require_dimensions(dimensions: Any) -> dict[str, str]:
-    if dimensions is None:
-        return {}
-    if not isinstance(dimensions, Mapping):
-        raise ActivityFailed(
-            f"dimensions must be a mapping of dimension name to value, got {dimensions!r}"
-        )
-    return {str(k): str(v) for k, v in dimensions.items()}

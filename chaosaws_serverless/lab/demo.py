@@ -19,14 +19,11 @@ into words.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -35,9 +32,9 @@ from typing import Any
 import click
 import logzero
 
-from chaosaws_serverless.lab import analysis, fis_run, prose
+from chaosaws_serverless.lab import analysis, chaos_cli, fis_run, prose
 from chaosaws_serverless.lab.analysis import STOP_CONDITION, VARIANTS, RunResult, first_line
-from chaosaws_serverless.lab.emulator import FAKE_CREDENTIALS, FAKE_CREDENTIALS_ENV
+from chaosaws_serverless.lab.emulator import FAKE_CREDENTIALS
 from chaosaws_serverless.lab.processes import Child, stop_pid
 from chaosaws_serverless.lab.prose import relative, rule
 from chaosaws_serverless.lab.session import Lab, start_emulator, start_lab
@@ -51,7 +48,6 @@ __all__ = [
     "STOP_CONDITION",
     "VARIANTS",
     "RunResult",
-    "chaos_report",
     "default_experiment",
     "run_demo",
     "run_variant",
@@ -198,7 +194,7 @@ def run_variant(
             before = fis_run.function_states(lab)
         time.sleep(warm_up)
         extra = ["--rollback-strategy", "never"] if stop_condition else []
-        result = _chaos_run(variant, lab, experiment, echo, extra)
+        result = chaos_cli.run(variant, lab, experiment, echo, extra)
         if fis_mode:
             _engines_outcome(result, lab, before, fis_mode, echo)
         echo(f"Watching the recovery after the rollback for {RECOVERY_SECONDS:.0f} s...")
@@ -224,66 +220,6 @@ def _engines_outcome(
         result.fis_reason = str(experiment["state"].get("reason", ""))
         echo(f"FIS experiment {experiment['id']}: {result.fis_state} ({result.fis_reason}).")
     result.functions_modified = fis_run.modified(before, fis_run.function_states(lab))
-
-
-def _chaos_run(
-    variant: str, lab: Lab, experiment: Path, echo: Any, extra: list[str] | None = None
-) -> RunResult:
-    chaos = shutil.which("chaos", path=str(Path(sys.executable).parent)) or "chaos"
-    journal = lab.output / "journal.json"
-    command = [
-        chaos,
-        "--log-file",
-        str(lab.output / "chaostoolkit.log"),
-        "run",
-        "--journal-path",
-        str(journal),
-        "--var-file",
-        str(lab.values_path),
-        *(extra or []),
-        str(experiment),
-    ]
-    env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_ROLE_ARN")}
-    env.update(FAKE_CREDENTIALS_ENV)
-    env["AWS_ENDPOINT_URL"] = lab.endpoint_url
-    env.setdefault("AWS_DEFAULT_REGION", lab.deployment.regions[0])
-    shown = ["chaos", "run", "--var-file", relative(lab.values_path), *(extra or [])]
-    shown.append(relative(experiment))
-    echo(f"$ {' '.join(shown)}")
-    started = time.monotonic()
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env=env,
-        # Its own session: on Ctrl-C the demo sends chaos exactly one SIGINT, which
-        # chaos answers by interrupting the method and running the rollbacks.
-        start_new_session=True,
-    )
-    assert process.stdout is not None
-    try:
-        for line in process.stdout:
-            echo(f"  | {line.rstrip()}")
-        code = process.wait()
-    except BaseException:
-        echo("Interrupted: letting chaos run the rollbacks...")
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGINT)
-        try:
-            out, _ = process.communicate(timeout=60)
-            for line in (out or "").splitlines():
-                echo(f"  | {line.rstrip()}")
-        except subprocess.TimeoutExpired:
-            stop_pid(process.pid)
-        raise
-    return RunResult(
-        variant=variant,
-        command=shown,
-        chaos_exit_code=code,
-        run_seconds=round(time.monotonic() - started, 1),
-    )
 
 
 def _analyse(result: RunResult, lab: Lab) -> None:
@@ -367,38 +303,9 @@ def _outputs(result: RunResult, lab: Lab, echo: Any) -> None:
     if journal.exists():
         result.outputs["journal"] = relative(journal)
         report = lab.output / "report.html"
-        message = chaos_report(journal, report, lab.values_path)
+        message = chaos_cli.report(journal, report, lab.values_path)
         if message:
             echo(f"(chaos report failed: {message})")
         else:
             result.outputs["report"] = relative(report)
     result.outputs["values"] = relative(lab.values_path)
-
-
-def chaos_report(journal: Path, report: Path, values: Path) -> str:
-    """Write the HTML report of ``journal``; return an error message, or "" on success.
-
-    The run's var file goes along, or the report shows the experiment's default values.
-    """
-    chaos = shutil.which("chaos", path=str(Path(sys.executable).parent)) or "chaos"
-    command = [
-        chaos,
-        "--log-file",
-        str(report.with_name("chaos-report.log")),
-        "report",
-        "--export-format=html5",
-        "--var-file",
-        str(values),
-        str(journal),
-        str(report),
-    ]
-    try:
-        completed = subprocess.run(
-            command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return str(error)
-    if completed.returncode != 0 or not report.exists():
-        tail = (completed.stderr or completed.stdout).strip().splitlines()[-3:]
-        return " / ".join(tail) or f"exit code {completed.returncode}"
-    return ""
