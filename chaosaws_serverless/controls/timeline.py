@@ -10,8 +10,11 @@ they are declared, so the rollbacks another control runs are drawn too)::
 Optional arguments: ``path`` (the PNG; default ``timeline.png`` in the folder
 of ``chaos run --journal-path``), ``tail_seconds`` (wait, then draw that
 many seconds after the run, so the customers' last intervals are published;
-default 0), ``timeout_seconds`` (give up drawing after that long; default
-120).
+default 0), ``timeout_seconds`` (how long the finished run waits for the
+picture; default 30: drawing takes a few seconds, and an unreachable
+endpoint, whose calls botocore retries for minutes, must not hold the run's
+end; the journal then says to draw it later with ``chaosaws-serverless
+timeline``).
 
 ``after_experiment_control`` does three things with the journal ``chaos run``
 is about to write:
@@ -67,7 +70,7 @@ def after_experiment_control(
     secrets: Secrets = None,
     path: Optional[str] = None,
     tail_seconds: Any = 0,
-    timeout_seconds: Any = 120,
+    timeout_seconds: Any = 30,
     **kwargs: Any,
 ) -> None:
     """Record the run's values, draw its timeline next to the journal and embed it."""
@@ -113,7 +116,10 @@ def after_experiment_control(
     worker.join(float(timeout_seconds) + float(tail_seconds or 0))
     data = outcome.get("data")
     if data is None:
-        error = outcome.get("error") or f"not done within {timeout_seconds} s"
+        error = outcome.get("error") or (
+            f"not done within {timeout_seconds} s (the control's timeout_seconds); draw it "
+            f"later with: chaosaws-serverless timeline {journal_path()}"
+        )
         logger.warning(f"timeline: not drawn: {error}")
         record["timeline_error"] = error
         return

@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# About 170 s on a quiet 2-core machine, 205 s beside three busy loops; CI runs it beside the
+# rest of the suite and its own background steps.
+DEMO_TIMEOUT_SECONDS = 540
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(420)
+@pytest.mark.timeout(DEMO_TIMEOUT_SECONDS + 90)
 def test_demo_catches_the_misconfiguration_and_confirms_the_fix(tmp_path: Path) -> None:
     output = tmp_path / "lab-output"
     process = subprocess.Popen(
@@ -28,7 +31,17 @@ def test_demo_catches_the_misconfiguration_and_confirms_the_fix(tmp_path: Path) 
         stderr=subprocess.PIPE,
         text=True,
     )
-    stdout, stderr = process.communicate(timeout=400)
+    try:
+        stdout, stderr = process.communicate(timeout=DEMO_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        # Show where the demo was: its own output says which stack and which step.
+        process.terminate()
+        stdout, stderr = process.communicate(timeout=60)
+        pytest.fail(
+            f"lab demo not done within {DEMO_TIMEOUT_SECONDS} s; its output ends with:\n"
+            + stdout[-6000:]
+            + stderr[-3000:]
+        )
     demo = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     shown = demo.stdout[-6000:] + demo.stderr[-3000:]
     assert demo.returncode == 0, shown

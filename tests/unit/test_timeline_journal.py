@@ -70,7 +70,7 @@ def test_the_control_gives_up_in_time_and_never_raises(tmp_path: Any) -> None:
     )
     assert time.monotonic() - started < 10
     record = journal[JOURNAL_KEY]
-    assert record["timeline_error"]
+    assert "draw it later with: chaosaws-serverless timeline" in record["timeline_error"]
     assert "aws_secret_access_key" not in record["configuration"]
     assert journal["experiment"]["configuration"]["api_url"] == "https://example.invalid/"
     assert not (tmp_path / "t.png").exists()
