@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from async_lru import alru_cache
 
 from chaosaws_serverless import aws
 from chaosaws_serverless.lab import fis_extension
@@ -66,8 +67,12 @@ RESERVED = "ReservedConcurrentExecutions"
 FisReader = Callable[[str, dict[str, Any]], Awaitable[list[dict[str, Any]]]]
 
 
-class FunctionConfigs:
-    """Live function configurations from the emulator, cached for a short TTL."""
+class _EmulatorReads:
+    """Reads from the emulator in ``executor``, each key read once per TTL (async-lru).
+
+    However many requests wait for a key, one call goes to the emulator; a read that
+    fails is not kept, so the next request tries again.
+    """
 
     def __init__(
         self,
@@ -79,31 +84,29 @@ class FunctionConfigs:
     ) -> None:
         self._configuration = configuration
         self._secrets = secrets
-        self._ttl = ttl_seconds
         self._executor = executor
-        self._cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
-        self._pending: dict[tuple[str, str], asyncio.Future[dict[str, Any]]] = {}
+        self._read = alru_cache(maxsize=None, ttl=ttl_seconds)(self._read_in_executor)
+
+    async def _read_in_executor(self, *key: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._fetch, *key)
+
+    def _fetch(self, *key: Any) -> Any:
+        raise NotImplementedError
+
+    def _client(self, service: str, region: str) -> Any:
+        return aws.client(service, region, self._configuration, self._secrets)
+
+
+class FunctionConfigs(_EmulatorReads):
+    """Live function configurations from the emulator, cached for a short TTL."""
 
     async def __call__(self, region: str, function_name: str) -> dict[str, Any]:
-        key = (region, function_name)
-        cached = self._cache.get(key)
-        if cached and time.monotonic() - cached[0] < self._ttl:
-            return cached[1]
-        pending = self._pending.get(key)
-        if pending is None:
-            # One GetFunction per function per TTL, however many requests wait for it.
-            loop = asyncio.get_running_loop()
-            pending = asyncio.ensure_future(
-                loop.run_in_executor(self._executor, self._fetch, region, function_name)
-            )
-            self._pending[key] = pending
-            pending.add_done_callback(lambda _: self._pending.pop(key, None))
-        config = await asyncio.shield(pending)
-        self._cache[key] = (time.monotonic(), config)
+        config: dict[str, Any] = await self._read(region, function_name)
         return config
 
     def _fetch(self, region: str, function_name: str) -> dict[str, Any]:
-        client = aws.client("lambda", region, self._configuration, self._secrets)
+        client = self._client("lambda", region)
         config = dict(client.get_function(FunctionName=function_name)["Configuration"])
         # The reservation is not in Configuration (GetFunction's "Concurrency", which
         # moto leaves out for a 0): read as GetFunctionConcurrency answers it.
@@ -112,38 +115,20 @@ class FunctionConfigs:
         return config
 
 
-class FisFaults:
+class FisFaults(_EmulatorReads):
     """The faults FIS wrote for a function (AWS FIS Lambda extension), cached for a short TTL."""
-
-    def __init__(
-        self,
-        configuration: dict[str, Any],
-        secrets: dict[str, Any],
-        *,
-        ttl_seconds: float = 1.0,
-        executor: Executor | None = None,
-    ) -> None:
-        self._configuration = configuration
-        self._secrets = secrets
-        self._ttl = ttl_seconds
-        self._executor = executor
-        self._cache: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = {}
 
     async def __call__(self, region: str, config: dict[str, Any]) -> list[dict[str, Any]]:
         location = fis_extension.location_of(config)
         if location is None:
             return []
-        key = (region, str(config["FunctionName"]))
-        cached = self._cache.get(key)
-        if cached and time.monotonic() - cached[0] < self._ttl:
-            return cached[1]
-        loop = asyncio.get_running_loop()
-        faults = await loop.run_in_executor(self._executor, self._fetch, region, location, key[1])
-        self._cache[key] = (time.monotonic(), faults)
+        faults: list[dict[str, Any]] = await self._read(
+            region, location, str(config["FunctionName"])
+        )
         return faults
 
     def _fetch(self, region: str, location: tuple[str, str], name: str) -> list[dict[str, Any]]:
-        s3 = aws.client("s3", region, self._configuration, self._secrets)
+        s3 = self._client("s3", region)
         return fis_extension.read_faults(s3, location[0], location[1], name)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from botocore.exceptions import ClientError
 
 from chaosaws_serverless.awslambda.engine.contracts import CHAOS_LAMBDA_EXTENSION as CONTRACT
 from chaosaws_serverless.awslambda.engine.contracts import EXEC_WRAPPER
@@ -268,3 +269,34 @@ def test_a_throttled_function_answers_500_internal_server_error() -> None:
     assert status == 200
     status, _, _ = call({**function(layers=()), "ReservedConcurrentExecutions": None})
     assert status == 200
+
+
+def test_configurations_are_read_once_per_ttl_however_many_requests_wait(world: Any) -> None:
+    from chaosaws_serverless import aws
+    from chaosaws_serverless.lab.gateway import FunctionConfigs
+
+    world.function("hello-us-east-1")
+    sent: list[str] = []
+    lambda_client = aws.client("lambda", "us-east-1", world.configuration, {})
+    lambda_client.meta.events.register(
+        "before-send.lambda.GetFunction", lambda request, **_: sent.append(request.url)
+    )
+    configs = FunctionConfigs(world.configuration, {}, ttl_seconds=0.5)
+
+    async def main() -> None:
+        answers = await asyncio.gather(
+            *(configs("us-east-1", "hello-us-east-1") for _ in range(40))
+        )
+        assert {a["FunctionName"] for a in answers} == {"hello-us-east-1"}
+        assert len(sent) == 1, "40 waiting requests, one GetFunction"
+        await configs("us-east-1", "hello-us-east-1")
+        assert len(sent) == 1, "within the TTL: the cached configuration"
+        await asyncio.sleep(0.6)
+        await configs("us-east-1", "hello-us-east-1")
+        assert len(sent) == 2, "after the TTL: read again"
+        for _ in range(2):  # a failed read is not kept: each request asks again
+            with pytest.raises(ClientError, match="ResourceNotFoundException"):
+                await configs("us-east-1", "gone-us-east-1")
+        assert len(sent) == 4
+
+    asyncio.run(main())
