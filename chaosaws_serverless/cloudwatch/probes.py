@@ -393,4 +393,3 @@ def get_alarm_state(
     region_name = resolve_region(region, configuration)
     states = alarms.alarm_states([alarm_name], region_name, configuration, secrets)
     return states[alarm_name][0]
-
