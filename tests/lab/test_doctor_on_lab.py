@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.lab import CREDENTIALS, wait_for_customer_metrics
+from tests.support.lab import CREDENTIALS, lab_up, wait_for_customer_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -17,22 +17,9 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture(params=["fixed", "misconfigured"])
 def lab(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    command = [str(BIN / "chaosaws-serverless"), "lab"]
     flags = ["--misconfigured"] if request.param == "misconfigured" else []
-    up = subprocess.run(
-        [*command, "up", "--output", str(tmp_path), *flags],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
-    try:
-        assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
-        yield request.param, tmp_path
-    finally:
-        subprocess.run(
-            [*command, "down", "--output", str(tmp_path)], capture_output=True, timeout=120
-        )
+    with lab_up(tmp_path, *flags) as output:
+        yield request.param, output
 
 
 @pytest.mark.slow
